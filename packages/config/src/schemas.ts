@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return def;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `expected an integer between ${min} and ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+const num = (def: number, min: number, max: number) =>
+  z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `expected a number between ${min} and ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+const url = (def: string) =>
+  z.string().optional().transform((v, ctx) => {
+    const s = v || def;
+    try {
+      return new URL(s).toString().replace(/\/$/, '');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected a URL' });
+      return z.NEVER;
+    }
+  });
+const list = z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const bool = (def: boolean) =>
+  z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return def;
+    if (/^(1|true|yes|on)$/i.test(v)) return true;
+    if (/^(0|false|no|off)$/i.test(v)) return false;
+    ctx.addIssue({ code: 'custom', message: 'expected true or false' });
+    return z.NEVER;
+  });
+const redisUrl = z.string().optional().transform((v, ctx) => {
+  const s = v || 'redis://127.0.0.1:6379';
+  if (!/^rediss?:\/\//.test(s)) {
+    ctx.addIssue({ code: 'custom', message: 'expected redis://host:port[/db] or rediss://' });
+    return z.NEVER;
+  }
+  return s;
+});
+// A hash-tagged prefix such as "{sup}:" puts every key of a deployment in one Cluster slot.
+const keyPrefix = z.string().optional().transform((v, ctx) => {
+  const s = v ?? '';
+  if (!/^[A-Za-z0-9_:{}.-]*$/.test(s)) {
+    ctx.addIssue({ code: 'custom', message: 'letters, digits and _ : { } . - only' });
+    return z.NEVER;
+  }
+  return s;
+});
+
+/** Shared by every process that talks to Redis. */
+export const common = {
+  REDIS_URL: redisUrl,
+  KEY_PREFIX: keyPrefix,
+  RUN_TTL_SEC: int(86_400, 60, 90 * 86_400),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+};
+
+export const ApiEnv = z.object({
+  ...common,
+  PORT: int(8084, 0, 65_535),
+  HOST: z.string().default('0.0.0.0'),
+  GATEWAY_URL: url('http://router:8000'),
+  API_KEYS: list,
+  BODY_LIMIT_KB: int(256, 1, 10_240),
+  METRICS_PUBLIC: bool(false),
+});
+export type ApiEnv = z.infer<typeof ApiEnv>;
+
+export const WorkerEnv = z.object({
+  ...common,
+  GATEWAY_URL: url('http://router:8000'),
+  SUPERVISOR_API_KEY: z.string().default(''),
+  WORKER_CONCURRENCY: int(10, 1, 1000),
+  JOB_POLL_INTERVAL_SEC: num(3, 0.05, 3600),
+  GATEWAY_TIMEOUT_MS: int(30_000, 100, 600_000),
+  GATEWAY_RETRIES: int(3, 0, 20),
+  /** BullMQ lock: a dead worker's runs move to another after about this long. */
+  WORKER_LOCK_MS: int(30_000, 1_000, 600_000),
+  WORKER_METRICS_PORT: int(0, 0, 65_535),
+});
+export type WorkerEnv = z.infer<typeof WorkerEnv>;

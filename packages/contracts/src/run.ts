@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+export const RUN_STATUSES = ['queued', 'running', 'waiting', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
+export const RunStatus = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+export const isTerminal = (s: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(s);
+
+/** Stored errors are data, never exceptions or stacks. */
+export const ErrorData = z.object({
+  code: z.string(),
+  message: z.string(),
+  node: z.string().optional(),
+  details: z.unknown().optional(),
+});
+export type ErrorData = z.infer<typeof ErrorData>;
+
+export const NodeHistoryEntry = z.object({
+  node: z.string(),
+  status: z.enum(['running', 'succeeded', 'waiting', 'failed', 'cancelled']),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+  tool_calls: z.number().int(),
+  visit: z.number().int(),
+});
+export type NodeHistoryEntry = z.infer<typeof NodeHistoryEntry>;
+
+export const Trigger = z.object({
+  type: z.enum(['api', 'schedule', 'parent']),
+  schedule_id: z.string().optional(),
+});
+export type Trigger = z.infer<typeof Trigger>;
+
+/**
+ * The run record, stored as one JSON string at `run:{run_id}`. Operators may GET and SET it by hand
+ * (runbook); unknown fields are kept, so a hand-edited record still parses.
+ */
+export const RunRecord = z.looseObject({
+  run_id: z.string(),
+  graph: z.string(),
+  agent_id: z.string(),
+  status: RunStatus,
+  current_node: z.string().nullable(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  updated_at: z.string(),
+  attempt: z.number().int(),
+  input: z.record(z.string(), z.unknown()),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  webhook: z.string().nullable().optional(),
+  trigger: Trigger.optional(),
+  parent_run_id: z.string().nullable().optional(),
+  result: z.unknown().nullable(),
+  error: ErrorData.nullable(),
+  nodes: z.array(NodeHistoryEntry),
+  /** Owner of the run right now: the BullMQ lock token of the worker processing it. */
+  lease: z.string().nullable().optional(),
+  /** XState persisted snapshot after the last finished node; null before the first step. */
+  snapshot: z.unknown().nullable().optional(),
+});
+export type RunRecord = z.infer<typeof RunRecord>;
+
+/** What the API answers: the record without internals (lease, snapshot). */
+export function publicRun(r: RunRecord): Omit<RunRecord, 'lease' | 'snapshot'> {
+  const { lease: _lease, snapshot: _snapshot, ...rest } = r;
+  return rest;
+}
+
+export const CreateRunBody = z.object({
+  agent_id: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only'),
+  input: z.record(z.string(), z.unknown()).default({}),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  webhook: z.url({ protocol: /^https?$/ }).optional(),
+});
+export type CreateRunBody = z.infer<typeof CreateRunBody>;

@@ -1,0 +1,75 @@
+import type { z } from 'zod';
+import type { ToolCaller } from '@sup/contracts';
+
+/** What a node can do besides calling tools: start and watch child runs (postmortem_draft). */
+export interface ChildRuns {
+  start(graph: string, input: Record<string, unknown>): Promise<{ run_id: string }>;
+  get(runId: string): Promise<{ run_id: string; status: string; result: unknown; error: unknown } | null>;
+}
+
+export interface NodeContext<I = Record<string, unknown>> {
+  runId: string;
+  agentId: string;
+  node: string;
+  input: I;
+  /** Outputs of the nodes that finished before this one, by node name. */
+  outputs: Record<string, unknown>;
+  /** Node-local state carried across parks (`wait`); undefined on the first call of a visit. */
+  state: unknown;
+  tools: ToolCaller;
+  runs: ChildRuns;
+  /** Aborted on cancel, node timeout or worker shutdown. Pass it on to anything slow. */
+  signal: AbortSignal;
+  now(): number;
+  settings: { jobPollIntervalMs: number };
+}
+
+/**
+ * A node either finishes with an output, or asks to be parked: the worker persists `state`, frees
+ * its slot and calls the node again with that state after `delayMs` (no sleeping in a worker).
+ */
+export type NodeResult =
+  | { output: unknown }
+  | { wait: { delayMs: number; state: unknown; reason: string } };
+
+export interface NodePolicy {
+  /** Abort the node's work (and its tool calls) after this long; counts as a retryable failure. */
+  timeoutMs?: number;
+  /** Extra attempts after a retryable failure; each waits `backoffMs * 2^n` parked, not sleeping. */
+  retries?: number;
+  backoffMs?: number;
+}
+
+export interface NodeDef<I = any> {
+  name: string;
+  description: string;
+  policy?: NodePolicy;
+  run(ctx: NodeContext<I>): Promise<NodeResult>;
+}
+
+export interface EdgeView<I = any> {
+  input: I;
+  outputs: Record<string, unknown>;
+}
+
+/** `to: END` finishes the run. Edges from one node are tried in order; the first whose `when` holds wins. */
+export interface EdgeDef<I = any> {
+  from: string;
+  to: string;
+  when?: (v: EdgeView<I>) => boolean;
+  /** Shown in GET /v1/graphs for conditional edges. */
+  label?: string;
+}
+
+export const END = '__end__';
+
+export interface GraphDefinition<I = any> {
+  name: string;
+  description: string;
+  input: z.ZodType<I>;
+  start: string;
+  nodes: NodeDef<I>[];
+  edges: EdgeDef<I>[];
+  /** The run's result from all node outputs; defaults to the last node's output. */
+  result?: (v: EdgeView<I>) => unknown;
+}

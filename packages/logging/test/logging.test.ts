@@ -1,0 +1,29 @@
+import { describe, expect, it } from '@jest/globals';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../src/index.js';
+
+function capture(format: 'text' | 'json') {
+  const stream = new PassThrough();
+  const lines: string[] = [];
+  stream.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
+  return { log: createLogger({ service: 't', format, stream }), lines };
+}
+
+describe('logging', () => {
+  it('writes the runbook key=value text line', () => {
+    const { log, lines } = capture('text');
+    log.info('gateway_ok', { tool: 'job_orchestrator_tool', node: 'start_job', run: 'gr_abc123', elapsed_ms: 145 });
+    expect(lines[0]).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[INFO\] gateway_ok tool=job_orchestrator_tool node=start_job run=gr_abc123 elapsed_ms=145$/,
+    );
+  });
+
+  it('quotes values with spaces and writes JSON when asked', () => {
+    const t = capture('text');
+    t.log.warn('run_graph error', { reason: 'two words' });
+    expect(t.lines[0]).toContain('[WARN] run_graph error reason="two words"');
+    const j = capture('json');
+    j.log.info('gateway_call', { tool: 'kb_tool', attempt: 1 });
+    expect(JSON.parse(j.lines[0]!)).toMatchObject({ message: 'gateway_call', tool: 'kb_tool', attempt: 1, level: 'info' });
+  });
+});
