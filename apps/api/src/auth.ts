@@ -1,0 +1,22 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { AppError } from '@sup/contracts';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * `Authorization: Bearer <key>` against API_KEYS. Keys are compared as SHA-256 digests with
+ * timingSafeEqual, so neither content nor length leaks through timing.
+ */
+export function requireApiKey(keys: string[], open: (path: string) => boolean): RequestHandler {
+  const wanted = keys.map(digest);
+  return (req, _res, next) => {
+    if (wanted.length === 0 || open(req.path)) return next();
+    const m = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '');
+    const got = m ? digest(m[1]!.trim()) : undefined;
+    let ok = false;
+    for (const w of wanted) if (got && timingSafeEqual(w, got)) ok = true;
+    if (!ok) return next(new AppError(401, 'unauthorized', 'missing or invalid API key (Authorization: Bearer <key>)'));
+    next();
+  };
+}

@@ -1,0 +1,57 @@
+import type { Redis } from 'ioredis';
+import { AppError, event, isTerminal, type RunRecord } from '@sup/contracts';
+import type { Logger } from '@sup/logging';
+import type { RunStore } from '@sup/run-store';
+import type { RunQueue } from '@sup/queue';
+
+export interface CancelDeps {
+  store: RunStore;
+  queue: RunQueue;
+  publisher: Redis;
+  channel: string;
+  log: Logger;
+}
+
+/**
+ * Queued and waiting runs become `cancelled` at once by a compare-and-set on their status: a worker
+ * that picks the job up at the same moment fails its own claim and leaves the run alone. A running
+ * run becomes `cancelling`, and its owner — in any process — is told on the cancel channel to abort
+ * the call in flight.
+ */
+export class CancelService {
+  constructor(private readonly d: CancelDeps) {}
+
+  async cancel(initial: RunRecord, reason?: string): Promise<RunRecord> {
+    let rec: RunRecord | null = initial;
+    for (let tries = 0; tries < 10 && rec; tries++) {
+      if (isTerminal(rec.status)) {
+        throw new AppError(409, 'run_finished', `run ${rec.run_id} already finished as ${rec.status}`, { status: rec.status });
+      }
+      if (rec.status === 'cancelling') return rec;
+      const now = new Date().toISOString();
+      const requested = event('run_cancel_requested', rec.current_node ?? undefined, reason ? { reason } : {});
+      if (rec.status === 'running') {
+        const next: RunRecord = { ...rec, status: 'cancelling', updated_at: now };
+        const res = await this.d.store.commit(rec.run_id, { ifStatus: ['running'], record: next, events: [requested] });
+        if (res.ok) {
+          await this.d.publisher.publish(this.d.channel, rec.run_id);
+          this.d.log.info('run_cancel_requested', { run: rec.run_id, status: 'cancelling' });
+          return next;
+        }
+      } else {
+        const next: RunRecord = { ...rec, status: 'cancelled', lease: null, finished_at: now, updated_at: now };
+        const done = event('run_cancelled', rec.current_node ?? undefined, { from: rec.status, ...(reason ? { reason } : {}) });
+        const res = await this.d.store.commit(rec.run_id, { ifStatus: [rec.status], record: next, events: [requested, done] });
+        if (res.ok) {
+          // best effort: a job that a worker holds right now cannot be removed, and needs not be
+          await this.d.queue.remove(rec.run_id).catch(() => 0);
+          this.d.log.info('run_cancelled', { run: rec.run_id, from: rec.status });
+          return next;
+        }
+      }
+      rec = await this.d.store.get(rec.run_id);
+    }
+    if (!rec) throw new AppError(404, 'run_not_found', `no run ${initial.run_id}`);
+    throw new AppError(409, 'cancel_conflict', `run ${initial.run_id} kept changing state; try again`);
+  }
+}

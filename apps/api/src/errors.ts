@@ -1,0 +1,30 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError } from '@sup/contracts';
+import type { Logger } from '@sup/logging';
+import type { z } from 'zod';
+
+export const notFound: RequestHandler = (req, _res, next) =>
+  next(new AppError(404, 'not_found', `no route for ${req.method} ${req.path}`));
+
+/** zod issues → the `details` of a 400, without echoing the rejected values back. */
+export function issues(err: z.ZodError) {
+  return err.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code }));
+}
+
+/** Every error leaves as `{"error":{code,message,details}}`: never HTML, never a stack. */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    let e: AppError;
+    if (err instanceof AppError) e = err;
+    else if (err?.type === 'entity.too.large') e = new AppError(413, 'payload_too_large', `request body exceeds ${err.limit} bytes`);
+    else if (err?.type === 'entity.parse.failed') e = new AppError(400, 'invalid_json', 'request body is not valid JSON');
+    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new AppError(415, 'unsupported_encoding', String(err.message));
+    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new AppError(err.status, 'bad_request', String(err.message ?? 'bad request'));
+    else {
+      log.error('request_error', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
+      e = new AppError(500, 'internal', 'internal error');
+    }
+    if (res.headersSent) return void res.end();
+    res.status(e.status).json(e.toBody());
+  };
+}

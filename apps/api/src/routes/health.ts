@@ -1,0 +1,30 @@
+import { Router } from 'express';
+import type { Redis } from 'ioredis';
+
+export interface HealthDeps {
+  redis: Redis;
+  graphs: string[];
+  gatewayUrl: string;
+  /** Filled at start-up from CONFIG GET maxmemory-policy; null when Redis did not say. */
+  evictionPolicy: () => string | null;
+}
+
+/** The runbook's `curl -sf localhost:8084/healthz`: 200 when Redis answers, 503 `degraded` otherwise. */
+export function healthRoutes(d: HealthDeps): Router {
+  const r = Router();
+  r.get('/healthz', async (_req, res) => {
+    const base = { service: 'sofiia-supervisor', graphs: d.graphs, state_backend: 'redis', gateway_url: d.gatewayUrl };
+    const policy = d.evictionPolicy();
+    const warnings = policy && policy !== 'noeviction' ? [`redis maxmemory-policy is ${policy}; BullMQ needs noeviction`] : undefined;
+    try {
+      await Promise.race([
+        d.redis.ping(),
+        new Promise((_, rej) => setTimeout(() => rej(new Error('redis ping timed out')), 1_000).unref()),
+      ]);
+      res.json({ status: 'ok', ...base, ...(warnings ? { warnings } : {}) });
+    } catch (err) {
+      res.status(503).json({ status: 'degraded', ...base, reason: `redis unreachable: ${(err as Error).message}` });
+    }
+  });
+  return r;
+}

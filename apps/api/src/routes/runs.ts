@@ -1,0 +1,73 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { AppError, CreateRunBody, publicRun, RUN_ID_RE, type RunRecord } from '@sup/contracts';
+import type { GraphDefinition } from '@sup/graphs';
+import type { RunStore } from '@sup/run-store';
+import { submitRun, type SubmitDeps } from '@sup/queue';
+import { issues } from '../errors.js';
+import type { CancelService } from '../cancel.js';
+
+const IdemKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+const EventsQuery = z.object({ after: z.string().regex(/^\d+-\d+$/).optional(), limit: z.coerce.number().int().min(1).max(1000).default(1000) });
+const CancelBody = z.object({ reason: z.string().max(500).optional() }).default({});
+
+export interface RunRoutesDeps {
+  graphs: Record<string, GraphDefinition>;
+  store: RunStore;
+  submit: SubmitDeps;
+  cancel: CancelService;
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const res = schema.safeParse(value);
+  if (!res.success) throw new AppError(400, 'validation_failed', `${what} is invalid`, issues(res.error));
+  return res.data;
+}
+
+export async function loadRun(store: RunStore, id: string): Promise<RunRecord> {
+  if (!RUN_ID_RE.test(id)) throw new AppError(404, 'run_not_found', `no run ${JSON.stringify(id.slice(0, 64))}`);
+  const rec = await store.get(id);
+  if (!rec) throw new AppError(404, 'run_not_found', `no run ${id}`);
+  return rec;
+}
+
+export function runRoutes(d: RunRoutesDeps): Router {
+  const r = Router();
+
+  r.post('/v1/graphs/:graph/runs', async (req, res) => {
+    const graph = Object.hasOwn(d.graphs, req.params.graph) ? d.graphs[req.params.graph] : undefined;
+    if (!graph) throw new AppError(404, 'graph_not_found', `unknown graph ${JSON.stringify(req.params.graph.slice(0, 64))}`, { graphs: Object.keys(d.graphs) });
+    if (!req.is('application/json')) throw new AppError(415, 'unsupported_media_type', 'send Content-Type: application/json');
+    const body = parse(CreateRunBody, req.body, 'request body');
+    const input = parse(graph.input, body.input, `input for graph ${graph.name}`) as Record<string, unknown>;
+    const key = req.get('idempotency-key');
+    const idempotencyKey = key === undefined ? undefined : parse(IdemKey, key, 'Idempotency-Key header');
+    const { created, record } = await submitRun(d.submit, {
+      graph: graph.name, agentId: body.agent_id, input,
+      ...(body.metadata ? { metadata: body.metadata } : {}),
+      ...(body.webhook ? { webhook: body.webhook } : {}),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
+    res.status(created ? 202 : 200).location(`/v1/runs/${record.run_id}`).json(publicRun(record));
+  });
+
+  r.get('/v1/runs/:id', async (req, res) => {
+    res.json(publicRun(await loadRun(d.store, req.params.id)));
+  });
+
+  r.get('/v1/runs/:id/events', async (req, res) => {
+    const rec = await loadRun(d.store, req.params.id);
+    const q = parse(EventsQuery, req.query, 'query');
+    const events = await d.store.events(rec.run_id, { ...(q.after ? { after: q.after } : {}), limit: q.limit });
+    res.json({ run_id: rec.run_id, status: rec.status, events });
+  });
+
+  r.post('/v1/runs/:id/cancel', async (req, res) => {
+    const rec = await loadRun(d.store, req.params.id);
+    const body = parse(CancelBody, req.body ?? {}, 'request body');
+    const out = await d.cancel.cancel(rec, body.reason);
+    res.status(202).json(publicRun(out));
+  });
+
+  return r;
+}

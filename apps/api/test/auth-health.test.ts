@@ -1,0 +1,36 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { testApp } from './helpers.js';
+
+const secured = testApp({ apiKeys: ['k1', 'k2'] });
+const down = testApp({}, 'redis://127.0.0.1:1');
+afterAll(async () => {
+  await secured.close();
+  await down.close();
+});
+
+describe('API keys', () => {
+  it('requires a Bearer key on every route but /healthz', async () => {
+    expect((await request(secured.app).get('/healthz')).status).toBe(200);
+    const none = await request(secured.app).get('/v1/graphs');
+    expect(none.status).toBe(401);
+    expect(none.body.error.code).toBe('unauthorized');
+    expect((await request(secured.app).get('/v1/graphs').set('Authorization', 'Bearer nope')).status).toBe(401);
+    expect((await request(secured.app).get('/v1/graphs').set('Authorization', 'Bearer k2')).status).toBe(200);
+    expect((await request(secured.app).post('/v1/graphs/release_check/runs').send({})).status).toBe(401);
+  });
+});
+
+describe('GET /healthz', () => {
+  it('is the runbook JSON when Redis answers', async () => {
+    const res = await request(secured.app).get('/healthz');
+    expect(res.body).toEqual({ status: 'ok', service: 'sofiia-supervisor', graphs: expect.arrayContaining(['release_check']), state_backend: 'redis', gateway_url: 'http://router:8000' });
+  });
+
+  it('is 503 degraded with the reason when Redis is unreachable', async () => {
+    const res = await request(down.app).get('/healthz');
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ status: 'degraded', service: 'sofiia-supervisor', state_backend: 'redis' });
+    expect(res.body.reason).toMatch(/redis/i);
+  });
+});

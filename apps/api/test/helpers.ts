@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { Redis } from 'ioredis';
+import { graphs } from '@sup/graphs';
+import { createLogger } from '@sup/logging';
+import { createKeys, RunStore } from '@sup/run-store';
+import { createRunQueue } from '@sup/queue';
+import { createApp, type AppDeps } from '../src/app.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** The API in-process over the real Redis, under a key prefix of its own. */
+export function testApp(config: Partial<AppDeps['config']> = {}, redisUrl = REDIS_URL) {
+  const prefix = `t-api-${randomBytes(4).toString('hex')}:`;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, disconnectTimeout: 50, lazyConnect: redisUrl !== REDIS_URL, retryStrategy: () => (redisUrl === REDIS_URL ? 50 : null) });
+  const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const store = new RunStore({ redis, prefix, ttlSec: 3600 });
+  const queue = createRunQueue(bull, prefix);
+  const logStream = new PassThrough();
+  const logs: string[] = [];
+  logStream.on('data', (b: Buffer) => logs.push(b.toString()));
+  const app = createApp({
+    redis, store, queue, graphs, log: createLogger({ service: 'api-test', stream: logStream }),
+    cancelChannel: createKeys(prefix).cancelChannel,
+    config: { apiKeys: [], bodyLimitKb: 16, gatewayUrl: 'http://router:8000', ttlSec: 3600, metricsPublic: false, ...config },
+  });
+  async function close() {
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    if (redisUrl === REDIS_URL) {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+    }
+    if (redisUrl === REDIS_URL) await redis.quit();
+    else redis.disconnect();
+    await bull.quit();
+  }
+  return { app, store, queue, redis, prefix, logs, close };
+}

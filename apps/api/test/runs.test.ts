@@ -1,0 +1,111 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { testApp } from './helpers.js';
+
+const t = testApp();
+afterAll(() => t.close());
+const body = { agent_id: 'sofiia', input: { service: 'billing', version: '1.2.3' } };
+
+describe('POST /v1/graphs/:graph/runs', () => {
+  it('writes a queued run and enqueues exactly one job for it', async () => {
+    const res = await request(t.app).post('/v1/graphs/release_check/runs').send(body);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ graph: 'release_check', agent_id: 'sofiia', status: 'queued', attempt: 0, result: null, error: null, nodes: [] });
+    expect(res.body.run_id).toMatch(/^gr_[a-z0-9]+$/);
+    expect(res.body).not.toHaveProperty('snapshot');
+    expect(res.body).not.toHaveProperty('lease');
+    const job = await t.queue.getJob(res.body.run_id);
+    expect(job?.data).toEqual({ run_id: res.body.run_id, graph: 'release_check' });
+    expect(JSON.parse((await t.redis.get(`${t.prefix}run:${res.body.run_id}`))!).status).toBe('queued');
+  });
+
+  it('returns the same run for the same Idempotency-Key, even when two arrive at once', async () => {
+    const send = () => request(t.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'deploy-42').send(body);
+    const [a, b] = await Promise.all([send(), send()]);
+    expect([a.status, b.status].sort()).toEqual([200, 202]);
+    expect(a.body.run_id).toBe(b.body.run_id);
+    const again = await send();
+    expect(again.status).toBe(200);
+    expect(again.body.run_id).toBe(a.body.run_id);
+  });
+
+  it.each([
+    ['unknown graph', '/v1/graphs/nope/runs', body, 404, 'graph_not_found'],
+    ['missing agent_id', '/v1/graphs/release_check/runs', { input: body.input }, 400, 'validation_failed'],
+    ['input failing the graph schema', '/v1/graphs/release_check/runs', { agent_id: 'sofiia', input: { service: 42 } }, 400, 'validation_failed'],
+    ['input that is not an object', '/v1/graphs/release_check/runs', { agent_id: 'sofiia', input: [1, 2] }, 400, 'validation_failed'],
+  ])('rejects %s with a JSON error', async (_name, path, payload, status, code) => {
+    const res = await request(t.app).post(path).send(payload as object);
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect(res.body.error.code).toBe(code);
+    expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('names the failing input field', async () => {
+    const res = await request(t.app).post('/v1/graphs/release_check/runs').send({ agent_id: 'sofiia', input: { service: 'x' } });
+    expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain('version');
+  });
+
+  it('rejects broken JSON, oversized bodies and other media types without a stack', async () => {
+    const bad = await request(t.app).post('/v1/graphs/release_check/runs').set('content-type', 'application/json').send('{"agent_id":');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_json');
+    const huge = await request(t.app).post('/v1/graphs/release_check/runs').send({ ...body, metadata: { pad: 'x'.repeat(64 * 1024) } });
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe('payload_too_large');
+    const text = await request(t.app).post('/v1/graphs/release_check/runs').set('content-type', 'text/plain').send('hello');
+    expect(text.status).toBe(415);
+  });
+});
+
+describe('reading runs', () => {
+  it('GET /v1/runs/:id answers the record and 404 for unknown or malformed ids', async () => {
+    const created = await request(t.app).post('/v1/graphs/release_check/runs').send(body);
+    const got = await request(t.app).get(`/v1/runs/${created.body.run_id}`);
+    expect(got.status).toBe(200);
+    expect(got.body.run_id).toBe(created.body.run_id);
+    expect((await request(t.app).get('/v1/runs/gr_doesnotexist1')).status).toBe(404);
+    const weird = await request(t.app).get('/v1/runs/..%2F..%2Fetc');
+    expect(weird.status).toBe(404);
+    expect(weird.body.error.code).toBe('run_not_found');
+  });
+
+  it('GET /v1/runs/:id/events lists run_created first', async () => {
+    const created = await request(t.app).post('/v1/graphs/release_check/runs').send(body);
+    const ev = await request(t.app).get(`/v1/runs/${created.body.run_id}/events`);
+    expect(ev.status).toBe(200);
+    expect(ev.body.events[0]).toMatchObject({ type: 'run_created', data: { graph: 'release_check' } });
+    expect(ev.body.events[0].id).toMatch(/^\d+-\d+$/);
+  });
+
+  it('GET /v1/graphs lists release_check with nodes, edges and a JSON Schema', async () => {
+    const res = await request(t.app).get('/v1/graphs');
+    const rc = res.body.graphs.find((g: { name: string }) => g.name === 'release_check');
+    expect(rc.nodes.map((n: { name: string }) => n.name)).toEqual(['start_job', 'poll_job', 'result']);
+    expect(rc.edges).toEqual(expect.arrayContaining([expect.objectContaining({ from: 'start_job', to: 'poll_job' })]));
+    expect(rc.input_schema.required).toEqual(expect.arrayContaining(['service', 'version']));
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await request(t.app).get('/nope');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+  });
+});
+
+describe('cancel', () => {
+  it('cancels a queued run at once, removes its job, and refuses a second cancel with 409', async () => {
+    const created = await request(t.app).post('/v1/graphs/release_check/runs').send(body);
+    const id = created.body.run_id;
+    const res = await request(t.app).post(`/v1/runs/${id}/cancel`).send({ reason: 'wrong version' });
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('cancelled');
+    expect(await t.queue.getJob(id)).toBeUndefined();
+    const again = await request(t.app).post(`/v1/runs/${id}/cancel`).send({});
+    expect(again.status).toBe(409);
+    expect(again.body.error.details).toEqual({ status: 'cancelled' });
+    const ev = await request(t.app).get(`/v1/runs/${id}/events`);
+    expect(ev.body.events.map((e: { type: string }) => e.type)).toEqual(['run_created', 'run_cancel_requested', 'run_cancelled']);
+  });
+});

@@ -1,0 +1,121 @@
+import { DelayedError, WaitingError, type Job } from 'bullmq';
+import { isTerminal, RunJobData, type ErrorData, type RunRecord, type RunStatus } from '@sup/contracts';
+import { nodeOf, step, StepAborted, type CompiledGraph, type StepDeps, type StepOutcome } from '@sup/engine';
+import type { ChildRuns } from '@sup/graphs';
+import type { Logger } from '@sup/logging';
+import type { RunStore } from '@sup/run-store';
+import type { CancelWatcher } from './cancels.js';
+import { afterStep, cancelled, claim, failed, requeued, type Transition } from './transitions.js';
+
+export interface ProcessorDeps {
+  store: RunStore;
+  log: Logger;
+  cancels: CancelWatcher;
+  graph(name: string): CompiledGraph | undefined;
+  tools(runId: string, agentId: string): StepDeps['callTool'];
+  runs(runId: string, agentId: string): ChildRuns;
+  settings: StepDeps['settings'];
+  /** host:pid, recorded in run_started/run_resumed events so operators see who ran what. */
+  workerId: string;
+  /** True once a graceful stop began: hand runs back between two nodes. */
+  isClosing(): boolean;
+  now(): number;
+  onStep?(rec: RunRecord, o: StepOutcome): void;
+  onFinished?(rec: RunRecord): void;
+}
+
+/**
+ * One BullMQ job = one run. Each pass claims the run, then steps it node by node: run the node,
+ * then one compare-and-set writes snapshot + history + events and at the same time checks that
+ * nobody cancelled, force-set or took over the run meanwhile. A park moves the job to delayed.
+ */
+export function createProcessor(d: ProcessorDeps) {
+  /** Writes a transition; false when the run changed under us (handled here). */
+  async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string): Promise<boolean> {
+    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}) });
+    if (res.ok) {
+      if (isTerminal(t.record.status)) d.onFinished?.(t.record);
+      return true;
+    }
+    const meta = { run: rec.run_id, reason: res.reason, status: res.status };
+    if (res.reason === 'status' && res.status === 'cancelling') {
+      await finishCancelled(rec.run_id);
+      return false;
+    }
+    // lease lost: another worker owns the run now; terminal/not_found: an operator ended or deleted it
+    d.log.warn('run_released', meta);
+    return false;
+  }
+
+  async function finishCancelled(runId: string): Promise<void> {
+    const rec = await d.store.get(runId);
+    if (!rec || rec.status !== 'cancelling') return;
+    await commit(rec, cancelled(rec, d.now()), ['cancelling']);
+    d.log.info('run_cancelled', { run: runId, node: rec.current_node ?? '-' });
+  }
+
+  async function failWith(rec: RunRecord, error: ErrorData): Promise<string> {
+    await commit(rec, failed(rec, error, d.now()), [rec.status]);
+    d.log.error('run_graph error', { run: rec.run_id, graph: rec.graph, code: error.code });
+    return 'failed';
+  }
+
+  return async function processRun(job: Job, token: string | undefined, _signal?: AbortSignal): Promise<string> {
+    const { run_id: runId } = RunJobData.parse(job.data);
+    const lease = token ?? `job:${job.id}`;
+    let rec = await d.store.get(runId);
+    if (!rec) {
+      d.log.warn('run_missing', { run: runId });
+      return 'missing';
+    }
+    if (isTerminal(rec.status)) return rec.status;
+    if (rec.status === 'cancelling') {
+      await finishCancelled(runId);
+      return 'cancelled';
+    }
+    const graph = d.graph(rec.graph);
+    if (!graph) return failWith(rec, { code: 'unknown_graph', message: `graph ${rec.graph} is not known to this worker` });
+
+    const c = claim(rec, lease, nodeOf(graph, rec.snapshot ?? null), d.now(), d.workerId);
+    if (!(await commit(rec, c, [rec.status]))) return 'released';
+    rec = c.record;
+
+    const ac = d.cancels.watch(runId);
+    try {
+      for (;;) {
+        if (d.isClosing()) {
+          if (await commit(rec, requeued(rec, d.now()), ['running'], lease)) {
+            await job.moveToWait(token);
+            throw new WaitingError();
+          }
+          return 'released';
+        }
+        const startedMs = d.now();
+        let o: StepOutcome;
+        try {
+          o = await step(graph, rec.snapshot ?? null, rec.input, {
+            runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id),
+            signal: ac.signal, now: d.now, settings: d.settings,
+          });
+        } catch (err) {
+          if (!(err instanceof StepAborted)) throw err;
+          await finishCancelled(runId);
+          return 'cancelled';
+        }
+        const t = afterStep(rec, o, startedMs, d.now());
+        if (!(await commit(rec, t, ['running'], lease))) return 'released';
+        rec = t.record;
+        d.onStep?.(rec, o);
+        d.log.info('node_done', { run: runId, node: o.node, outcome: o.kind, tool_calls: o.toolCalls, elapsed_ms: o.durationMs });
+        if (o.kind === 'failed') d.log.error('run_graph error', { run: runId, graph: rec.graph, node: o.node, code: o.error.code });
+        if (o.kind === 'waiting') {
+          await job.moveToDelayed(d.now() + o.delayMs, token);
+          throw new DelayedError();
+        }
+        if (o.kind === 'succeeded' || o.kind === 'failed') return o.kind;
+      }
+    } finally {
+      d.cancels.unwatch(runId, ac);
+    }
+  };
+}

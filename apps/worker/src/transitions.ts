@@ -1,0 +1,99 @@
+import { event, type ErrorData, type NodeHistoryEntry, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
+import type { StepOutcome } from '@sup/engine';
+
+/**
+ * Pure record transitions: given the record a worker holds and what happened, the next record and
+ * the events to append with it (written together by one compare-and-set).
+ */
+export interface Transition {
+  record: RunRecord;
+  events: RunEvent[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function claim(rec: RunRecord, lease: string, firstNode: string | null, nowMs: number, worker: string): Transition {
+  // attempt counts pick-ups after a queue or a crash, not wake-ups from a park
+  const fresh = rec.status === 'queued';
+  const takeover = rec.status === 'running';
+  const record: RunRecord = {
+    ...rec,
+    status: 'running',
+    lease,
+    attempt: fresh || takeover ? rec.attempt + 1 : rec.attempt,
+    started_at: rec.started_at ?? iso(nowMs),
+    current_node: rec.current_node ?? firstNode,
+    updated_at: iso(nowMs),
+  };
+  const type = rec.started_at === null ? 'run_started' : 'run_resumed';
+  return { record, events: [event(type, record.current_node ?? undefined, { attempt: record.attempt, from: rec.status, worker })] };
+}
+
+function historyWith(rec: RunRecord, o: StepOutcome, status: NodeHistoryEntry['status'], startedMs: number, nowMs: number): NodeHistoryEntry[] {
+  const nodes = [...rec.nodes];
+  const last = nodes.at(-1);
+  // a parked node (polling) keeps one history entry per visit, accumulating calls and time
+  const same = last && last.node === o.node && last.visit === o.visit && last.status === 'waiting';
+  const prev = same ? last : undefined;
+  const entry: NodeHistoryEntry = {
+    node: o.node,
+    visit: o.visit,
+    status,
+    started_at: prev?.started_at ?? iso(startedMs),
+    finished_at: status === 'waiting' ? null : iso(nowMs),
+    duration_ms: (prev?.duration_ms ?? 0) + o.durationMs,
+    tool_calls: (prev?.tool_calls ?? 0) + o.toolCalls,
+  };
+  if (same) nodes[nodes.length - 1] = entry;
+  else nodes.push(entry);
+  return nodes;
+}
+
+function finished(rec: RunRecord, status: RunStatus, nowMs: number, extra: Partial<RunRecord>): RunRecord {
+  return { ...rec, ...extra, status, lease: null, finished_at: iso(nowMs), updated_at: iso(nowMs) };
+}
+
+/** Applies one engine step to the record. */
+export function afterStep(rec: RunRecord, o: StepOutcome, startedMs: number, nowMs: number): Transition {
+  const stats = { tool_calls: o.toolCalls, duration_ms: o.durationMs, visit: o.visit };
+  const base = { ...rec, snapshot: o.snapshot, updated_at: iso(nowMs) };
+  switch (o.kind) {
+    case 'advanced':
+      return {
+        record: { ...base, current_node: o.next, nodes: historyWith(rec, o, 'succeeded', startedMs, nowMs) },
+        events: [event('node_finished', o.node, { ...stats, outcome: 'ok', next: o.next })],
+      };
+    case 'waiting':
+      return {
+        record: { ...base, status: 'waiting', current_node: o.node, nodes: historyWith(rec, o, 'waiting', startedMs, nowMs) },
+        events: [event(o.reason === 'retry' ? 'node_retry' : 'node_waiting', o.node, { ...stats, reason: o.reason, delay_ms: o.delayMs })],
+      };
+    case 'succeeded':
+      return {
+        record: finished(base, 'succeeded', nowMs, { current_node: null, result: o.result, nodes: historyWith(rec, o, 'succeeded', startedMs, nowMs) }),
+        events: [event('node_finished', o.node, { ...stats, outcome: 'ok' }), event('run_succeeded')],
+      };
+    case 'failed':
+      return {
+        record: finished(base, 'failed', nowMs, { current_node: o.node, error: o.error, nodes: historyWith(rec, o, 'failed', startedMs, nowMs) }),
+        events: [event('node_failed', o.node, { ...stats, code: o.error.code }), event('run_failed', o.node, { code: o.error.code, message: o.error.message })],
+      };
+  }
+}
+
+export function cancelled(rec: RunRecord, nowMs: number, reason?: string): Transition {
+  const nodes = rec.nodes.map((n) => (n.status === 'running' || n.status === 'waiting' ? { ...n, status: 'cancelled' as const, finished_at: iso(nowMs) } : n));
+  return {
+    record: finished(rec, 'cancelled', nowMs, { nodes }),
+    events: [event('run_cancelled', rec.current_node ?? undefined, reason ? { reason } : {})],
+  };
+}
+
+export function failed(rec: RunRecord, error: ErrorData, nowMs: number): Transition {
+  return { record: finished(rec, 'failed', nowMs, { error }), events: [event('run_failed', error.node, { code: error.code, message: error.message })] };
+}
+
+/** A graceful stop hands the run back to the queue between two nodes. */
+export function requeued(rec: RunRecord, nowMs: number): Transition {
+  return { record: { ...rec, status: 'queued', lease: null, updated_at: iso(nowMs) }, events: [event('run_requeued', rec.current_node ?? undefined, { reason: 'worker_shutdown' })] };
+}

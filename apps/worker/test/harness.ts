@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QUEUES, ToolError } from '@sup/contracts';
+import { compileGraph, type CompiledGraph, type StepDeps } from '@sup/engine';
+import { END, type GraphDefinition } from '@sup/graphs';
+import { createLogger } from '@sup/logging';
+import { createKeys, RunStore } from '@sup/run-store';
+import { bullPrefix, createRunQueue, submitRun } from '@sup/queue';
+import { z } from 'zod';
+import { CancelWatcher } from '../src/cancels.js';
+import { createProcessor } from '../src/processor.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** a → b → c; b calls `gate.hang`, which only returns when the test opens the gate (or aborts). */
+export const testGraph: GraphDefinition = {
+  name: 'abc',
+  description: 'test graph',
+  input: z.object({ n: z.number().default(1) }),
+  start: 'a',
+  nodes: ['a', 'b', 'c'].map((name) => ({
+    name,
+    description: name,
+    policy: { timeoutMs: 60_000, retries: 0 },
+    run: async (ctx) => ({ output: await ctx.tools.call('gate', name === 'b' ? 'hang' : 'noop', { node: name }) }),
+  })),
+  edges: [
+    { from: 'a', to: 'b' },
+    { from: 'b', to: 'c' },
+    { from: 'c', to: END },
+  ],
+};
+
+export function harness() {
+  const prefix = `t-worker-${randomBytes(4).toString('hex')}:`;
+  const redis = new Redis(REDIS_URL);
+  const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const sub = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const store = new RunStore({ redis, prefix, ttlSec: 600 });
+  const queue = createRunQueue(bull, prefix);
+  const keys = createKeys(prefix);
+  const calls: { action: string; node: string; key: string; aborted?: boolean }[] = [];
+  let opened: (() => void) | undefined;
+  let entered: (() => void) | undefined;
+  let hangEntered = new Promise<void>((r) => (entered = r));
+  const gate = { open: () => opened?.(), entered: () => hangEntered };
+  const callTool: StepDeps['callTool'] = (req) => {
+    const call = { action: req.action, node: req.node, key: req.idempotencyKey };
+    calls.push(call);
+    if (req.action !== 'hang') return Promise.resolve({ ok: req.node });
+    return new Promise((resolve, reject) => {
+      opened = () => resolve({ ok: req.node });
+      req.signal.addEventListener('abort', () => {
+        Object.assign(call, { aborted: true });
+        reject(new ToolError('aborted', 'tool call aborted', false));
+      });
+      entered?.();
+    });
+  };
+  const compiled = new Map<string, CompiledGraph>([['abc', compileGraph(testGraph)]]);
+  const logStream = new PassThrough();
+  const log = createLogger({ service: 'worker-test', stream: logStream });
+  let closing = false;
+  let worker: Worker | undefined;
+  let cancels: CancelWatcher | undefined;
+
+  return {
+    prefix, redis, store, queue, keys, calls, gate,
+    /** SIGTERM's path: flag, then close the worker, which waits for the node in flight. */
+    async stopGracefully(whileClosing: () => void) {
+      closing = true;
+      const done = worker!.close();
+      whileClosing();
+      await done;
+      await cancels!.close();
+    },
+    resetGate: () => (hangEntered = new Promise<void>((r) => (entered = r))),
+    async start() {
+      closing = false;
+      cancels = await CancelWatcher.start(sub.duplicate(), keys.cancelChannel);
+      const processor = createProcessor({
+        store, log, cancels, graph: (n) => compiled.get(n), tools: () => callTool,
+        runs: () => ({ start: async () => ({ run_id: 'x' }), get: async () => null }),
+        settings: { jobPollIntervalMs: 50 }, workerId: 'test:1', isClosing: () => closing, now: Date.now,
+      });
+      worker = new Worker(QUEUES.runs, processor, { connection: bull, prefix: bullPrefix(prefix), concurrency: 2 });
+      await worker.waitUntilReady();
+    },
+    submit: (input: Record<string, unknown> = {}) => submitRun({ store, queue, ttlSec: 600 }, { graph: 'abc', agentId: 'sofiia', input }),
+    async close() {
+      await worker?.close(true);
+      await cancels?.close();
+      sub.disconnect();
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      const ks = await redis.keys(`${prefix}*`);
+      if (ks.length) await redis.del(...ks);
+      await redis.quit();
+      await bull.quit();
+    },
+  };
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { harness, until } from './harness.js';
+
+const h = harness();
+beforeAll(() => h.start());
+afterAll(() => h.close());
+
+const statusOf = async (id: string) => (await h.store.get(id))?.status;
+
+describe('worker processor over real BullMQ + Redis', () => {
+  it('steps a run node by node to succeeded, one history entry and one event pair per node', async () => {
+    h.resetGate();
+    const { record } = await h.submit();
+    await h.gate.entered();
+    h.gate.open();
+    await until('succeeded', async () => (await statusOf(record.run_id)) === 'succeeded');
+    const rec = (await h.store.get(record.run_id))!;
+    expect(rec.nodes.map((n) => [n.node, n.status, n.tool_calls])).toEqual([['a', 'succeeded', 1], ['b', 'succeeded', 1], ['c', 'succeeded', 1]]);
+    expect(rec.result).toEqual({ ok: 'c' });
+    expect(rec.lease).toBeNull();
+    const types = (await h.store.events(record.run_id)).map((e) => e.type);
+    expect(types).toEqual(['run_created', 'run_started', 'node_finished', 'node_finished', 'node_finished', 'run_succeeded']);
+  });
+
+  it("respects an operator's SET of status failed: the node in flight finishes, nothing after it runs", async () => {
+    h.resetGate();
+    const { record } = await h.submit();
+    await h.gate.entered();
+    const raw = JSON.parse((await h.redis.get(h.keys.run(record.run_id)))!);
+    await h.redis.set(h.keys.run(record.run_id), JSON.stringify({ ...raw, status: 'failed' }));
+    h.gate.open();
+    const job = await h.queue.getJob(record.run_id);
+    await until('job finished', async () => (await job!.getState()) === 'completed');
+    expect(await statusOf(record.run_id)).toBe('failed');
+    expect(h.calls.filter((c) => c.key.startsWith(`${record.run_id}:c:`))).toHaveLength(0);
+  });
+
+  it('aborts the tool call in flight when the run is set cancelling and its id published', async () => {
+    h.resetGate();
+    const { record } = await h.submit();
+    await h.gate.entered();
+    const rec = (await h.store.get(record.run_id))!;
+    const res = await h.store.commit(record.run_id, { ifStatus: ['running'], record: { ...rec, status: 'cancelling' } });
+    expect(res.ok).toBe(true);
+    await h.redis.publish(h.keys.cancelChannel, record.run_id);
+    await until('cancelled', async () => (await statusOf(record.run_id)) === 'cancelled');
+    const b = h.calls.find((c) => c.key.startsWith(`${record.run_id}:b:`));
+    expect(b?.aborted).toBe(true);
+    expect(h.calls.filter((c) => c.key.startsWith(`${record.run_id}:c:`))).toHaveLength(0);
+    expect((await h.store.events(record.run_id)).at(-1)?.type).toBe('run_cancelled');
+  });
+
+  it('a graceful stop hands the run back to the queue between nodes, never failing it', async () => {
+    h.resetGate();
+    const { record } = await h.submit();
+    await h.gate.entered();
+    await h.stopGracefully(() => h.gate.open());
+    const job = await h.queue.getJob(record.run_id);
+    expect(await statusOf(record.run_id)).toBe('queued');
+    expect(await job!.getState()).toBe('waiting');
+    const rec = (await h.store.get(record.run_id))!;
+    expect(rec.current_node).toBe('c');
+    expect((await h.store.events(record.run_id)).at(-1)?.type).toBe('run_requeued');
+    await h.start();
+    await until('succeeded after requeue', async () => (await statusOf(record.run_id)) === 'succeeded');
+    // c ran once, a and b were not repeated
+    expect(h.calls.filter((c) => c.key.startsWith(`${record.run_id}:`)).map((c) => c.node)).toEqual(['a', 'b', 'c']);
+  });
+});

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { System } from '../src/system.js';
+import { until } from '../src/procs.js';
+
+interface Call { run_id: string; node: string; tool: string; action: string; idempotency_key: string; duplicate: boolean }
+
+describe('a worker killed with SIGKILL mid-run costs nothing', () => {
+  const sys = new System({ workers: 2, simEnv: { SIM_JOB_DURATION_MS: '1500', SIM_LATENCY_MS: '150' } });
+  beforeAll(() => sys.start());
+  afterAll(() => sys.stop());
+
+  it('every run still succeeds and no finished node runs again', async () => {
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => sys.submit('release_check', { service: `svc${i}`, version: '1.0.0' })));
+    const victim = sys.workers[0]!;
+    const pid = victim.child.pid!;
+    // wait until the victim really holds runs in flight, then kill it without warning
+    await until('the victim worker to own runs', async () => victim.lines.filter((l) => l.includes('gateway_call')).length >= 3);
+    const before = await Promise.all(ids.map((id) => sys.run(id)));
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+
+    const runs = await Promise.all(ids.map((id) => sys.waitStatus(id, ['succeeded', 'failed', 'cancelled'], 90_000)));
+    expect(runs.map((r) => r.status)).toEqual(ids.map(() => 'succeeded'));
+
+    const { calls } = await sys.simApi<{ calls: Call[] }>('GET', '/_sim/calls');
+    for (const [i, id] of ids.entries()) {
+      const mine = calls.filter((c) => c.run_id === id);
+      // the side effect happened once: one key for start_task, every repeat deduplicated by that key
+      const starts = mine.filter((c) => c.action === 'start_task');
+      expect(new Set(starts.map((c) => c.idempotency_key)).size).toBe(1);
+      expect(starts.filter((c) => !c.duplicate)).toHaveLength(1);
+      // a node that had finished before the kill is never called with a new key afterwards
+      const finishedBefore = new Set(before[i].nodes.filter((n: any) => n.status === 'succeeded').map((n: any) => n.node));
+      if (finishedBefore.has('start_job')) expect(starts).toHaveLength(1);
+    }
+    // runs the victim held were resumed by the other worker
+    const events = await Promise.all(ids.map((id) => sys.api('GET', `/v1/runs/${id}/events`)));
+    const takenOver = events.filter((e) => {
+      const starts = e.body.events.filter((x: any) => x.type === 'run_started' || x.type === 'run_resumed');
+      const victimIdx = starts.findIndex((x: any) => String(x.data?.worker).endsWith(`:${pid}`));
+      return victimIdx >= 0 && starts.slice(victimIdx + 1).some((x: any) => !String(x.data?.worker).endsWith(`:${pid}`));
+    });
+    expect(takenOver.length).toBeGreaterThan(0);
+  });
+});

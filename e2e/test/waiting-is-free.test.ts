@@ -1,0 +1,24 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { System } from '../src/system.js';
+
+describe('a parked run holds no worker slot', () => {
+  const sys = new System({ workers: 1, workerEnv: { WORKER_CONCURRENCY: '1' }, simEnv: { SIM_JOB_DURATION_MS: '60000' } });
+  beforeAll(() => sys.start());
+  afterAll(() => sys.stop());
+
+  it('a 60 s release check does not block a second run on a worker with concurrency 1', async () => {
+    const slow = await sys.submit('release_check', { service: 'slow', version: '1.0.0' });
+    await sys.waitStatus(slow, ['waiting']);
+    await sys.simApi('PATCH', '/_sim/config', { jobDurationMs: 300 });
+    const fast = await sys.submit('release_check', { service: 'fast', version: '1.0.0' });
+    const done = await sys.waitStatus(fast, ['succeeded', 'failed']);
+    expect(done.status).toBe('succeeded');
+    // the slow one is still parked, and it kept polling meanwhile
+    const still = await sys.run(slow);
+    expect(still.status).toBe('waiting');
+    expect(still.nodes.find((n: any) => n.node === 'poll_job').tool_calls).toBeGreaterThanOrEqual(2);
+    const cancel = await sys.api('POST', `/v1/runs/${slow}/cancel`, {});
+    expect(cancel.status).toBe(202);
+    expect((await sys.waitStatus(slow, ['cancelled'])).status).toBe('cancelled');
+  });
+});

@@ -1,0 +1,28 @@
+import type { ErrorData } from '@sup/contracts';
+import type { ChildRuns } from '@sup/graphs';
+
+/** What a step needs from the outside world; the engine itself does no I/O. */
+export interface StepDeps {
+  runId: string;
+  agentId: string;
+  callTool(req: { tool: string; action: string; params: Record<string, unknown>; node: string; idempotencyKey: string; signal: AbortSignal }): Promise<Record<string, unknown>>;
+  runs: ChildRuns;
+  /** Cancel / shutdown: aborts the node in flight, and step() throws StepAborted. */
+  signal: AbortSignal;
+  now(): number;
+  settings: { jobPollIntervalMs: number };
+}
+
+interface StepStats { node: string; visit: number; toolCalls: number; durationMs: number; snapshot: unknown }
+
+export type StepOutcome =
+  | (StepStats & { kind: 'advanced'; output: unknown; next: string })
+  /** A park: the node asked to wait, or a retryable failure with retries left (reason 'retry', with attempt and error). */
+  | (StepStats & { kind: 'waiting'; delayMs: number; reason: string; attempt?: number; error?: ErrorData })
+  | (StepStats & { kind: 'succeeded'; output: unknown; result: unknown })
+  /** error.node is set; error.details.attempts counts the tries of the failing visit. */
+  | (StepStats & { kind: 'failed'; error: ErrorData });
+
+export { DEFAULT_POLICY, type CompiledGraph } from './machine.js';
+export { compileGraph, step, nodeOf } from './step.js';
+export { StepAborted } from './run-node.js';

@@ -1,0 +1,96 @@
+import { describe, expect, it } from '@jest/globals';
+import { ToolError } from '@sup/contracts';
+import { releaseCheck } from '@sup/graphs';
+import { compileGraph, type StepOutcome } from '../src/index.js';
+import { drive, fakeDeps, type ToolReq } from './helpers.js';
+
+const g = compileGraph(releaseCheck);
+const input = { service: 'payments', version: '1.4.2', checks: ['smoke', 'migrations'] };
+const allPass = [{ name: 'smoke', status: 'pass', detail: 'ok' }, { name: 'migrations', status: 'pass', detail: '3 applied' }];
+
+/** A job orchestrator that answers get_task from a script (the last answer repeats). */
+function orchestrator(tasks: Array<Record<string, unknown> | Error>, start: Record<string, unknown> = { job_id: 'job_7', queue: 'ci' }) {
+  let i = 0;
+  return (req: ToolReq) => {
+    if (req.action === 'start_task') return start;
+    const t = tasks[Math.min(i++, tasks.length - 1)]!;
+    if (t instanceof Error) throw t;
+    return { job_id: 'job_7', ...t };
+  };
+}
+
+/** Drives the run; every park moves the fake clock forward by its delay, as BullMQ would. */
+async function run(tasks: Parameters<typeof orchestrator>[0], runInput: Record<string, unknown> = input, start?: Record<string, unknown>) {
+  const f = fakeDeps(orchestrator(tasks, start));
+  const os = await drive(g, runInput, f.deps, (o) => o.kind === 'waiting' && f.advance(o.delayMs));
+  return { os, calls: f.calls, last: os.at(-1)! };
+}
+const summary = (os: StepOutcome[]) => os.map((o) => (o.kind === 'waiting' ? `waiting:${o.node}:${o.reason}` : `${o.kind}:${o.node}`));
+
+describe('release_check through the engine', () => {
+  it('starts the job, polls while it runs, and gives a pass verdict', async () => {
+    const { os, calls, last } = await run([{ status: 'queued' }, { status: 'running' }, { status: 'succeeded', checks: allPass, extra: 1 }]);
+    expect(summary(os)).toEqual([
+      'advanced:start_job', 'waiting:poll_job:job_running', 'waiting:poll_job:job_running', 'advanced:poll_job', 'succeeded:result',
+    ]);
+    expect(os[1]).toMatchObject({ delayMs: 3_000 });
+    expect(calls[0]).toMatchObject({ tool: 'job_orchestrator_tool', action: 'start_task', params: { task: 'release_check', service: 'payments', version: '1.4.2', checks: ['smoke', 'migrations'] } });
+    expect(calls.slice(1).map((c) => [c.action, c.params, c.idempotencyKey])).toEqual([
+      ['get_task', { job_id: 'job_7' }, 'gr_test:poll_job:1.0:0'],
+      ['get_task', { job_id: 'job_7' }, 'gr_test:poll_job:1.1:0'],
+      ['get_task', { job_id: 'job_7' }, 'gr_test:poll_job:1.2:0'],
+    ]);
+    expect(last).toMatchObject({
+      kind: 'succeeded',
+      result: {
+        verdict: 'pass', service: 'payments', version: '1.4.2', job_id: 'job_7', job_status: 'succeeded', failed_checks: [],
+        checks: allPass, summary: expect.stringContaining('2/2 checks passed'),
+      },
+    });
+  });
+
+  it('gives a fail verdict naming the failed check', async () => {
+    const checks = [{ name: 'smoke', status: 'pass', detail: 'ok' }, { name: 'migrations', status: 'fail', detail: 'lock timeout' }];
+    const { last } = await run([{ status: 'failed', checks }]);
+    expect(last).toMatchObject({ kind: 'succeeded', result: { verdict: 'fail', job_status: 'failed', failed_checks: ['migrations'], summary: expect.stringContaining('migrations') } });
+  });
+
+  it('omits checks from start_task when none were asked for', async () => {
+    const { calls, last } = await run([{ status: 'succeeded', checks: [] }], { service: 's', version: 'v' });
+    expect(calls[0]!.params).toEqual({ task: 'release_check', service: 's', version: 'v' });
+    expect(last).toMatchObject({ result: { verdict: 'pass', checks: [] } });
+  });
+
+  it('fails with job_timeout once timeout_sec has passed since the first poll', async () => {
+    const { os, last } = await run([{ status: 'running' }], { ...input, timeout_sec: 10 });
+    // polls at t=0, 3, 6, 9 s, then one clipped to the deadline at 10 s
+    expect(os.filter((o) => o.kind === 'waiting').map((o) => (o as { delayMs: number }).delayMs)).toEqual([3_000, 3_000, 3_000, 1_000]);
+    expect(last).toMatchObject({ kind: 'failed', node: 'poll_job', error: { code: 'job_timeout', node: 'poll_job', message: expect.stringContaining('job_7'), details: { attempts: 1 } } });
+  });
+
+  it('fails with malformed_result on an unknown job status or non-array checks, without retrying', async () => {
+    for (const bad of [{ status: 'exploded' }, { status: 'succeeded', checks: 'all good' }]) {
+      const { os, last } = await run([bad]);
+      expect(os).toHaveLength(2);
+      expect(last).toMatchObject({ kind: 'failed', node: 'poll_job', error: { code: 'malformed_result', message: expect.stringContaining('get_task') } });
+    }
+  });
+
+  it('fails with malformed_result when start_task returns no job_id', async () => {
+    const { os, last } = await run([], input, { id: 'nope' });
+    expect(os).toHaveLength(1);
+    expect(last).toMatchObject({ kind: 'failed', error: { code: 'malformed_result', node: 'start_job', message: 'job_orchestrator_tool.start_task returned no job_id' } });
+  });
+
+  it('retries a transient get_task failure and keeps the poll clock', async () => {
+    const { os, last } = await run([{ status: 'running' }, new ToolError('upstream_5xx', '502 from router', true), { status: 'succeeded', checks: allPass }], { ...input, timeout_sec: 5 });
+    expect(summary(os)).toEqual(['advanced:start_job', 'waiting:poll_job:job_running', 'waiting:poll_job:retry', 'advanced:poll_job', 'succeeded:result']);
+    expect(last).toMatchObject({ result: { verdict: 'pass' } });
+  });
+
+  it('fails the first step with invalid_input when the input does not match the schema', async () => {
+    const { os, last } = await run([], { version: '1' });
+    expect(os).toHaveLength(1);
+    expect(last).toMatchObject({ kind: 'failed', node: 'start_job', snapshot: null, error: { code: 'invalid_input' } });
+  });
+});

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { ToolError } from '@sup/contracts';
+import { END, type GraphDefinition, type NodeContext, type NodeDef } from './types.js';
+
+const TOOL = 'job_orchestrator_tool';
+
+export const ReleaseCheckInput = z.object({
+  service: z.string().min(1).max(128),
+  version: z.string().min(1).max(64),
+  checks: z.array(z.string()).optional(),
+  timeout_sec: z.number().int().min(1).max(86_400).default(600),
+});
+export type ReleaseCheckInput = z.output<typeof ReleaseCheckInput>;
+
+// Tool results are parsed leniently: extra fields are fine, missing required ones are not.
+const StartResult = z.looseObject({ job_id: z.string().min(1) });
+const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const TaskResult = z.looseObject({
+  status: z.enum(JOB_STATUSES),
+  checks: z.array(z.looseObject({ name: z.string(), status: z.string(), detail: z.unknown().optional() })).optional(),
+});
+const PollState = z.object({ first_poll_ms: z.number(), polls: z.number().int() });
+
+export interface Check { name: string; status: string; detail: string }
+export interface StartOutput { job_id: string }
+export interface PollOutput { job_id: string; status: 'succeeded' | 'failed' | 'cancelled'; checks: Check[] }
+export interface ReleaseVerdict {
+  verdict: 'pass' | 'fail';
+  service: string;
+  version: string;
+  job_id: string;
+  job_status: PollOutput['status'];
+  checks: Check[];
+  failed_checks: string[];
+  summary: string;
+}
+
+type Ctx = NodeContext<ReleaseCheckInput>;
+
+const detailText = (d: unknown): string => (typeof d === 'string' ? d : d == null ? '' : JSON.stringify(d));
+
+const startJob: NodeDef<ReleaseCheckInput> = {
+  name: 'start_job',
+  description: `${TOOL}.start_task with the release_check task`,
+  policy: { timeoutMs: 30_000, retries: 3, backoffMs: 1_000 },
+  async run({ input, tools }: Ctx) {
+    const { service, version, checks } = input;
+    const res = await tools.call(TOOL, 'start_task', { task: 'release_check', service, version, ...(checks ? { checks } : {}) });
+    const parsed = StartResult.safeParse(res);
+    if (!parsed.success) throw new ToolError('malformed_result', `${TOOL}.start_task returned no job_id`, false);
+    return { output: { job_id: parsed.data.job_id } satisfies StartOutput };
+  },
+};
+
+const pollJob: NodeDef<ReleaseCheckInput> = {
+  name: 'poll_job',
+  description: `${TOOL}.get_task every JOB_POLL_INTERVAL_SEC until the job is done or timeout_sec passed`,
+  policy: { timeoutMs: 30_000, retries: 5, backoffMs: 1_000 },
+  async run({ input, outputs, state, tools, now, settings }: Ctx) {
+    const { job_id } = outputs.start_job as StartOutput;
+    // the clock starts at the first poll and survives parks through the node-local state
+    const prev = PollState.safeParse(state);
+    const polls = (prev.success ? prev.data.polls : 0) + 1;
+    const first_poll_ms = prev.success ? prev.data.first_poll_ms : now();
+
+    const parsed = TaskResult.safeParse(await tools.call(TOOL, 'get_task', { job_id }));
+    if (!parsed.success) {
+      throw new ToolError('malformed_result', `${TOOL}.get_task returned a malformed result for job ${job_id}`, false, { issues: z.treeifyError(parsed.error) });
+    }
+    const { status, checks = [] } = parsed.data;
+    if (status === 'queued' || status === 'running') {
+      const remainingMs = input.timeout_sec * 1000 - (now() - first_poll_ms);
+      if (remainingMs <= 0) {
+        throw new ToolError('job_timeout', `job ${job_id} still ${status} after ${input.timeout_sec}s (${polls} polls)`, false, { job_id, status, polls });
+      }
+      // never sleep past the deadline: the last poll lands on it
+      const delayMs = Math.min(settings.jobPollIntervalMs, remainingMs);
+      return { wait: { delayMs, state: { first_poll_ms, polls }, reason: 'job_running' } };
+    }
+    const out: PollOutput = { job_id, status, checks: checks.map((c) => ({ name: c.name, status: c.status, detail: detailText(c.detail) })) };
+    return { output: out };
+  },
+};
+
+/** Pure: pass only when the job succeeded and every check (including each one asked for) passed. */
+export function verdictOf(input: ReleaseCheckInput, poll: PollOutput): ReleaseVerdict {
+  const reported = new Set(poll.checks.map((c) => c.name));
+  const missing = (input.checks ?? []).filter((n) => !reported.has(n)).map((name) => ({ name, status: 'missing', detail: 'not reported by the job' }));
+  const checks = [...poll.checks, ...missing];
+  const failed_checks = checks.filter((c) => c.status !== 'pass').map((c) => c.name);
+  const verdict = poll.status === 'succeeded' && failed_checks.length === 0 ? 'pass' : 'fail';
+  const target = `${input.service}@${input.version}`;
+  const summary =
+    verdict === 'pass'
+      ? `release_check pass for ${target}: ${checks.length}/${checks.length} checks passed (job ${poll.job_id})`
+      : `release_check fail for ${target}: job ${poll.job_id} ${poll.status}` +
+        (failed_checks.length ? `; ${failed_checks.length}/${checks.length} checks not passed: ${failed_checks.join(', ')}` : '');
+  return { verdict, service: input.service, version: input.version, job_id: poll.job_id, job_status: poll.status, checks, failed_checks, summary };
+}
+
+const result: NodeDef<ReleaseCheckInput> = {
+  name: 'result',
+  description: 'pass/fail verdict with per-check detail',
+  policy: { timeoutMs: 5_000, retries: 0 },
+  async run({ input, outputs }: Ctx) {
+    return { output: verdictOf(input, outputs.poll_job as PollOutput) };
+  },
+};
+
+export const releaseCheck: GraphDefinition<ReleaseCheckInput> = {
+  name: 'release_check',
+  description: 'Start a release-check job on the job orchestrator, poll it until done, and give a pass/fail verdict',
+  input: ReleaseCheckInput,
+  start: 'start_job',
+  nodes: [startJob, pollJob, result],
+  edges: [
+    { from: 'start_job', to: 'poll_job' },
+    { from: 'poll_job', to: 'result' },
+    { from: 'result', to: END },
+  ],
+  result: ({ outputs }) => outputs.result,
+};

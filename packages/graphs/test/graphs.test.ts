@@ -1,0 +1,75 @@
+import { describe, expect, it } from '@jest/globals';
+import { END, getGraph, graphs, makeNoopGraph, ReleaseCheckInput, releaseCheck, verdictOf, type GraphDefinition, type NodeContext } from '../src/index.js';
+
+/** Every edge names real nodes, every node can leave, and END is reachable from the start. */
+function checkShape(g: GraphDefinition) {
+  const names = new Set(g.nodes.map((n) => n.name));
+  expect(names.has(g.start)).toBe(true);
+  for (const e of g.edges) expect([names.has(e.from), e.to === END || names.has(e.to)]).toEqual([true, true]);
+  for (const n of names) expect(g.edges.some((e) => e.from === n)).toBe(true);
+}
+
+describe('registry', () => {
+  it('serves release_check by name and nothing for unknown names', () => {
+    expect(Object.keys(graphs)).toEqual(['release_check']);
+    expect(getGraph('release_check')).toBe(releaseCheck);
+    expect(getGraph('nope')).toBeUndefined();
+    expect(getGraph('toString')).toBeUndefined();
+    for (const g of Object.values(graphs)) checkShape(g);
+  });
+});
+
+describe('release_check', () => {
+  it('is start_job → poll_job → result, each with a policy', () => {
+    expect(releaseCheck.nodes.map((n) => n.name)).toEqual(['start_job', 'poll_job', 'result']);
+    expect(releaseCheck.edges.map((e) => `${e.from}>${e.to}`)).toEqual(['start_job>poll_job', 'poll_job>result', `result>${END}`]);
+    expect(releaseCheck.nodes.every((n) => n.policy?.timeoutMs)).toBe(true);
+  });
+
+  it('validates input and defaults timeout_sec to 600', () => {
+    expect(ReleaseCheckInput.parse({ service: 'a', version: '1' })).toEqual({ service: 'a', version: '1', timeout_sec: 600 });
+    for (const bad of [{ version: '1' }, { service: '', version: '1' }, { service: 'a'.repeat(129), version: '1' }, { service: 'a', version: '1', timeout_sec: 0 },
+      { service: 'a', version: '1', timeout_sec: 1.5 }, { service: 'a', version: '1', timeout_sec: 86_401 }, { service: 'a', version: '1', checks: [1] }]) {
+      expect(ReleaseCheckInput.safeParse(bad).success).toBe(false);
+    }
+  });
+
+  it('poll_job starts its clock at the first poll and keeps it across parks', async () => {
+    const poll = releaseCheck.nodes[1]!;
+    const ctx = (state: unknown, t: number) => ({
+      input: { service: 's', version: 'v', timeout_sec: 600 }, outputs: { start_job: { job_id: 'j' } }, state, now: () => t,
+      settings: { jobPollIntervalMs: 3_000 }, tools: { call: async () => ({ status: 'running' }) },
+    }) as unknown as NodeContext<ReleaseCheckInput>;
+    const first = await poll.run(ctx(undefined, 5_000));
+    expect(first).toEqual({ wait: { delayMs: 3_000, state: { first_poll_ms: 5_000, polls: 1 }, reason: 'job_running' } });
+    const second = await poll.run(ctx({ first_poll_ms: 5_000, polls: 1 }, 8_000));
+    expect(second).toMatchObject({ wait: { state: { first_poll_ms: 5_000, polls: 2 } } });
+  });
+
+  describe('verdictOf', () => {
+    const input = { service: 'api', version: '2.0', timeout_sec: 600 };
+    const pass = (name: string) => ({ name, status: 'pass', detail: '' });
+    it('passes only when the job succeeded and every check passed', () => {
+      expect(verdictOf(input, { job_id: 'j', status: 'succeeded', checks: [pass('a'), pass('b')] })).toMatchObject({ verdict: 'pass', failed_checks: [] });
+      expect(verdictOf(input, { job_id: 'j', status: 'cancelled', checks: [pass('a')] })).toMatchObject({ verdict: 'fail', job_status: 'cancelled', summary: expect.stringContaining('cancelled') });
+      expect(verdictOf(input, { job_id: 'j', status: 'succeeded', checks: [pass('a'), { name: 'b', status: 'fail', detail: 'x' }] }))
+        .toMatchObject({ verdict: 'fail', failed_checks: ['b'] });
+    });
+    it('counts a requested check the job did not report as failed', () => {
+      const v = verdictOf({ ...input, checks: ['a', 'b'] }, { job_id: 'j', status: 'succeeded', checks: [pass('a')] });
+      expect(v).toMatchObject({ verdict: 'fail', failed_checks: ['b'], checks: [pass('a'), { name: 'b', status: 'missing' }] });
+    });
+  });
+});
+
+describe('makeNoopGraph', () => {
+  it('builds a linear graph of n tool-free nodes', async () => {
+    const g = makeNoopGraph('noop', 3);
+    checkShape(g);
+    expect(g.nodes.map((n) => n.name)).toEqual(['node_0', 'node_1', 'node_2']);
+    expect(g.edges.at(-1)).toEqual({ from: 'node_2', to: END });
+    expect(await g.nodes[1]!.run({} as NodeContext)).toEqual({ output: { i: 1 } });
+    expect(graphs).not.toHaveProperty('noop');
+    expect(() => makeNoopGraph('x', 0)).toThrow(/positive integer/);
+  });
+});

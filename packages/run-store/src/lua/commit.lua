@@ -1,0 +1,41 @@
+--[[
+  Compare-and-set of a run record. Every status change goes through here, so a cancel, an
+  operator's hand-SET status or another worker's claim is never overwritten blindly.
+
+  KEYS[1] run key            KEYS[2] events key
+  ARGV[1] allowed current statuses, comma-separated ("queued,waiting")
+  ARGV[2] expected lease; '' = do not check the lease
+  ARGV[3] new record JSON, stored verbatim (never re-encoded here: cjson turns [] into {})
+  ARGV[4] ttl seconds, applied to both keys (TTL counts from the last write)
+  ARGV[5..] one event JSON each (without id), appended in order
+
+  Returns
+    {'ok'}
+    {'not_found'}
+    {'corrupt'}                   current value is not a JSON object with a string status
+    {'status', <current status>}  current status is not in ARGV[1]
+    {'lease', <current lease>}    lease differs; the second element is absent when it is null
+]]
+local cur = redis.call('GET', KEYS[1])
+if not cur then return {'not_found'} end
+
+local decoded, rec = pcall(cjson.decode, cur)
+if not decoded or type(rec) ~= 'table' or type(rec.status) ~= 'string' then return {'corrupt'} end
+
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do
+  if s == rec.status then allowed = true break end
+end
+if not allowed then return {'status', rec.status} end
+
+if ARGV[2] ~= '' and rec.lease ~= ARGV[2] then
+  if type(rec.lease) == 'string' then return {'lease', rec.lease} end
+  return {'lease'}
+end
+
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+for i = 5, #ARGV do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'e', ARGV[i])
+end
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return {'ok'}

@@ -1,0 +1,42 @@
+--[[
+  Creates a run: record, idempotency key, first events and index entry, all or nothing.
+
+  KEYS[1] run key            KEYS[2] events key       KEYS[3] index key (sorted set)
+  KEYS[4] idempotency key    (optional; its value is the run id it was first used for)
+  ARGV[1] record JSON, stored verbatim
+  ARGV[2] ttl seconds        ARGV[3] created ms (index score)        ARGV[4] run id
+  ARGV[5..] one event JSON each (without id), appended in order
+
+  Returns
+    {'created'}
+    {'existing', <record JSON>, <run id>}  the idempotency key names a run that still exists
+    {'exists'}                             a run with this id exists already; nothing written
+
+  The previous run's key is derived from KEYS[1] (same prefix, other id), as BullMQ's scripts do
+  for job keys: with a hash-tagged prefix it lies in the same slot.
+]]
+local ttl = ARGV[2]
+local runId = ARGV[4]
+
+if KEYS[4] then
+  local prevId = redis.call('GET', KEYS[4])
+  if prevId then
+    local prevKey = string.sub(KEYS[1], 1, #KEYS[1] - #runId) .. prevId
+    local prev = redis.call('GET', prevKey)
+    if prev then return {'existing', prev, prevId} end
+    -- the earlier run expired or was deleted: the key is free again
+  end
+end
+
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ttl) then return {'exists'} end
+if KEYS[4] then redis.call('SET', KEYS[4], runId, 'EX', ttl) end
+
+for i = 5, #ARGV do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'e', ARGV[i])
+end
+redis.call('EXPIRE', KEYS[2], ttl)
+
+redis.call('ZADD', KEYS[3], ARGV[3], runId)
+-- the index has no TTL of its own; entries older than a TTL point at expired runs (mostly)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[3]) - tonumber(ttl) * 1000))
+return {'created'}

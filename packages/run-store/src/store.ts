@@ -1,0 +1,153 @@
+import type { RunEvent, RunRecord, RunStatus } from '@sup/contracts';
+import { StoreError } from './errors.js';
+import { createKeys, type Keys } from './keys.js';
+import { parseRecord } from './record.js';
+import { commitResult, createResult, removeResult, type CommitResult } from './results.js';
+import { defineScripts, type RedisClient, type Scripts } from './scripts.js';
+
+export interface RunStoreOptions {
+  redis: RedisClient;
+  /** '' on standalone Redis; a hash tag such as '{sup}:' for Cluster. */
+  prefix: string;
+  /** RUN_TTL_SEC: run and events expire this long after their last write. */
+  ttlSec: number;
+}
+
+export type CreateResult = { created: true; record: RunRecord } | { created: false; record: RunRecord };
+
+export interface CommitRequest {
+  /** The write happens only while the stored status is one of these. */
+  ifStatus: readonly RunStatus[];
+  /** When given, the stored `lease` must equal it (the caller still owns the run). */
+  ifLease?: string;
+  /** The complete new record. */
+  record: RunRecord;
+  events?: readonly RunEvent[];
+}
+
+export interface RecentRuns {
+  runs: RunRecord[];
+  /** Pass as `before` for the next page; null when this page was the last. */
+  next: number | null;
+}
+
+const STREAM_ID_RE = /^\d{1,20}(-\d{1,20})?$/;
+
+// the stream id is the event's id; storing it inside the entry too would only let them disagree
+function encodeEvent({ id: _id, ...rest }: RunEvent): string {
+  return JSON.stringify(rest);
+}
+
+function decodeEvent(id: string, fields: string[]): RunEvent | null {
+  const i = fields.indexOf('e');
+  if (i < 0 || i % 2 !== 0) return null;
+  try {
+    return { ...(JSON.parse(fields[i + 1]!) as RunEvent), id };
+  } catch {
+    return null;
+  }
+}
+
+/** Run records (`run:{id}`) and their event streams (`run:{id}:events`) in Redis. */
+export class RunStore {
+  readonly keys: Keys;
+  private readonly redis: RedisClient;
+  private readonly scripts: Scripts;
+  private readonly ttlSec: number;
+
+  constructor(opts: RunStoreOptions) {
+    if (!Number.isInteger(opts.ttlSec) || opts.ttlSec <= 0) {
+      throw new StoreError('invalid_argument', `ttlSec must be a positive integer, got ${opts.ttlSec}`);
+    }
+    this.redis = opts.redis;
+    this.keys = createKeys(opts.prefix);
+    this.ttlSec = opts.ttlSec;
+    this.scripts = defineScripts(opts.redis);
+  }
+
+  /**
+   * Stores a new run. With an idempotency key that already names a live run of the same agent,
+   * nothing is written and that run is returned instead. Throws `run_exists` if the id is taken.
+   */
+  async create(record: RunRecord, opts: { events: readonly RunEvent[]; idempotencyKey?: string }): Promise<CreateResult> {
+    const id = record.run_id;
+    const k = this.keys;
+    const keys = [k.run(id), k.events(id), k.index];
+    if (opts.idempotencyKey !== undefined) keys.push(k.idem(record.agent_id, opts.idempotencyKey));
+    const createdMs = Date.parse(record.created_at);
+    const reply = await this.scripts.run('create', keys, [
+      JSON.stringify(record), this.ttlSec, Number.isFinite(createdMs) ? createdMs : Date.now(), id,
+      ...opts.events.map(encodeEvent),
+    ]);
+    const r = createResult(reply, id);
+    return r.created ? { created: true, record } : { created: false, record: parseRecord(r.json, r.runId) };
+  }
+
+  /** The record, with defaults filled in for fields a hand-written one lacks; null if absent. */
+  async get(runId: string): Promise<RunRecord | null> {
+    const raw = await this.redis.get(this.keys.run(runId));
+    return raw === null ? null : parseRecord(raw, runId);
+  }
+
+  /** Compare-and-set: writes `record` (+ events) only if status and lease are as expected. */
+  async commit(runId: string, req: CommitRequest): Promise<CommitResult> {
+    if (req.ifStatus.length === 0) throw new StoreError('invalid_argument', 'commit needs at least one allowed status');
+    if (req.record.run_id !== runId) {
+      throw new StoreError('invalid_argument', `record of run ${req.record.run_id} cannot be committed to run ${runId}`);
+    }
+    const reply = await this.scripts.run('commit', [this.keys.run(runId), this.keys.events(runId)], [
+      req.ifStatus.join(','), req.ifLease ?? '', JSON.stringify(req.record), this.ttlSec,
+      ...(req.events ?? []).map(encodeEvent),
+    ]);
+    return commitResult(reply);
+  }
+
+  /**
+   * Events in order, strictly after the stream id `after` (SSE Last-Event-ID). Entries without a
+   * decodable `e` field (hand-added by someone) are skipped rather than breaking the stream.
+   */
+  async events(runId: string, opts: { after?: string; limit?: number } = {}): Promise<RunEvent[]> {
+    const { after, limit = 1000 } = opts;
+    if (after !== undefined && !STREAM_ID_RE.test(after)) throw new StoreError('bad_event_id', `not an event id: ${after}`);
+    const entries = await this.redis.xrange(this.keys.events(runId), after === undefined ? '-' : `(${after}`, '+', 'COUNT', limit);
+    return entries.flatMap(([id, fields]) => decodeEvent(id, fields) ?? []);
+  }
+
+  /** Deletes the run, its events, its index entry and (if it still names this run) the idempotency key. */
+  async remove(runId: string, idempotency?: { agentId: string; key: string }): Promise<boolean> {
+    const k = this.keys;
+    const keys = [k.run(runId), k.events(runId), k.index];
+    if (idempotency) keys.push(k.idem(idempotency.agentId, idempotency.key));
+    return removeResult(await this.scripts.run('remove', keys, [runId]));
+  }
+
+  /**
+   * Newest first, by creation time, created strictly before `before` (ms). Runs that expired are
+   * dropped from the index on the way; hand-broken records are skipped, so one bad record cannot
+   * break the listing (get() reports it).
+   */
+  async listRecent(opts: { limit: number; before?: number }): Promise<RecentRuns> {
+    const max = opts.before === undefined ? '+inf' : `(${opts.before}`;
+    const flat = await this.redis.zrevrangebyscore(this.keys.index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, opts.limit);
+    const ids = flat.filter((_, i) => i % 2 === 0);
+    if (ids.length === 0) return { runs: [], next: null };
+    const values = await this.redis.mget(ids.map((id) => this.keys.run(id)));
+    const runs: RunRecord[] = [];
+    const gone: string[] = [];
+    values.forEach((raw, i) => {
+      if (raw === null) return void gone.push(ids[i]!);
+      try {
+        runs.push(parseRecord(raw, ids[i]!));
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+      }
+    });
+    if (gone.length > 0) await this.redis.zrem(this.keys.index, ...gone);
+    return { runs, next: ids.length === opts.limit ? Number(flat[flat.length - 1]) : null };
+  }
+
+  /** Seconds until the run record expires (-2: no such run, -1: no expiry, e.g. hand-SET). */
+  ttl(runId: string): Promise<number> {
+    return this.redis.ttl(this.keys.run(runId));
+  }
+}

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { event, newRunId, type RunRecord } from '@sup/contracts';
+import type { Redis } from 'ioredis';
+import { RunStore } from '../src/store.js';
+import { cleanup, connect, created, makeRecord, uniquePrefix } from './helpers.js';
+
+const TTL = 100;
+const prefix = uniquePrefix();
+let redis: Redis;
+let store: RunStore;
+
+beforeAll(() => {
+  redis = connect();
+  store = new RunStore({ redis, prefix, ttlSec: TTL });
+});
+
+afterAll(async () => {
+  await cleanup(redis, prefix);
+  await redis.quit();
+});
+
+async function stored(over: Partial<RunRecord> = {}): Promise<RunRecord> {
+  const rec = makeRecord(over);
+  await store.create(rec, { events: [created()] });
+  return rec;
+}
+
+describe('commit', () => {
+  it('writes the record and events when status and lease match, and refreshes both TTLs', async () => {
+    const rec = await stored({ lease: 'tok-a' });
+    await redis.expire(store.keys.run(rec.run_id), 5);
+    await redis.expire(store.keys.events(rec.run_id), 5);
+    const next = { ...rec, status: 'running' as const, nodes: [] };
+    const res = await store.commit(rec.run_id, { ifStatus: ['queued', 'waiting'], ifLease: 'tok-a', record: next, events: [event('run_started')] });
+    expect(res).toEqual({ ok: true });
+    expect(await store.get(rec.run_id)).toEqual(next);
+    expect((await store.events(rec.run_id)).map((e) => e.type)).toEqual(['run_created', 'run_started']);
+    for (const key of [store.keys.run(rec.run_id), store.keys.events(rec.run_id)]) {
+      const ttl = await redis.ttl(key);
+      expect(ttl).toBeGreaterThan(5);
+      expect(ttl).toBeLessThanOrEqual(TTL);
+    }
+  });
+
+  it('reports a status mismatch with the current status and writes nothing', async () => {
+    const rec = await stored();
+    const res = await store.commit(rec.run_id, { ifStatus: ['running'], record: { ...rec, status: 'succeeded' }, events: [event('run_succeeded')] });
+    expect(res).toEqual({ ok: false, reason: 'status', status: 'queued' });
+    expect(await store.get(rec.run_id)).toEqual(rec);
+    expect(await store.events(rec.run_id)).toHaveLength(1);
+  });
+
+  it('reports a lease mismatch with the current lease', async () => {
+    const owned = await stored({ lease: 'tok-a' });
+    expect(await store.commit(owned.run_id, { ifStatus: ['queued'], ifLease: 'tok-b', record: owned }))
+      .toEqual({ ok: false, reason: 'lease', lease: 'tok-a' });
+    const free = await stored();
+    expect(await store.commit(free.run_id, { ifStatus: ['queued'], ifLease: 'tok-b', record: free }))
+      .toEqual({ ok: false, reason: 'lease', lease: null });
+  });
+
+  it('reports not_found and corrupt', async () => {
+    const rec = makeRecord();
+    expect(await store.commit(rec.run_id, { ifStatus: ['queued'], record: rec })).toEqual({ ok: false, reason: 'not_found' });
+    await redis.set(store.keys.run(rec.run_id), 'not json');
+    expect(await store.commit(rec.run_id, { ifStatus: ['queued'], record: rec })).toEqual({ ok: false, reason: 'corrupt' });
+    await expect(store.get(rec.run_id)).rejects.toMatchObject({ name: 'StoreError', code: 'corrupt_record' });
+  });
+
+  it('rejects a record of another run and an empty status list', async () => {
+    const rec = await stored();
+    await expect(store.commit(newRunId(), { ifStatus: ['queued'], record: rec })).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(store.commit(rec.run_id, { ifStatus: [], record: rec })).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+});
+
+describe('records set by hand (runbook)', () => {
+  it('normalises a minimal record and respects its status', async () => {
+    const rec = await stored({ status: 'running', lease: 'tok-a' });
+    await redis.set(store.keys.run(rec.run_id), JSON.stringify({ run_id: rec.run_id, status: 'failed' }));
+    const got = await store.get(rec.run_id);
+    expect(got).toMatchObject({
+      run_id: rec.run_id, status: 'failed', graph: '', agent_id: '', current_node: null, attempt: 0,
+      input: {}, nodes: [], result: null, error: null, started_at: null, finished_at: null,
+    });
+    expect(typeof got?.created_at).toBe('string');
+    expect(await store.commit(rec.run_id, { ifStatus: ['running'], ifLease: 'tok-a', record: { ...rec, current_node: 'poll_job' } }))
+      .toEqual({ ok: false, reason: 'status', status: 'failed' });
+  });
+
+  it('takes run_id from the key, keeps unknown fields and a plain-string error', async () => {
+    const id = newRunId();
+    await redis.set(store.keys.run(id), JSON.stringify({ status: 'cancelled', error: 'stopped by ops', ticket: 'OPS-1' }));
+    expect(await store.get(id)).toMatchObject({ run_id: id, ticket: 'OPS-1', error: { code: 'error', message: 'stopped by ops' } });
+  });
+
+  it('treats an unknown or missing status as corrupt', async () => {
+    const id = newRunId();
+    for (const value of ['{"status":"paused"}', '{"run_id":"x"}', '[]', '"queued"']) {
+      await redis.set(store.keys.run(id), value);
+      await expect(store.get(id)).rejects.toMatchObject({ code: 'corrupt_record' });
+    }
+    expect(await store.commit(id, { ifStatus: ['queued'], record: makeRecord({ run_id: id }) })).toEqual({ ok: false, reason: 'corrupt' });
+  });
+});
+
+describe('events', () => {
+  it('returns events in order with stream ids, strictly after `after`', async () => {
+    const rec = await stored();
+    await store.commit(rec.run_id, {
+      ifStatus: ['queued'], record: { ...rec, status: 'running' },
+      events: [event('run_started'), event('node_started', 'start_job', { attempt: 1 })],
+    });
+    const all = await store.events(rec.run_id);
+    expect(all.map((e) => [e.type, e.node])).toEqual([['run_created', undefined], ['run_started', undefined], ['node_started', 'start_job']]);
+    expect(all[2]?.data).toEqual({ attempt: 1 });
+    const ids = all.map((e) => e.id!);
+    expect(new Set(ids).size).toBe(3);
+
+    expect((await store.events(rec.run_id, { after: ids[0] })).map((e) => e.id)).toEqual(ids.slice(1));
+    expect(await store.events(rec.run_id, { after: ids[2] })).toEqual([]);
+    expect((await store.events(rec.run_id, { limit: 1 })).map((e) => e.id)).toEqual([ids[0]]);
+  });
+
+  it('does not store the id inside the entry and rejects a malformed `after`', async () => {
+    const rec = makeRecord();
+    await store.create(rec, { events: [{ ...created(), id: 'bogus' }] });
+    const [[, fields]] = (await redis.xrange(store.keys.events(rec.run_id), '-', '+')) as [[string, string[]]];
+    expect(fields[0]).toBe('e');
+    expect(JSON.parse(fields[1]!)).not.toHaveProperty('id');
+    await expect(store.events(rec.run_id, { after: 'abc' })).rejects.toMatchObject({ code: 'bad_event_id' });
+  });
+});

@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { event, newRunId } from '@sup/contracts';
+import type { Redis } from 'ioredis';
+import { StoreError } from '../src/errors.js';
+import { RunStore } from '../src/store.js';
+import { cleanup, connect, created, makeRecord, uniquePrefix } from './helpers.js';
+
+const TTL = 100;
+// hash-tagged, as a Cluster deployment would configure it
+const prefix = uniquePrefix(true);
+let redis: Redis;
+let other: Redis;
+let store: RunStore;
+
+beforeAll(() => {
+  redis = connect();
+  other = connect();
+  store = new RunStore({ redis, prefix, ttlSec: TTL });
+});
+
+afterAll(async () => {
+  await cleanup(redis, prefix);
+  await Promise.all([redis.quit(), other.quit()]);
+});
+
+describe('create and get', () => {
+  it('round-trips the record, arrays and nulls included', async () => {
+    const rec = makeRecord({ input: { service: 'api', tags: [] }, metadata: { note: 'x' } });
+    expect(await store.create(rec, { events: [created()] })).toEqual({ created: true, record: rec });
+    expect(await store.get(rec.run_id)).toEqual(rec);
+    expect(await redis.get(`${prefix}run:${rec.run_id}`)).toContain('"nodes":[]');
+    expect(await store.get(newRunId())).toBeNull();
+  });
+
+  it('sets a TTL of at most ttlSec on the record and its events', async () => {
+    const rec = makeRecord();
+    await store.create(rec, { events: [created()] });
+    const ttl = await store.ttl(rec.run_id);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(TTL);
+    const eventsTtl = await redis.ttl(store.keys.events(rec.run_id));
+    expect(eventsTtl).toBeGreaterThan(0);
+    expect(eventsTtl).toBeLessThanOrEqual(TTL);
+  });
+
+  it('refuses a run id that is taken', async () => {
+    const rec = makeRecord();
+    await store.create(rec, { events: [] });
+    await expect(store.create({ ...rec, graph: 'other' }, { events: [] })).rejects.toMatchObject({ code: 'run_exists' });
+    await expect(store.create(rec, { events: [] })).rejects.toBeInstanceOf(StoreError);
+    expect((await store.get(rec.run_id))?.graph).toBe('release_check');
+  });
+});
+
+describe('idempotency', () => {
+  it('returns the first run for a repeated key, per agent', async () => {
+    const first = makeRecord();
+    const second = makeRecord();
+    await store.create(first, { events: [created()], idempotencyKey: 'k1' });
+    const again = await store.create(second, { events: [created()], idempotencyKey: 'k1' });
+    expect(again).toEqual({ created: false, record: first });
+    expect(await store.get(second.run_id)).toBeNull();
+    expect(await store.events(second.run_id)).toEqual([]);
+
+    const otherAgent = makeRecord({ agent_id: 'someone-else' });
+    expect((await store.create(otherAgent, { events: [], idempotencyKey: 'k1' })).created).toBe(true);
+  });
+
+  it('creates exactly one run when two clients race with the same key', async () => {
+    const a = makeRecord();
+    const b = makeRecord();
+    const storeB = new RunStore({ redis: other, prefix, ttlSec: TTL });
+    const results = await Promise.all([
+      store.create(a, { events: [created()], idempotencyKey: 'race' }),
+      storeB.create(b, { events: [created()], idempotencyKey: 'race' }),
+    ]);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const winner = results.find((r) => r.created)!.record.run_id;
+    expect(results.map((r) => r.record.run_id)).toEqual([winner, winner]);
+  });
+
+  it('frees the key once the run it names is gone', async () => {
+    const first = makeRecord();
+    await store.create(first, { events: [], idempotencyKey: 'k2' });
+    await redis.del(store.keys.run(first.run_id), store.keys.events(first.run_id)); // the runbook's DEL
+    const next = makeRecord();
+    expect(await store.create(next, { events: [], idempotencyKey: 'k2' })).toEqual({ created: true, record: next });
+  });
+});
+
+describe('remove', () => {
+  it('deletes record, events, index entry and its idempotency key', async () => {
+    const rec = makeRecord();
+    await store.create(rec, { events: [created()], idempotencyKey: 'k3' });
+    expect(await store.remove(rec.run_id, { agentId: rec.agent_id, key: 'k3' })).toBe(true);
+    expect(await store.get(rec.run_id)).toBeNull();
+    expect(await redis.exists(store.keys.events(rec.run_id), store.keys.idem(rec.agent_id, 'k3'))).toBe(0);
+    expect(await redis.zscore(store.keys.index, rec.run_id)).toBeNull();
+    expect(await store.remove(rec.run_id)).toBe(false);
+    // the key is usable again
+    expect((await store.create(makeRecord(), { events: [], idempotencyKey: 'k3' })).created).toBe(true);
+  });
+
+  it('keeps an idempotency key that names a newer run', async () => {
+    const newer = makeRecord();
+    await store.create(newer, { events: [], idempotencyKey: 'k4' });
+    await store.remove(newRunId(), { agentId: newer.agent_id, key: 'k4' });
+    expect(await redis.get(store.keys.idem(newer.agent_id, 'k4'))).toBe(newer.run_id);
+  });
+});
+
+describe('listRecent', () => {
+  it('pages newest first and drops runs that are gone', async () => {
+    const local = new RunStore({ redis, prefix: `${prefix}list:`, ttlSec: TTL });
+    const base = Date.now();
+    const recs = [0, 1, 2, 3].map((i) => makeRecord({ created_at: new Date(base + i).toISOString() }));
+    for (const r of recs) await local.create(r, { events: [] });
+    await redis.del(local.keys.run(recs[2]!.run_id));
+
+    const page1 = await local.listRecent({ limit: 2 });
+    expect(page1.runs.map((r) => r.run_id)).toEqual([recs[3]!.run_id]);
+    expect(page1.next).toBe(base + 2);
+    const page2 = await local.listRecent({ limit: 2, before: page1.next! });
+    expect(page2).toEqual({ runs: [recs[1], recs[0]], next: base });
+    expect(await local.listRecent({ limit: 2, before: page2.next! })).toEqual({ runs: [], next: null });
+    expect(await redis.zscore(local.keys.index, recs[2]!.run_id)).toBeNull();
+  });
+});
+
+describe('exact key names with an empty prefix', () => {
+  it('stores run:{id} and run:{id}:events', async () => {
+    // shared keyspace: random id only, and a TTL so long that the index trim removes nothing real
+    const bare = new RunStore({ redis, prefix: '', ttlSec: 10 * 365 * 86400 });
+    const rec = makeRecord({ run_id: `gr_${newRunId().slice(3)}test` });
+    try {
+      await bare.create(rec, { events: [event('run_created')] });
+      expect(JSON.parse((await redis.get(`run:${rec.run_id}`))!)).toEqual(rec);
+      expect(await redis.type(`run:${rec.run_id}:events`)).toBe('stream');
+    } finally {
+      await bare.remove(rec.run_id);
+    }
+    expect(await redis.exists(`run:${rec.run_id}`, `run:${rec.run_id}:events`)).toBe(0);
+  });
+});

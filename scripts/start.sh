@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The one command that starts the whole system: API, workers, scheduler and the development tool
+# gateway, on the Redis at $REDIS_URL or an embedded one. Ctrl-C stops everything.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ensure_deps
+ensure_redis aof
+say "building"
+pnpm turbo run build --output-logs=errors-only
+
+WORKERS=${WORKERS:-2}
+SIM_PORT=${SIM_PORT:-8000}
+export GATEWAY_URL=${GATEWAY_URL:-http://127.0.0.1:$SIM_PORT}
+export SUPERVISOR_API_KEY=${SUPERVISOR_API_KEY:-dev-supervisor-key}
+pids=()
+stop() { trap - INT TERM EXIT; say "stopping"; kill -TERM "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap stop INT TERM EXIT
+
+if [ "${START_GATEWAY_SIM:-1}" = 1 ]; then
+  SIM_PORT=$SIM_PORT SIM_API_KEY=$SUPERVISOR_API_KEY node apps/gateway-sim/dist/main.js & pids+=($!)
+fi
+for i in $(seq 1 "$WORKERS"); do node apps/worker/dist/main.js & pids+=($!); done
+node apps/api/dist/main.js & pids+=($!)
+say "API on http://localhost:${PORT:-8084}  (healthz: curl -sf http://localhost:${PORT:-8084}/healthz)"
+wait -n "${pids[@]}" || true
+say "a process exited; stopping the rest"
