@@ -5,7 +5,7 @@ import type { Logger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
 import type { RunQueue } from '@sup/queue';
 import { requireApiKey } from './auth.js';
-import { CancelService } from './cancel.js';
+import { CancelService } from '@sup/queue';
 import { errorHandler, notFound } from './errors.js';
 import { graphRoutes } from './routes/graphs.js';
 import { healthRoutes } from './routes/health.js';
@@ -34,7 +34,7 @@ export function createApp(d: AppDeps): Express {
   app.use(requireApiKey(d.config.apiKeys, (p) => p === '/healthz' || (d.config.metricsPublic && p === '/metrics')));
   app.use(express.json({ limit: `${d.config.bodyLimitKb}kb`, strict: true }));
   app.use(graphRoutes(d.graphs));
-  const cancel = new CancelService({ store: d.store, queue: d.queue, publisher: d.redis, channel: d.cancelChannel, log: d.log });
+  const cancel = new CancelService({ store: d.store, queue: d.queue, publisher: d.redis, channel: d.cancelChannel, log: d.log, ttlSec: d.config.ttlSec });
   app.use(runRoutes({ graphs: d.graphs, store: d.store, submit: { store: d.store, queue: d.queue, ttlSec: d.config.ttlSec }, cancel }));
   app.use(notFound);
   app.use(errorHandler(d.log));

@@ -1,8 +1,8 @@
-import { toErrorData } from '@sup/contracts';
+import { isTerminal, toErrorData } from '@sup/contracts';
 import type { StepDeps } from '@sup/engine';
 import type { GatewayClient } from '@sup/gateway-client';
 import { getGraph, type ChildRuns } from '@sup/graphs';
-import { submitRun, type SubmitDeps } from '@sup/queue';
+import { submitRun, type CancelService, type SubmitDeps } from '@sup/queue';
 
 /** The engine's tool port, served by the HTTP tool gateway. */
 export function gatewayTools(gateway: GatewayClient, runId: string, agentId: string): StepDeps['callTool'] {
@@ -17,7 +17,7 @@ export function gatewayTools(gateway: GatewayClient, runId: string, agentId: str
  * Child runs are ordinary runs with `parent_run_id`. The idempotency key makes a re-run of the
  * starting node (worker crash) find the child it already started instead of starting another.
  */
-export function childRuns(deps: SubmitDeps, parent: { runId: string; agentId: string }): ChildRuns {
+export function childRuns(deps: SubmitDeps, cancels: CancelService, parent: { runId: string; agentId: string }): ChildRuns {
   return {
     async start(graph, input) {
       const def = getGraph(graph);
@@ -36,6 +36,10 @@ export function childRuns(deps: SubmitDeps, parent: { runId: string; agentId: st
     async get(runId) {
       const r = await deps.store.get(runId);
       return r ? { run_id: r.run_id, status: r.status, result: r.result, error: r.error } : null;
+    },
+    async cancel(runId, reason) {
+      const r = await deps.store.get(runId);
+      if (r && !isTerminal(r.status)) await cancels.cancel(r, reason);
     },
   };
 }

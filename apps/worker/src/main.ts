@@ -5,12 +5,13 @@ import { loadOrExit, WorkerEnv } from '@sup/config';
 import { createLogger } from '@sup/logging';
 import { createKeys, createRedis, RunStore } from '@sup/run-store';
 import { createGatewayClient } from '@sup/gateway-client';
-import { bullPrefix, createRunQueue } from '@sup/queue';
+import { bullPrefix, CancelService, createRunQueue, enqueueCompensation } from '@sup/queue';
 import { compileGraph, type CompiledGraph } from '@sup/engine';
 import { graphs } from '@sup/graphs';
 import { CancelWatcher } from './cancels.js';
 import { childRuns, gatewayTools } from './adapters.js';
 import { createProcessor } from './processor.js';
+import { compensate } from './compensate.js';
 import { onJobFailed } from './failures.js';
 
 const env = loadOrExit(WorkerEnv);
@@ -26,14 +27,19 @@ const gateway = createGatewayClient({
   baseUrl: env.GATEWAY_URL, apiKey: env.SUPERVISOR_API_KEY, timeoutMs: env.GATEWAY_TIMEOUT_MS, retries: env.GATEWAY_RETRIES, logger: log,
 });
 const compiled = new Map<string, CompiledGraph>(Object.values(graphs).map((g) => [g.name, compileGraph(g)]));
-const cancels = await CancelWatcher.start(sub, createKeys(env.KEY_PREFIX).cancelChannel);
+const keys = createKeys(env.KEY_PREFIX);
+const cancels = await CancelWatcher.start(sub, keys.cancelChannel);
+const cancelService = new CancelService({ store, queue, publisher: redis, channel: keys.cancelChannel, log, ttlSec: env.RUN_TTL_SEC });
+const tools = (runId: string, agentId: string) => gatewayTools(gateway, runId, agentId);
+const runs = (runId: string, agentId: string) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId });
+const graph = (name: string) => compiled.get(name);
 
 let closing = false;
 const processor = createProcessor({
   store, log, cancels,
-  graph: (name) => compiled.get(name),
-  tools: (runId, agentId) => gatewayTools(gateway, runId, agentId),
-  runs: (runId, agentId) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, { runId, agentId }),
+  graph, tools, runs,
+  compensateLater: (rec) => enqueueCompensation(queue, { run_id: rec.run_id, graph: rec.graph }, env.RUN_TTL_SEC),
+  compensate: (runId) => compensate({ store, log, graph, tools, runs, timeoutMs: env.GATEWAY_TIMEOUT_MS }, runId),
   settings: { jobPollIntervalMs: Math.round(env.JOB_POLL_INTERVAL_SEC * 1000) },
   workerId: `${hostname()}:${process.pid}`,
   isClosing: () => closing,

@@ -1,5 +1,5 @@
 import { DelayedError, WaitingError, type Job } from 'bullmq';
-import { isTerminal, RunJobData, type ErrorData, type RunRecord, type RunStatus } from '@sup/contracts';
+import { isTerminal, JOB_NAMES, RunJobData, type ErrorData, type RunRecord, type RunStatus } from '@sup/contracts';
 import { nodeOf, step, StepAborted, type CompiledGraph, type StepDeps, type StepOutcome } from '@sup/engine';
 import type { ChildRuns } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
@@ -22,6 +22,9 @@ export interface ProcessorDeps {
   now(): number;
   onStep?(rec: RunRecord, o: StepOutcome): void;
   onFinished?(rec: RunRecord): void;
+  /** A cancelled run that had started work gets its graph's compensation queued. */
+  compensateLater(rec: RunRecord): Promise<void>;
+  compensate(runId: string): Promise<string>;
 }
 
 /**
@@ -50,8 +53,9 @@ export function createProcessor(d: ProcessorDeps) {
   async function finishCancelled(runId: string): Promise<void> {
     const rec = await d.store.get(runId);
     if (!rec || rec.status !== 'cancelling') return;
-    await commit(rec, cancelled(rec, d.now()), ['cancelling']);
+    if (!(await commit(rec, cancelled(rec, d.now()), ['cancelling']))) return;
     d.log.info('run_cancelled', { run: runId, node: rec.current_node ?? '-' });
+    if (rec.snapshot) await d.compensateLater(rec);
   }
 
   async function failWith(rec: RunRecord, error: ErrorData): Promise<string> {
@@ -62,6 +66,7 @@ export function createProcessor(d: ProcessorDeps) {
 
   return async function processRun(job: Job, token: string | undefined, _signal?: AbortSignal): Promise<string> {
     const { run_id: runId } = RunJobData.parse(job.data);
+    if (job.name === JOB_NAMES.compensate) return d.compensate(runId);
     const lease = token ?? `job:${job.id}`;
     let rec = await d.store.get(runId);
     if (!rec) {

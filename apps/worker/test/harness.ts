@@ -82,7 +82,8 @@ export function harness() {
       cancels = await CancelWatcher.start(sub.duplicate(), keys.cancelChannel);
       const processor = createProcessor({
         store, log, cancels, graph: (n) => compiled.get(n), tools: () => callTool,
-        runs: () => ({ start: async () => ({ run_id: 'x' }), get: async () => null }),
+        runs: () => ({ start: async () => ({ run_id: 'x' }), get: async () => null, cancel: async () => undefined }),
+        compensateLater: async () => undefined, compensate: async () => 'none',
         settings: { jobPollIntervalMs: 50 }, workerId: 'test:1', isClosing: () => closing, now: Date.now,
       });
       worker = new Worker(QUEUES.runs, processor, { connection: bull, prefix: bullPrefix(prefix), concurrency: 2 });

@@ -5,7 +5,7 @@ export const EVENT_TYPES = [
   'node_started', 'node_finished', 'node_waiting', 'node_retry', 'node_failed',
   'child_run_started', 'tool_call',
   'run_cancel_requested', 'run_succeeded', 'run_failed', 'run_cancelled',
-  'webhook_delivered', 'webhook_failed',
+  'webhook_delivered', 'webhook_failed', 'compensation_done', 'compensation_failed',
 ] as const;
 export const EventType = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof EventType>;

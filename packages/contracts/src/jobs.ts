@@ -9,4 +9,5 @@ export const QUEUES = { runs: 'runs' } as const;
 export const RunJobData = z.object({ run_id: z.string(), graph: z.string() });
 export type RunJobData = z.infer<typeof RunJobData>;
 
-export const JOB_NAMES = { step: 'run' } as const;
+/** `run` steps a run; `compensate` runs a cancelled run's graph.onCancel (best effort, once). */
+export const JOB_NAMES = { step: 'run', compensate: 'compensate' } as const;

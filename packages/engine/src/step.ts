@@ -88,3 +88,9 @@ export async function step(graph: CompiledGraph, snapshot: unknown | null, input
     runners.delete(actor.system);
   }
 }
+
+/** What a run had done, read from its snapshot: for compensation when it is cancelled. */
+export function progressOf(graph: CompiledGraph, snapshot: unknown | null): { outputs: Record<string, unknown>; node: string | null; state: unknown } {
+  const ctx = (snapshot as Persisted | null)?.context;
+  return { outputs: ctx?.outputs ?? {}, node: nodeOf(graph, snapshot), state: ctx?.state };
+}

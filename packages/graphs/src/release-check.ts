@@ -119,4 +119,9 @@ export const releaseCheck: GraphDefinition<ReleaseCheckInput> = {
     { from: 'result', to: END },
   ],
   result: ({ outputs }) => outputs.result,
+  // a job is unfinished until poll_job has seen it end; cancelling a finished one would be noise
+  async onCancel({ outputs, tools }) {
+    const job = StartResult.safeParse(outputs.start_job);
+    if (job.success && outputs.poll_job === undefined) await tools.call(TOOL, 'cancel_task', { job_id: job.data.job_id });
+  },
 };

@@ -5,6 +5,22 @@ import type { ToolCaller } from '@sup/contracts';
 export interface ChildRuns {
   start(graph: string, input: Record<string, unknown>): Promise<{ run_id: string }>;
   get(runId: string): Promise<{ run_id: string; status: string; result: unknown; error: unknown } | null>;
+  /** Cancel a child run (best effort; a finished child is left alone). */
+  cancel(runId: string, reason: string): Promise<void>;
+}
+
+/** What a graph's compensation sees when its run is cancelled. */
+export interface CancelContext<I = Record<string, unknown>> {
+  runId: string;
+  input: I;
+  /** Outputs of the nodes that had finished, plus the parked node's wait state under `state`. */
+  outputs: Record<string, unknown>;
+  /** The node the run was in (in flight or parked), if any, and its wait state. */
+  node: string | null;
+  state: unknown;
+  tools: ToolCaller;
+  runs: ChildRuns;
+  signal: AbortSignal;
 }
 
 export interface NodeContext<I = Record<string, unknown>> {
@@ -72,4 +88,9 @@ export interface GraphDefinition<I = any> {
   edges: EdgeDef<I>[];
   /** The run's result from all node outputs; defaults to the last node's output. */
   result?: (v: EdgeView<I>) => unknown;
+  /**
+   * Best-effort compensation when a run is cancelled (release_check cancels its orchestrator job,
+   * postmortem_draft its child triage run). Errors are logged, never retried forever.
+   */
+  onCancel?: (ctx: CancelContext<I>) => Promise<void>;
 }

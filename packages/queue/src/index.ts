@@ -1,2 +1,3 @@
 export * from './queue.js';
 export * from './submit.js';
+export * from './cancel.js';

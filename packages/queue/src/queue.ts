@@ -33,3 +33,11 @@ export function createRunQueue(connection: ConnectionOptions, keyPrefix: string)
 export async function enqueueRun(queue: RunQueue, data: RunJobData, ttlSec: number): Promise<void> {
   await queue.add(JOB_NAMES.step, data, runJobOptions(data.run_id, ttlSec));
 }
+
+/** Queues the compensation of a cancelled run that had started work (its graph's onCancel). */
+export async function enqueueCompensation(queue: RunQueue, data: RunJobData, ttlSec: number): Promise<void> {
+  await queue.add(JOB_NAMES.compensate, data, {
+    jobId: `${data.run_id}-cancel`, attempts: 3, backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: { age: ttlSec }, removeOnFail: { age: ttlSec },
+  });
+}

@@ -5,7 +5,7 @@ import type { GraphDefinition } from '@sup/graphs';
 import type { RunStore } from '@sup/run-store';
 import { submitRun, type SubmitDeps } from '@sup/queue';
 import { issues } from '../errors.js';
-import type { CancelService } from '../cancel.js';
+import type { CancelService } from '@sup/queue';
 
 const IdemKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 const EventsQuery = z.object({ after: z.string().regex(/^\d+-\d+$/).optional(), limit: z.coerce.number().int().min(1).max(1000).default(1000) });

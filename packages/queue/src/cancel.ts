@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { AppError, event, isTerminal, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
-import type { RunQueue } from '@sup/queue';
+import { enqueueCompensation, type RunQueue } from './queue.js';
 
 export interface CancelDeps {
   store: RunStore;
@@ -10,6 +10,7 @@ export interface CancelDeps {
   publisher: Redis;
   channel: string;
   log: Logger;
+  ttlSec: number;
 }
 
 /**
@@ -45,6 +46,7 @@ export class CancelService {
         if (res.ok) {
           // best effort: a job that a worker holds right now cannot be removed, and needs not be
           await this.d.queue.remove(rec.run_id).catch(() => 0);
+          if (rec.snapshot) await enqueueCompensation(this.d.queue, { run_id: rec.run_id, graph: rec.graph }, this.d.ttlSec);
           this.d.log.info('run_cancelled', { run: rec.run_id, from: rec.status });
           return next;
         }

@@ -1,0 +1,48 @@
+import { event, toErrorData, type ToolCaller } from '@sup/contracts';
+import { progressOf, type CompiledGraph, type StepDeps } from '@sup/engine';
+import type { ChildRuns } from '@sup/graphs';
+import type { Logger } from '@sup/logging';
+import type { RunStore } from '@sup/run-store';
+
+export interface CompensateDeps {
+  store: RunStore;
+  log: Logger;
+  graph(name: string): CompiledGraph | undefined;
+  tools(runId: string, agentId: string): StepDeps['callTool'];
+  runs(runId: string, agentId: string): ChildRuns;
+  timeoutMs: number;
+}
+
+/**
+ * Runs a cancelled run's graph.onCancel once (release_check: cancel the orchestrator job;
+ * postmortem_draft: cancel the child run). Tool calls get stable idempotency keys, so a retried
+ * compensation job does not repeat side effects at a well-behaved gateway.
+ */
+export async function compensate(d: CompensateDeps, runId: string): Promise<string> {
+  const rec = await d.store.get(runId);
+  if (!rec || rec.status !== 'cancelled') return 'skipped';
+  const graph = d.graph(rec.graph);
+  const onCancel = graph?.def.onCancel;
+  if (!graph || !onCancel) return 'none';
+  const callTool = d.tools(runId, rec.agent_id);
+  const signal = AbortSignal.timeout(d.timeoutMs);
+  let i = 0;
+  const tools: ToolCaller = {
+    call: (tool, action, params) => callTool({ tool, action, params, node: 'on_cancel', idempotencyKey: `${runId}:on_cancel:${i++}`, signal }),
+  };
+  const p = progressOf(graph, rec.snapshot ?? null);
+  let outcome: 'compensation_done' | 'compensation_failed' = 'compensation_done';
+  let data: Record<string, unknown> = { tool_calls: 0 };
+  try {
+    await onCancel({ runId, input: rec.input, outputs: p.outputs, node: rec.current_node ?? p.node, state: p.state, tools, runs: d.runs(runId, rec.agent_id), signal });
+    data = { tool_calls: i };
+    d.log.info('run_compensated', { run: runId, graph: rec.graph, tool_calls: i });
+  } catch (err) {
+    outcome = 'compensation_failed';
+    const e = toErrorData(err);
+    data = { tool_calls: i, code: e.code, message: e.message };
+    d.log.warn('run_compensation_failed', { run: runId, graph: rec.graph, code: e.code });
+  }
+  const res = await d.store.commit(runId, { ifStatus: ['cancelled'], record: rec, events: [event(outcome, undefined, data)] });
+  return res.ok ? outcome : 'skipped';
+}

@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import got, { HTTPError, RequestError, TimeoutError, type RetryObject } from 'got';
+import { ToolError, ToolResponse, type ToolRequest } from '@sup/contracts';
+import type { Logger } from '@sup/logging';
+
+export interface GatewayMetrics {
+  observe(tool: string, action: string, outcome: 'ok' | 'tool_fail' | 'error', ms: number): void;
+  retry?(tool: string, reason: string): void;
+}
+export interface GatewayClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  /** Per attempt (got `timeout.request`), not for the whole call. */
+  timeoutMs: number;
+  /** Retries after the first attempt (got `retry.limit`). */
+  retries: number;
+  logger: Logger;
+  metrics?: GatewayMetrics;
+  /** First backoff; doubles per retry, "equal jitter" (half fixed, half random). Default 200. */
+  retryBaseMs?: number;
+  /** Cap on a Retry-After wait and on the backoff (clamped, not a give-up). Default 30000. */
+  maxRetryAfterMs?: number;
+}
+export interface GatewayClient {
+  /**
+   * Resolves with the tool's `result`; rejects with a ToolError only. On abort (the caller's signal)
+   * the HTTP request or retry wait is dropped at once and it rejects with
+   * `ToolError('aborted', 'tool call aborted', false)`; `signal.reason` is kept as the error's `cause`.
+   */
+  execute(req: ToolRequest, opts?: { signal?: AbortSignal }): Promise<Record<string, unknown>>;
+}
+
+const RETRY_STATUS = [429, 500, 502, 503, 504];
+
+/**
+ * got's `calculateDelay`. got passes `computedValue === 0` when its own rules (limit, method, status
+ * codes, error codes) forbid a retry; a delay of 0 means "do not retry", so every retry waits ≥ 1 ms.
+ */
+export function retryDelay(baseMs: number, capMs: number) {
+  return ({ attemptCount, retryAfter, computedValue }: Pick<RetryObject, 'attemptCount' | 'retryAfter' | 'computedValue'>): number => {
+    if (computedValue === 0) return 0;
+    if (retryAfter !== undefined && Number.isFinite(retryAfter)) return Math.max(1, Math.min(retryAfter, capMs));
+    const exp = Math.min(baseMs * 2 ** (attemptCount - 1), capMs);
+    return Math.max(1, Math.round(exp / 2 + (Math.random() * exp) / 2));
+  };
+}
+
+const reasonOf = (err: RequestError) => (err instanceof HTTPError ? String(err.response.statusCode) : err.code);
+
+function bodyCode(body: unknown): string | undefined {
+  try {
+    const code = (JSON.parse(String(body)) as { error?: { code?: unknown } })?.error?.code;
+    return typeof code === 'string' ? code.slice(0, 64) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A got failure (retries already spent) → ToolError. Never copies a response body into it. */
+function fromGot(err: unknown, name: string, attempts: number, timeoutMs: number): ToolError {
+  if (err instanceof HTTPError) {
+    const status = err.response.statusCode;
+    if (status === 401 || status === 403) {
+      return new ToolError('gateway_unauthorized', `gateway rejected the supervisor credentials (HTTP ${status}): check SUPERVISOR_API_KEY matches the router`, false, { status });
+    }
+    if (status === 429 || status >= 500) {
+      return new ToolError('gateway_unavailable', `gateway answered HTTP ${status} to ${name} after ${attempts} attempt(s)`, true, { status, attempts });
+    }
+    const code = bodyCode(err.response.body);
+    return new ToolError('gateway_rejected', `gateway rejected ${name} (HTTP ${status}${code ? ` ${code}` : ''})`, false, { status, ...(code ? { code } : {}) });
+  }
+  if (err instanceof TimeoutError) {
+    return new ToolError('gateway_timeout', `${name}: no gateway answer within ${timeoutMs} ms, ${attempts} attempt(s)`, true, { attempts, timeout_ms: timeoutMs });
+  }
+  if (err instanceof RequestError) {
+    return new ToolError('gateway_unavailable', `gateway unreachable for ${name} (${err.code}) after ${attempts} attempt(s)`, true, { code: err.code, attempts });
+  }
+  return new ToolError('gateway_error', `${name}: ${err instanceof Error ? err.message : String(err)}`, false);
+}
+
+/** A 2xx body → the result, or the ToolError it stands for. */
+function fromBody(text: string, name: string): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ToolError('malformed_response', `gateway returned a body that is not JSON for ${name}`, false);
+  }
+  const parsed = ToolResponse.safeParse(json);
+  if (!parsed.success) throw new ToolError('malformed_response', `gateway returned a body that is not a ToolResponse for ${name}`, false);
+  if (parsed.data.ok) return parsed.data.result;
+  const error = parsed.data.error;
+  throw new ToolError('tool_failed', `${name} failed: ${error.message ?? error.code ?? 'unknown error'}`, error.retryable === true, { error });
+}
+
+function aborted(signal: AbortSignal): ToolError {
+  const err = new ToolError('aborted', 'tool call aborted', false);
+  err.cause = signal.reason;
+  return err;
+}
+
+export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
+  const { apiKey, timeoutMs, logger: log, metrics } = opts;
+  const url = new URL('v1/tools/execute', opts.baseUrl.endsWith('/') ? opts.baseUrl : `${opts.baseUrl}/`);
+  const delay = retryDelay(opts.retryBaseMs ?? 200, opts.maxRetryAfterMs ?? 30_000);
+  const http = got.extend({
+    timeout: { request: timeoutMs },
+    followRedirect: false,
+    responseType: 'text',
+    retry: {
+      limit: Math.max(0, opts.retries),
+      methods: ['POST'],
+      statusCodes: RETRY_STATUS,
+      maxRetryAfter: Number.POSITIVE_INFINITY, // so got never gives up on a long Retry-After; we clamp
+    },
+    headers: { accept: 'application/json', 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+  });
+
+  return {
+    async execute(req, { signal } = {}) {
+      const { tool, action } = req;
+      const { node, run_id: run } = req.context;
+      const name = `${tool}.${action}`;
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      const body = JSON.stringify(req);
+      const hash = createHash('sha256').update(JSON.stringify(req.params)).digest('hex').slice(0, 6);
+      const size = Buffer.byteLength(body);
+      let attempt = 0;
+      try {
+        if (signal?.aborted) throw aborted(signal);
+        let text: string;
+        try {
+          const res = await http.post(url, {
+            body,
+            signal,
+            headers: { 'idempotency-key': req.context.idempotency_key },
+            retry: {
+              // The wait happens here, abortable, and got then waits 1 ms: got's own backoff timer is
+              // started a microtask after this returns, so an abort in that gap would leave it running.
+              calculateDelay: async (r) => {
+                const ms = delay(r);
+                if (ms === 0) return 0;
+                log.info('gateway_retry', { tool, action, node, run, attempt: r.attemptCount, reason: reasonOf(r.error), delay_ms: ms });
+                try {
+                  await sleep(ms - 1, undefined, { signal });
+                  return 1;
+                } catch {
+                  return 0; // aborted: got already destroyed the request and rejected the promise
+                }
+              },
+            },
+            hooks: {
+              beforeRequest: [(_o, { retryCount }) => {
+                attempt = retryCount + 1;
+                log.info('gateway_call', { tool, action, node, run, hash, size, attempt });
+              }],
+              beforeRetry: [(err) => metrics?.retry?.(tool, reasonOf(err))],
+            },
+          });
+          text = res.body;
+        } catch (err) {
+          throw signal?.aborted ? aborted(signal) : fromGot(err, name, attempt, timeoutMs);
+        }
+        const result = fromBody(text, name);
+        const ms = elapsed();
+        log.info('gateway_ok', { tool, node, run, elapsed_ms: ms, attempt });
+        metrics?.observe(tool, action, 'ok', ms);
+        return result;
+      } catch (e) {
+        const err = e instanceof ToolError ? e : new ToolError('gateway_error', `${name}: ${String(e)}`, false);
+        const ms = elapsed();
+        const d = (err.details ?? {}) as { status?: number; error?: { code?: unknown } };
+        const toolCode = typeof d.error?.code === 'string' ? { tool_code: d.error.code.slice(0, 64) } : {};
+        log.warn('gateway_tool_fail', { tool, action, node, run, code: err.code, ...(d.status ? { status: d.status } : {}), ...toolCode, elapsed_ms: ms, attempt });
+        metrics?.observe(tool, action, err.code === 'tool_failed' ? 'tool_fail' : 'error', ms);
+        throw err;
+      }
+    },
+  };
+}

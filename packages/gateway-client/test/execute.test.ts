@@ -1,0 +1,180 @@
+import { jest, describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { ToolError } from '@sup/contracts';
+import { createGatewayClient, retryDelay, type GatewayClientOptions } from '../src/index.js';
+import { TestGateway, captureLogs, json, request } from './helpers.js';
+
+const gw = new TestGateway();
+beforeAll(() => gw.start());
+afterAll(() => gw.stop());
+
+function client(over: Partial<GatewayClientOptions> = {}) {
+  const logs = captureLogs();
+  const metrics = { observe: jest.fn(), retry: jest.fn() };
+  const c = createGatewayClient({ baseUrl: gw.url, apiKey: 'k3y', timeoutMs: 5_000, retries: 2, retryBaseMs: 1, logger: logs.logger, metrics, ...over });
+  return { c, logs, metrics };
+}
+async function failure(p: Promise<unknown>): Promise<ToolError> {
+  const err = await p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ToolError);
+  return err as ToolError;
+}
+
+describe('gateway client', () => {
+  it('POSTs the request with auth and idempotency headers and returns the result', async () => {
+    gw.reset((_q, res) => json(res, 200, { ok: true, result: { hits: [1], extra: 'x' } }));
+    const { c, logs, metrics } = client();
+    const req = request();
+    await expect(c.execute(req)).resolves.toEqual({ hits: [1], extra: 'x' });
+    expect(gw.seen).toHaveLength(1);
+    const [seen] = gw.seen;
+    expect(seen.headers.authorization).toBe('Bearer k3y');
+    expect(seen.headers['idempotency-key']).toBe('gr_abc123:overview:0');
+    expect(seen.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(seen.body)).toEqual(req);
+    await logs.until(/gateway_ok .* attempt=1/);
+    expect(metrics.observe).toHaveBeenCalledTimes(1);
+    expect(metrics.observe).toHaveBeenCalledWith('kb_tool', 'search', 'ok', expect.any(Number));
+  });
+
+  it('omits Authorization when apiKey is empty', async () => {
+    gw.reset((_q, res) => json(res, 200, { ok: true, result: {} }));
+    await client({ apiKey: '' }).c.execute(request());
+    expect(gw.seen[0].headers.authorization).toBeUndefined();
+  });
+
+  it('retries a 503 and succeeds on attempt 2', async () => {
+    gw.reset((_q, res, n) => (n === 1 ? json(res, 503, { error: 'busy' }) : json(res, 200, { ok: true, result: { a: 1 } })));
+    const { c, logs, metrics } = client();
+    await expect(c.execute(request())).resolves.toEqual({ a: 1 });
+    expect(gw.seen).toHaveLength(2);
+    expect(gw.seen[1].headers['idempotency-key']).toBe(gw.seen[0].headers['idempotency-key']);
+    await logs.until(/gateway_call .* attempt=2/);
+    await logs.until(/gateway_ok .* attempt=2/);
+    expect(metrics.retry).toHaveBeenCalledWith('kb_tool', '503');
+    expect(metrics.observe).toHaveBeenCalledTimes(1);
+  });
+
+  it('honours Retry-After 0 and 1 on 429', async () => {
+    gw.reset((_q, res, n) => (n <= 2 ? json(res, 429, {}, { 'retry-after': String(n - 1) }) : json(res, 200, { ok: true, result: {} })));
+    await client().c.execute(request());
+    expect(gw.seen).toHaveLength(3);
+  });
+
+  it('clamps a long Retry-After to maxRetryAfterMs instead of giving up', async () => {
+    gw.reset((_q, res, n) => (n === 1 ? json(res, 429, {}, { 'retry-after': '3600' }) : json(res, 200, { ok: true, result: {} })));
+    await client({ maxRetryAfterMs: 5 }).c.execute(request());
+    expect(gw.seen).toHaveLength(2);
+  });
+
+  it('gives up after `retries` with gateway_unavailable', async () => {
+    gw.reset((_q, res) => json(res, 500, {}));
+    const { c, logs, metrics } = client();
+    const err = await failure(c.execute(request()));
+    expect(err).toMatchObject({ code: 'gateway_unavailable', retryable: true, details: { status: 500, attempts: 3 } });
+    expect(gw.seen).toHaveLength(3);
+    await logs.until(/\[WARN\] gateway_tool_fail tool=kb_tool action=search node=overview run=gr_abc123 code=gateway_unavailable status=500 elapsed_ms=\d+ attempt=3/);
+    expect(metrics.observe).toHaveBeenCalledTimes(1);
+    expect(metrics.observe).toHaveBeenCalledWith('kb_tool', 'search', 'error', expect.any(Number));
+  });
+
+  it.each([401, 403])('fails fast on %i naming SUPERVISOR_API_KEY', async (status) => {
+    gw.reset((_q, res) => json(res, status, { error: { code: 'unauthorized' } }));
+    const err = await failure(client().c.execute(request()));
+    expect(gw.seen).toHaveLength(1);
+    expect(err).toMatchObject({ code: 'gateway_unauthorized', retryable: false, details: { status } });
+    expect(err.message).toBe(`gateway rejected the supervisor credentials (HTTP ${status}): check SUPERVISOR_API_KEY matches the router`);
+  });
+
+  it('maps another 4xx to gateway_rejected without retry', async () => {
+    gw.reset((_q, res) => json(res, 422, { error: { code: 'bad_params', message: 'nope' } }));
+    const err = await failure(client().c.execute(request()));
+    expect(gw.seen).toHaveLength(1);
+    expect(err).toMatchObject({ code: 'gateway_rejected', retryable: false, details: { status: 422, code: 'bad_params' } });
+  });
+
+  it('turns ok:false into tool_failed, not retried', async () => {
+    gw.reset((_q, res) => json(res, 200, { ok: false, error: { code: 'not_found', message: 'no such index' } }));
+    const { c, metrics } = client();
+    const err = await failure(c.execute(request()));
+    expect(gw.seen).toHaveLength(1);
+    expect(err).toMatchObject({ code: 'tool_failed', retryable: false, message: 'kb_tool.search failed: no such index' });
+    expect(metrics.observe).toHaveBeenCalledWith('kb_tool', 'search', 'tool_fail', expect.any(Number));
+  });
+
+  it('keeps a tool error that says retryable:true retryable', async () => {
+    gw.reset((_q, res) => json(res, 200, { ok: false, error: { code: 'busy', retryable: true } }));
+    const err = await failure(client().c.execute(request()));
+    expect(err).toMatchObject({ code: 'tool_failed', retryable: true, message: 'kb_tool.search failed: busy' });
+    expect(gw.seen).toHaveLength(1);
+  });
+
+  it.each([['not JSON', '<html>oops</html>'], ['not a ToolResponse', '{"ok":true}'], ['result not an object', '{"ok":true,"result":[1]}']])(
+    'rejects a 2xx body that is %s as malformed_response', async (_what, body) => {
+      gw.reset((_q, res) => json(res, 200, body));
+      const err = await failure(client().c.execute(request()));
+      expect(err).toMatchObject({ code: 'malformed_response', retryable: false });
+      expect(gw.seen).toHaveLength(1);
+    });
+
+  it('times out each attempt and ends with gateway_timeout', async () => {
+    gw.reset(() => {}); // never answers; stop() closes the sockets
+    const err = await failure(client({ timeoutMs: 50 }).c.execute(request()));
+    expect(err).toMatchObject({ code: 'gateway_timeout', retryable: true, details: { attempts: 3 } });
+    expect(gw.seen).toHaveLength(3);
+  });
+
+  it('retries a refused connection and ends with gateway_unavailable', async () => {
+    const s = createServer().listen(0, '127.0.0.1');
+    await once(s, 'listening');
+    const port = (s.address() as AddressInfo).port;
+    s.close();
+    await once(s, 'close');
+    const { c, metrics } = client({ baseUrl: `http://127.0.0.1:${port}/` });
+    const err = await failure(c.execute(request()));
+    expect(err).toMatchObject({ code: 'gateway_unavailable', retryable: true, details: { code: 'ECONNREFUSED', attempts: 3 } });
+    expect(metrics.retry).toHaveBeenCalledWith('kb_tool', 'ECONNREFUSED');
+  });
+
+  it('logs the expected fields and never the payload', async () => {
+    const SECRET = 'S3CR3T-marker-7f1';
+    const params = { query: SECRET, nested: { token: SECRET } };
+    gw.reset((_q, res, n) => {
+      if (n === 1) return json(res, 503, { detail: SECRET });
+      if (n === 2) return json(res, 200, { ok: true, result: { answer: SECRET } });
+      return json(res, 200, { ok: false, error: { code: 'denied', message: SECRET } });
+    });
+    const { c, logs } = client();
+    await expect(c.execute(request(params))).resolves.toEqual({ answer: SECRET });
+    await failure(c.execute(request(params)));
+    await logs.until(/gateway_tool_fail .* code=tool_failed tool_code=denied/);
+    const hash = createHash('sha256').update(JSON.stringify(params)).digest('hex').slice(0, 6);
+    const size = Buffer.byteLength(gw.seen[0].body);
+    const call = new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\[INFO\\] gateway_call tool=kb_tool action=search node=overview run=gr_abc123 hash=${hash} size=${size} attempt=1`);
+    expect(logs.lines.filter((l) => call.test(l))).toHaveLength(2);
+    expect(logs.lines.some((l) => / gateway_call .* attempt=2/.test(l))).toBe(true);
+    expect(logs.lines.some((l) => /\[INFO\] gateway_ok tool=kb_tool node=overview run=gr_abc123 elapsed_ms=\d+ attempt=2/.test(l))).toBe(true);
+    expect(logs.lines.length).toBeGreaterThanOrEqual(6);
+    for (const l of logs.lines) expect(l).not.toContain(SECRET);
+  });
+});
+
+describe('retryDelay', () => {
+  const d = retryDelay(200, 30_000);
+  it('never retries when got says no, and never returns 0 when it says yes', () => {
+    expect(d({ attemptCount: 1, computedValue: 0 })).toBe(0);
+    expect(d({ attemptCount: 1, computedValue: 1000, retryAfter: 0 })).toBe(1);
+    expect(d({ attemptCount: 1, computedValue: 1000, retryAfter: 3_600_000 })).toBe(30_000);
+    expect(d({ attemptCount: 1, computedValue: 1000, retryAfter: Number.NaN })).toBeGreaterThan(0);
+  });
+  it('backs off exponentially with jitter', () => {
+    for (let i = 0; i < 50; i++) {
+      const v = d({ attemptCount: 3, computedValue: 1 });
+      expect(v).toBeGreaterThanOrEqual(400);
+      expect(v).toBeLessThanOrEqual(800);
+    }
+  });
+});
