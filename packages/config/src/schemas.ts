@@ -74,6 +74,12 @@ export const ApiEnv = z.object({
   API_KEYS: list,
   BODY_LIMIT_KB: int(256, 1, 10_240),
   METRICS_PUBLIC: bool(false),
+  /**
+   * Declarative schedules, reconciled at start-up: a YAML/JSON file path and/or inline JSON. Their
+   * content is checked by packages/schedules (it needs the graphs); empty = leave config schedules as they are.
+   */
+  SCHEDULES_FILE: z.string().default(''),
+  SCHEDULES: z.string().default(''),
 });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 

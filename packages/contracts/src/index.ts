@@ -4,3 +4,4 @@ export * from './events.js';
 export * from './jobs.js';
 export * from './errors.js';
 export * from './tools.js';
+export * from './http.js';

@@ -30,6 +30,8 @@ export type NodeHistoryEntry = z.infer<typeof NodeHistoryEntry>;
 export const Trigger = z.object({
   type: z.enum(['api', 'schedule', 'parent']),
   schedule_id: z.string().optional(),
+  /** The schedule's fire time this run belongs to (ISO); absent for a manual trigger. */
+  scheduled_at: z.string().optional(),
 });
 export type Trigger = z.infer<typeof Trigger>;
 

@@ -60,6 +60,7 @@ export const THRESHOLDS = {
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const num = (x: number) => String(Math.round(x * 100) / 100);
+const sloPct = (x: number) => `${String(Math.round(x * 100_000) / 1_000)}%`;
 const worstSlo = (slo: SloOut) => slo.slos.reduce<Slo | null>((w, s) => (!w || s.burn_rate > w.burn_rate ? s : w), null);
 
 /**
@@ -86,7 +87,7 @@ export function severityOf(e: Pick<TriageEvidence, 'overview' | 'logs' | 'health
     ['SEV2', e.health.status === 'degraded' && 'health is degraded'],
     ['SEV2', er >= er2 && `error rate ${pct(er)} ≥ ${pct(er2)}`],
     ['SEV2', burn(b2)],
-    ['SEV3', e.logs.total > 0 && `${e.logs.total} error log lines in the window`],
+    ['SEV3', e.logs.total > 0 && `${e.logs.total} error log line${e.logs.total === 1 ? '' : 's'} in the window`],
     ['SEV3', burn(b3)],
   ];
   for (const level of ['SEV1', 'SEV2', 'SEV3'] as const) {
@@ -164,7 +165,7 @@ function evidenceOf(a: TriageReportArgs): EvidenceItem[] {
     ['observability_tool.logs_query', logs.total ? `${logs.total} error lines in ${a.window_min} min${top ? `; most frequent: "${top.msg}" (${top.n}×)` : ''}` : `no error lines in ${a.window_min} min`],
     ['observability_tool.health', `${h.status}; ${h.failing_checks.length ? `failing checks: ${h.failing_checks.join(', ')}` : `${h.checks} check(s), none failing`}`],
     ['observability_tool.traces_query', slowest ? `${t.count} trace(s) ≥ ${t.min_duration_ms} ms; slowest ${slowest.duration_ms} ms "${slowest.root}" (trace ${slowest.trace_id})` : `no traces ≥ ${t.min_duration_ms} ms`],
-    ['observability_tool.slo_status', slo.slos.length ? slo.slos.map((s) => `${s.name} burn ${num(s.burn_rate)}×${s.current !== null && s.objective !== null ? ` (${pct(s.current)} vs ${pct(s.objective)})` : ''}`).join('; ') : 'no SLOs defined'],
+    ['observability_tool.slo_status', slo.slos.length ? slo.slos.map((s) => `${s.name} burn ${num(s.burn_rate)}×${s.current !== null && s.objective !== null ? ` (${sloPct(s.current)} vs ${sloPct(s.objective)})` : ''}`).join('; ') : 'no SLOs defined'],
     ['data_governance_tool.privacy_scan', a.privacy.pii_detected
       ? `PII detected: ${types.map((f) => `${f.type} ×${f.count}${f.sources.length ? ` in ${f.sources.join(', ')}` : ''}`).join('; ') || 'types not reported'} (values withheld)`
       : 'no PII found in logs and traces'],

@@ -1,5 +1,8 @@
-import { describe, expect, it } from '@jest/globals';
-import { END, getGraph, graphs, makeNoopGraph, ReleaseCheckInput, releaseCheck, verdictOf, type GraphDefinition, type NodeContext } from '../src/index.js';
+import { describe, expect, it, jest } from '@jest/globals';
+import {
+  END, getGraph, graphs, incidentTriage, makeNoopGraph, postmortemDraft, ReleaseCheckInput, releaseCheck, verdictOf,
+  type CancelContext, type GraphDefinition, type NodeContext,
+} from '../src/index.js';
 
 /** Every edge names real nodes, every node can leave, and END is reachable from the start. */
 function checkShape(g: GraphDefinition) {
@@ -10,12 +13,24 @@ function checkShape(g: GraphDefinition) {
 }
 
 describe('registry', () => {
-  it('serves release_check by name and nothing for unknown names', () => {
-    expect(Object.keys(graphs)).toEqual(['release_check']);
+  it('serves every graph by name and nothing for unknown names', () => {
+    expect(Object.keys(graphs)).toEqual(['release_check', 'incident_triage', 'postmortem_draft']);
     expect(getGraph('release_check')).toBe(releaseCheck);
+    expect(getGraph('incident_triage')).toBe(incidentTriage);
+    expect(getGraph('postmortem_draft')).toBe(postmortemDraft);
     expect(getGraph('nope')).toBeUndefined();
     expect(getGraph('toString')).toBeUndefined();
     for (const g of Object.values(graphs)) checkShape(g);
+  });
+
+  it('gives every node of the served graphs a timeout; pure nodes are not retried', () => {
+    for (const g of Object.values(graphs)) for (const n of g.nodes) expect([g.name, n.name, n.policy?.timeoutMs! > 0]).toEqual([g.name, n.name, true]);
+    for (const [g, n] of [[incidentTriage, 'report'], [postmortemDraft, 'draft']] as const) expect(g.nodes.find((x) => x.name === n)!.policy?.retries).toBe(0);
+  });
+
+  it('lists the SPEC node order', () => {
+    expect(incidentTriage.nodes.map((n) => n.name)).toEqual(['overview', 'logs', 'health', 'traces', 'slo_context', 'privacy', 'cost', 'report']);
+    expect(postmortemDraft.nodes.map((n) => n.name)).toEqual(['load_incident', 'ensure_triage', 'draft', 'attach_artifacts', 'followups']);
   });
 });
 
@@ -44,6 +59,23 @@ describe('release_check', () => {
     expect(first).toEqual({ wait: { delayMs: 3_000, state: { first_poll_ms: 5_000, polls: 1 }, reason: 'job_running' } });
     const second = await poll.run(ctx({ first_poll_ms: 5_000, polls: 1 }, 8_000));
     expect(second).toMatchObject({ wait: { state: { first_poll_ms: 5_000, polls: 2 } } });
+  });
+
+  describe('onCancel', () => {
+    const cancel = async (outputs: Record<string, unknown>, node: string | null) => {
+      const call = jest.fn(async (_t: string, _a: string, _p: Record<string, unknown>) => ({ job_id: 'job_7', status: 'cancelled' }));
+      const ctx = { runId: 'gr_x', input: { service: 's', version: 'v', timeout_sec: 600 }, outputs, node, state: { first_poll_ms: 1, polls: 2 }, tools: { call },
+        runs: { start: jest.fn(), get: jest.fn(), cancel: jest.fn() }, signal: new AbortController().signal } as unknown as CancelContext<ReleaseCheckInput>;
+      await releaseCheck.onCancel!(ctx);
+      return call.mock.calls;
+    };
+    it('cancels the orchestrator job once start_job has a job_id and poll_job has not seen it end', async () => {
+      expect(await cancel({ start_job: { job_id: 'job_7' } }, 'poll_job')).toEqual([['job_orchestrator_tool', 'cancel_task', { job_id: 'job_7' }]]);
+    });
+    it('calls nothing before a job exists or after it finished', async () => {
+      expect(await cancel({}, 'start_job')).toEqual([]);
+      expect(await cancel({ start_job: { job_id: 'job_7' }, poll_job: { job_id: 'job_7', status: 'succeeded', checks: [] } }, 'result')).toEqual([]);
+    });
   });
 
   describe('verdictOf', () => {

@@ -13,8 +13,24 @@ export interface Keys {
   idem(agentId: string, key: string): string;
   /** Sorted set: score = created ms, member = run id. */
   readonly index: string;
+  /**
+   * Hash of cluster-wide run counters (`created|<graph>`, `finished|<graph>|<status>`), bumped by
+   * create.lua and commit.lua. No TTL: it has one field per graph and status, and counters must
+   * outlive the runs they count.
+   */
+  readonly stats: string;
   /** Pub/sub channel (not a key), so it needs no hash tag; prefixed to keep deployments apart. */
   readonly cancelChannel: string;
+  /** Schedules (packages/schedules): the definition as JSON; no TTL, schedules are configuration. */
+  schedule(id: string): string;
+  /** Hash of a schedule's tick state: last run, last tick, counters, the tick claim. */
+  scheduleState(id: string): string;
+  /** Sorted set: score = created ms, member = id of a run the schedule started. */
+  scheduleRuns(id: string): string;
+  /** Stream of the schedule's tick outcomes (fired, skipped), capped. */
+  scheduleTicks(id: string): string;
+  /** Set of every schedule id. */
+  readonly schedules: string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -24,6 +40,12 @@ export function createKeys(prefix: string): Keys {
     events: (runId) => `${prefix}run:${runId}:events`,
     idem: (agentId, key) => `${prefix}idem:${agentId}:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`,
     index: `${prefix}runs:index`,
+    stats: `${prefix}stats:runs`,
     cancelChannel: `${prefix}run-cancel`,
+    schedule: (id) => `${prefix}schedule:${id}`,
+    scheduleState: (id) => `${prefix}schedule:${id}:state`,
+    scheduleRuns: (id) => `${prefix}schedule:${id}:runs`,
+    scheduleTicks: (id) => `${prefix}schedule:${id}:ticks`,
+    schedules: `${prefix}schedules`,
   };
 }

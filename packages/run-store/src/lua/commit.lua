@@ -3,6 +3,8 @@
   operator's hand-SET status or another worker's claim is never overwritten blindly.
 
   KEYS[1] run key            KEYS[2] events key
+  KEYS[3] stats hash (optional; given when the new status is final: the transition into a final
+          status bumps `finished|<graph>|<status>` once, here, so no path can count it twice)
   ARGV[1] allowed current statuses, comma-separated ("queued,waiting")
   ARGV[2] expected lease; '' = do not check the lease
   ARGV[3] new record JSON, stored verbatim (never re-encoded here: cjson turns [] into {})
@@ -38,4 +40,13 @@ for i = 5, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'e', ARGV[i])
 end
 redis.call('EXPIRE', KEYS[2], ARGV[4])
+
+local final = { succeeded = true, failed = true, cancelled = true }
+if KEYS[3] and not final[rec.status] then
+  -- decoded only on the one commit per run that reaches a final status (KEYS[3] is absent otherwise)
+  local ok, new = pcall(cjson.decode, ARGV[3])
+  if ok and type(new) == 'table' and final[new.status] then
+    redis.call('HINCRBY', KEYS[3], 'finished|' .. tostring(new.graph or rec.graph) .. '|' .. new.status, 1)
+  end
+end
 return {'ok'}

@@ -2,7 +2,8 @@
   Creates a run: record, idempotency key, first events and index entry, all or nothing.
 
   KEYS[1] run key            KEYS[2] events key       KEYS[3] index key (sorted set)
-  KEYS[4] idempotency key    (optional; its value is the run id it was first used for)
+  KEYS[4] stats hash         (`created|<graph>` is bumped)
+  KEYS[5] idempotency key    (optional; its value is the run id it was first used for)
   ARGV[1] record JSON, stored verbatim
   ARGV[2] ttl seconds        ARGV[3] created ms (index score)        ARGV[4] run id
   ARGV[5..] one event JSON each (without id), appended in order
@@ -18,8 +19,8 @@
 local ttl = ARGV[2]
 local runId = ARGV[4]
 
-if KEYS[4] then
-  local prevId = redis.call('GET', KEYS[4])
+if KEYS[5] then
+  local prevId = redis.call('GET', KEYS[5])
   if prevId then
     local prevKey = string.sub(KEYS[1], 1, #KEYS[1] - #runId) .. prevId
     local prev = redis.call('GET', prevKey)
@@ -29,7 +30,7 @@ if KEYS[4] then
 end
 
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ttl) then return {'exists'} end
-if KEYS[4] then redis.call('SET', KEYS[4], runId, 'EX', ttl) end
+if KEYS[5] then redis.call('SET', KEYS[5], runId, 'EX', ttl) end
 
 for i = 5, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'e', ARGV[i])
@@ -39,4 +40,8 @@ redis.call('EXPIRE', KEYS[2], ttl)
 redis.call('ZADD', KEYS[3], ARGV[3], runId)
 -- the index has no TTL of its own; entries older than a TTL point at expired runs (mostly)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[3]) - tonumber(ttl) * 1000))
+
+local decoded, rec = pcall(cjson.decode, ARGV[1])
+local graph = decoded and type(rec) == 'table' and rec.graph or 'unknown'
+redis.call('HINCRBY', KEYS[4], 'created|' .. tostring(graph), 1)
 return {'created'}

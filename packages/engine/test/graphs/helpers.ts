@@ -1,5 +1,5 @@
-import { step, type CompiledGraph, type StepDeps, type StepOutcome } from '@sup/engine';
-import type { ChildRuns } from '../src/index.js';
+import { step, type CompiledGraph, type StepDeps, type StepOutcome } from '../../src/index.js';
+import type { ChildRuns } from '@sup/graphs';
 
 export type ToolReq = Parameters<StepDeps['callTool']>[0];
 type Reply = Record<string, unknown> | Error;

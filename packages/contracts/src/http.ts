@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { RunEvent } from './events.js';
+import { RunRecord, RunStatus } from './run.js';
+
+/**
+ * Shapes of the REST API's requests and answers that are not stored records. The API validates with
+ * them, the OpenAPI document is generated from them, and clients (the CLI) read the same names.
+ */
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().describe('machine-readable, e.g. validation_failed, run_not_found, run_finished'),
+    message: z.string(),
+    details: z.unknown().optional().describe('zod issues for a 400, the current status for a 409, ...'),
+  }),
+}).describe('Every error answer: never HTML, never a stack.');
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const HealthResponse = z.looseObject({
+  status: z.enum(['ok', 'degraded']),
+  service: z.string(),
+  graphs: z.array(z.string()),
+  state_backend: z.literal('redis'),
+  gateway_url: z.string(),
+  warnings: z.array(z.string()).optional().describe('e.g. Redis maxmemory-policy is not noeviction'),
+  reason: z.string().optional().describe('why the status is degraded'),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;
+
+export const GraphInfo = z.object({
+  name: z.string(),
+  description: z.string(),
+  start: z.string(),
+  nodes: z.array(z.object({ name: z.string(), description: z.string(), policy: z.record(z.string(), z.unknown()) })),
+  edges: z.array(z.object({ from: z.string(), to: z.string().describe('"end" finishes the run'), conditional: z.boolean(), label: z.string().optional() })),
+  input_schema: z.record(z.string(), z.unknown()).describe('JSON Schema (2020-12) of the graph\'s `input`'),
+});
+export type GraphInfo = z.infer<typeof GraphInfo>;
+export const GraphList = z.object({ graphs: z.array(GraphInfo) });
+export type GraphList = z.infer<typeof GraphList>;
+
+/** The run record as the API answers it: without the internals `lease` and `snapshot`. */
+export const PublicRunRecord = RunRecord.omit({ lease: true, snapshot: true });
+export type PublicRunRecord = z.infer<typeof PublicRunRecord>;
+
+export const ListRunsQuery = z.object({
+  graph: z.string().optional().describe('only runs of this graph'),
+  status: RunStatus.optional().describe('only runs in this status'),
+  agent_id: z.string().optional().describe('only runs of this agent'),
+  limit: z.coerce.number().int().min(1).max(100).default(20).describe('page size'),
+  cursor: z.string().optional().describe('`next_cursor` of the previous page'),
+});
+export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
+
+export const RunPage = z.looseObject({
+  runs: z.array(PublicRunRecord).describe('newest first'),
+  next_cursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last page'),
+});
+export type RunPage = z.infer<typeof RunPage>;
+
+export const RunEventsQuery = z.object({
+  after: z.string().regex(/^\d+-\d+$/).optional().describe('only events after this event id (JSON form)'),
+  limit: z.coerce.number().int().min(1).max(1000).default(1000),
+  follow: z.string().optional().describe('`1`: stream as text/event-stream, like `Accept: text/event-stream`'),
+});
+export type RunEventsQuery = z.infer<typeof RunEventsQuery>;
+
+export const RunEventsResponse = z.looseObject({
+  run_id: z.string(),
+  status: RunStatus.describe('the run\'s status when the events were read; terminal means the list is complete'),
+  events: z.array(RunEvent),
+});
+export type RunEventsResponse = z.infer<typeof RunEventsResponse>;
+
+export const CancelRunBody = z.object({ reason: z.string().max(500).optional().describe('recorded in the run\'s events') });
+export type CancelRunBody = z.infer<typeof CancelRunBody>;
