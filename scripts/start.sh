@@ -16,11 +16,13 @@ pids=()
 stop() { trap - INT TERM EXIT; say "stopping"; kill -TERM "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT
 
+# each process's lines carry its name, as `docker logs <container>` would separate them
+run() { local name=$1; shift; "$@" > >(sed -u "s/^/[$name] /") 2>&1 & pids+=($!); }
 if [ "${START_GATEWAY_SIM:-1}" = 1 ]; then
-  SIM_PORT=$SIM_PORT SIM_API_KEY=$SUPERVISOR_API_KEY node apps/gateway-sim/dist/main.js & pids+=($!)
+  run gateway-sim env SIM_PORT="$SIM_PORT" SIM_API_KEY="$SUPERVISOR_API_KEY" node apps/gateway-sim/dist/main.js
 fi
-for i in $(seq 1 "$WORKERS"); do node apps/worker/dist/main.js & pids+=($!); done
-node apps/api/dist/main.js & pids+=($!)
+for i in $(seq 1 "$WORKERS"); do run "worker$i" node apps/worker/dist/main.js; done
+run api node apps/api/dist/main.js
 say "API on http://localhost:${PORT:-8084}  (healthz: curl -sf http://localhost:${PORT:-8084}/healthz)"
 wait -n "${pids[@]}" || true
 say "a process exited; stopping the rest"

@@ -109,3 +109,24 @@ describe('cancel', () => {
     expect(ev.body.events.map((e: { type: string }) => e.type)).toEqual(['run_created', 'run_cancel_requested', 'run_cancelled']);
   });
 });
+
+describe('hand-edited records', () => {
+  it('reads a record an operator SET with only a few fields, and explains a record that is not JSON', async () => {
+    const id = 'gr_handwritten1';
+    await t.redis.set(`${t.prefix}run:${id}`, JSON.stringify({ run_id: id, graph: 'release_check', status: 'failed' }));
+    const got = await request(t.app).get(`/v1/runs/${id}`);
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ run_id: id, status: 'failed', nodes: [] });
+    await t.redis.set(`${t.prefix}run:${id}`, '{"run_id": oops');
+    const bad = await request(t.app).get(`/v1/runs/${id}`);
+    expect(bad.status).toBe(409);
+    expect(bad.body.error.code).toBe('run_record_corrupt');
+    expect(bad.body.error.message).toMatch(/DEL/);
+  });
+
+  it('rejects a malformed event cursor with 400', async () => {
+    const created = await request(t.app).post('/v1/graphs/release_check/runs').send(body);
+    const res = await request(t.app).get(`/v1/runs/${created.body.run_id}/events?after=nonsense`);
+    expect(res.status).toBe(400);
+  });
+});

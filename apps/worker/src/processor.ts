@@ -1,9 +1,9 @@
-import { DelayedError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { isTerminal, JOB_NAMES, RunJobData, type ErrorData, type RunRecord, type RunStatus } from '@sup/contracts';
 import { nodeOf, step, StepAborted, type CompiledGraph, type StepDeps, type StepOutcome } from '@sup/engine';
 import type { ChildRuns } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
-import type { RunStore } from '@sup/run-store';
+import { StoreError, type RunStore } from '@sup/run-store';
 import type { CancelWatcher } from './cancels.js';
 import { afterStep, cancelled, claim, failed, requeued, type Transition } from './transitions.js';
 
@@ -68,7 +68,14 @@ export function createProcessor(d: ProcessorDeps) {
     const { run_id: runId } = RunJobData.parse(job.data);
     if (job.name === JOB_NAMES.compensate) return d.compensate(runId);
     const lease = token ?? `job:${job.id}`;
-    let rec = await d.store.get(runId);
+    let rec: RunRecord | null;
+    try {
+      rec = await d.store.get(runId);
+    } catch (err) {
+      // a hand-edited record that is not JSON: nothing to resume from, and retrying will not help
+      if (err instanceof StoreError) throw new UnrecoverableError(`run ${runId}: ${err.message}`);
+      throw err;
+    }
     if (!rec) {
       d.log.warn('run_missing', { run: runId });
       return 'missing';
