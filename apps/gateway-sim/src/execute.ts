@@ -1,25 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
+import { ToolRequest } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
-import { z } from 'zod';
 import type { CallRecord, Outcome } from './calls.js';
 import { latencyFor } from './config.js';
 import { decideFault, errorBody, forcedBody, injectedBody, wait } from './faults.js';
 import type { SimState } from './state.js';
 import { CATALOGUE, malform } from './tools/index.js';
 
-/** Body of `POST /v1/tools/execute` (same shape as @sup/contracts ToolRequest). */
-export const ExecuteBody = z.object({
-  tool: z.string().min(1),
-  action: z.string().min(1),
-  params: z.record(z.string(), z.unknown()),
-  context: z.object({
-    agent_id: z.string(),
-    run_id: z.string(),
-    node: z.string(),
-    idempotency_key: z.string(),
-  }),
-});
+/** Body of `POST /v1/tools/execute`: the protocol's own schema, shared with the supervisor. */
+export const ExecuteBody = ToolRequest;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
