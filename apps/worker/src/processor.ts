@@ -28,6 +28,15 @@ export interface ProcessorDeps {
 }
 
 /**
+ * Job progress `{ node }` is what bull-board shows of a run. Written only when the node changes
+ * (not on every poll of a parked node), and never allowed to fail a run: it is cosmetic.
+ */
+async function showNode(job: Job, node: string | null): Promise<void> {
+  if (!node || (job.progress as { node?: unknown } | null)?.node === node) return;
+  await job.updateProgress({ node }).catch(() => undefined);
+}
+
+/**
  * One BullMQ job = one run. Each pass claims the run, then steps it node by node: run the node,
  * then one compare-and-set writes snapshot + history + events and at the same time checks that
  * nobody cancelled, force-set or took over the run meanwhile. A park moves the job to delayed.
@@ -88,12 +97,13 @@ export function createProcessor(d: ProcessorDeps) {
     const graph = d.graph(rec.graph);
     if (!graph) return failWith(rec, { code: 'unknown_graph', message: `graph ${rec.graph} is not known to this worker` });
 
-    const c = claim(rec, lease, nodeOf(graph, rec.snapshot ?? null), d.now(), d.workerId);
-    if (!(await commit(rec, c, [rec.status]))) return 'released';
-    rec = c.record;
-
+    // listen for a cancel before claiming, so one published right after the claim is not missed
     const ac = d.cancels.watch(runId);
     try {
+      const c = claim(rec, lease, nodeOf(graph, rec.snapshot ?? null), d.now(), d.workerId);
+      if (!(await commit(rec, c, [rec.status]))) return 'released';
+      rec = c.record;
+      await showNode(job, rec.current_node);
       for (;;) {
         if (d.isClosing()) {
           if (await commit(rec, requeued(rec, d.now()), ['running'], lease)) {
@@ -118,6 +128,7 @@ export function createProcessor(d: ProcessorDeps) {
         if (!(await commit(rec, t, ['running'], lease))) return 'released';
         rec = t.record;
         d.onStep?.(rec, o);
+        await showNode(job, rec.current_node);
         d.log.info('node_done', { run: runId, node: o.node, outcome: o.kind, tool_calls: o.toolCalls, elapsed_ms: o.durationMs });
         if (o.kind === 'failed') d.log.error('run_graph error', { run: runId, graph: rec.graph, node: o.node, code: o.error.code });
         if (o.kind === 'waiting') {
