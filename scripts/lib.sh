@@ -71,3 +71,17 @@ ensure_redis() {
     redis_answers "$REDIS_URL" || { say "embedded redis did not start; see $dir/redis.log"; return 1; }
   fi
 }
+
+# Debian's chromium for the real-browser test of /admin/queues (e2e/test/admin-browser.test.ts).
+# Never fatal: without it that test skips and says why. CHROMIUM_PATH overrides the binary.
+ensure_chromium() {
+  local bin=${CHROMIUM_PATH:-/usr/bin/chromium}
+  [ -x "$bin" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's chromium (apt-get) for the browser test"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1 || true
+    [ -x "$bin" ] && return 0
+  fi
+  say "no chromium at $bin: the browser test will skip (install with: sudo apt-get install -y chromium)"
+  return 0
+}

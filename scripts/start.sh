@@ -3,6 +3,12 @@
 # gateway, on the Redis at $REDIS_URL or an embedded one. Ctrl-C stops everything.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+# schedules reconciled by the API at start-up; a relative path is taken from where start.sh was run
+if [ -n "${SCHEDULES_FILE:-}" ]; then
+  case $SCHEDULES_FILE in /*) ;; *) SCHEDULES_FILE="$OLDPWD/$SCHEDULES_FILE" ;; esac
+  export SCHEDULES_FILE
+  say "schedules from $SCHEDULES_FILE"
+fi
 ensure_deps
 ensure_redis aof
 say "building"
@@ -21,7 +27,11 @@ run() { local name=$1; shift; "$@" > >(sed -u "s/^/[$name] /") 2>&1 & pids+=($!)
 if [ "${START_GATEWAY_SIM:-1}" = 1 ]; then
   run gateway-sim env SIM_PORT="$SIM_PORT" SIM_API_KEY="$SUPERVISOR_API_KEY" node apps/gateway-sim/dist/main.js
 fi
-for i in $(seq 1 "$WORKERS"); do run "worker$i" node apps/worker/dist/main.js; done
+# WORKER_METRICS_PORT is the first worker's metrics port; the others take the next ones
+for i in $(seq 1 "$WORKERS"); do
+  port=0; [ "${WORKER_METRICS_PORT:-0}" != 0 ] && port=$((WORKER_METRICS_PORT + i - 1))
+  run "worker$i" env WORKER_METRICS_PORT=$port node apps/worker/dist/main.js
+done
 run api node apps/api/dist/main.js
 say "API on http://localhost:${PORT:-8084}  (healthz: curl -sf http://localhost:${PORT:-8084}/healthz)"
 wait -n "${pids[@]}" || true

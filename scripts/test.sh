@@ -5,6 +5,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_deps
 ensure_redis ephemeral
+ensure_chromium
 say "build + typecheck"
 pnpm turbo run build typecheck --output-logs=errors-only
 say "jest (all projects)"

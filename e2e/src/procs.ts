@@ -15,10 +15,15 @@ export interface Proc {
 
 /** Starts `node apps/<app>/dist/main.js` with extra env; its output is kept for assertions. */
 export function startApp(app: string, env: Record<string, string>, name = app): Proc {
-  const child = spawn(process.execPath, [`${ROOT}apps/${app}/dist/main.js`], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return startProcess(process.execPath, [`${ROOT}apps/${app}/dist/main.js`], { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env }, name);
+}
+
+/**
+ * Starts any command (redis-server, `ip netns exec <ns> node ...`) with exactly `env`; its output is
+ * kept like an app's.
+ */
+export function startProcess(command: string, args: string[], env: Record<string, string>, name: string): Proc {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters = new Set<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }>();
   const onData = (buf: Buffer) => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { startApp, stopProc, until, type Proc } from './procs.js';
 
 export interface SystemOptions {
@@ -8,6 +8,18 @@ export interface SystemOptions {
   apiEnv?: Record<string, string>;
   simEnv?: Record<string, string>;
   apis?: number;
+  /** Which Redis the system runs on (default: standalone REDIS_URL with a random prefix). */
+  redis?: SystemRedis;
+}
+
+export interface SystemRedis {
+  url?: string;
+  /** REDIS_CLUSTER_NODES; the default prefix then carries a hash tag. */
+  clusterNodes?: string;
+  /** REDIS_SENTINELS (+ REDIS_SENTINEL_NAME, default mymaster). */
+  sentinels?: string;
+  sentinelName?: string;
+  keyPrefix?: string;
 }
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -17,8 +29,9 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
  * system gets its own key prefix, so suites can share one Redis without seeing each other.
  */
 export class System {
-  readonly prefix = `e2e${randomBytes(4).toString('hex')}:`;
-  readonly redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  readonly prefix: string;
+  /** The test's own connection, to the same deployment the processes use. */
+  readonly redis: Redis | Cluster;
   sim!: Proc;
   simUrl = '';
   apis: Proc[] = [];
@@ -26,14 +39,27 @@ export class System {
   workers: Proc[] = [];
   private workerSeq = 0;
 
-  constructor(private readonly opts: SystemOptions = {}) {}
+  constructor(private readonly opts: SystemOptions = {}) {
+    const r = opts.redis ?? {};
+    const id = randomBytes(4).toString('hex');
+    this.prefix = r.keyPrefix ?? (r.clusterNodes ? `{e2e${id}}:` : `e2e${id}:`);
+    const hostPorts = (list: string) => list.split(',').map((s) => ({ host: s.slice(0, s.lastIndexOf(':')), port: Number(s.slice(s.lastIndexOf(':') + 1)) }));
+    this.redis = r.clusterNodes ? new Cluster(hostPorts(r.clusterNodes), { redisOptions: { maxRetriesPerRequest: 3 } })
+      : r.sentinels ? new Redis({ sentinels: hostPorts(r.sentinels), name: r.sentinelName ?? 'mymaster', maxRetriesPerRequest: 3, failoverDetector: true })
+      : new Redis(r.url ?? REDIS_URL, { maxRetriesPerRequest: 3 });
+  }
 
   get apiUrl(): string {
     return this.apiUrls[0]!;
   }
 
   private common(): Record<string, string> {
-    return { REDIS_URL, KEY_PREFIX: this.prefix, LOG_FORMAT: 'text' };
+    const r = this.opts.redis ?? {};
+    return {
+      REDIS_URL: r.url ?? REDIS_URL, KEY_PREFIX: this.prefix, LOG_FORMAT: 'text',
+      ...(r.clusterNodes ? { REDIS_CLUSTER_NODES: r.clusterNodes } : {}),
+      ...(r.sentinels ? { REDIS_SENTINELS: r.sentinels, REDIS_SENTINEL_NAME: r.sentinelName ?? 'mymaster' } : {}),
+    };
   }
 
   async start(): Promise<this> {
@@ -48,6 +74,23 @@ export class System {
     }
     for (let i = 0; i < (this.opts.workers ?? 2); i++) await this.startWorker();
     return this;
+  }
+
+  /** One more API process (apiEnv plus `extra`); its URL is appended to apiUrls. */
+  async startApi(extra: Record<string, string> = {}): Promise<Proc> {
+    const api = startApp('api', { ...this.common(), PORT: '0', HOST: '127.0.0.1', GATEWAY_URL: this.simUrl, ...this.opts.apiEnv, ...extra }, `api${this.apis.length}`);
+    const pm = await api.waitFor(/api_listening port=(\d+)/);
+    this.apis.push(api);
+    this.apiUrls.push(`http://127.0.0.1:${pm[1]}`);
+    return api;
+  }
+
+  /** Stops (SIGKILL by default) every API and worker process and forgets them; the gateway stays. */
+  async stopAppProcesses(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await Promise.all([...this.apis, ...this.workers].map((p) => stopProc(p, signal)));
+    this.apis = [];
+    this.apiUrls = [];
+    this.workers = [];
   }
 
   async startWorker(extra: Record<string, string> = {}): Promise<Proc> {
@@ -97,12 +140,19 @@ export class System {
   async stop(): Promise<void> {
     await Promise.allSettled([...this.workers, ...this.apis].map((p) => stopProc(p)));
     if (this.sim) await stopProc(this.sim);
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await this.redis.del(...keys);
-    } while (cursor !== '0');
+    // SCAN sees one node: on a Cluster, every master is scanned (known once it answered)
+    if (this.redis instanceof Cluster) await this.redis.ping();
+    for (const node of this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        // on a Cluster the hash-tagged prefix keeps these in one slot, so one DEL may take them all
+        if (keys.length) await node.del(...keys);
+      } while (cursor !== '0');
+    }
     await this.redis.quit();
+    // ioredis' sentinel failover detector keeps its own connections past quit()
+    this.redis.disconnect();
   }
 }

@@ -1,8 +1,7 @@
 import express, { type Express } from 'express';
-import type { Redis } from 'ioredis';
 import type { GraphDefinition } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
-import type { RunStore } from '@sup/run-store';
+import type { RedisClient, RunStore } from '@sup/run-store';
 import type { RunQueue } from '@sup/queue';
 import { requireApiKey } from './auth.js';
 import { CancelService } from '@sup/queue';
@@ -10,9 +9,19 @@ import { errorHandler, notFound } from './errors.js';
 import { graphRoutes } from './routes/graphs.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
+import { registerScheduleMetrics, scheduleRoutes } from './routes/schedules.js';
+import type { ScheduleService } from '@sup/schedules';
+import { openapiRoutes } from './openapi/routes.js';
+import type { Queue } from 'bullmq';
+import { adminRoutes } from './admin.js';
+import { createApiMetrics, metricsRoutes } from './metrics.js';
+import type { RunRecord } from '@sup/contracts';
+import { enqueueWebhook, type WebhookQueue } from '@sup/queue';
+import { listRunsRoutes } from './routes/list-runs.js';
+import type { EventFollower } from './sse/follower.js';
 
 export interface AppDeps {
-  redis: Redis;
+  redis: RedisClient;
   store: RunStore;
   queue: RunQueue;
   graphs: Record<string, GraphDefinition>;
@@ -20,6 +29,14 @@ export interface AppDeps {
   cancelChannel: string;
   config: { apiKeys: string[]; bodyLimitKb: number; gatewayUrl: string; ttlSec: number; metricsPublic: boolean };
   evictionPolicy?: () => string | null;
+  /** Every queue the system uses (runs, schedules, webhooks…): bull-board tabs and queue-depth metrics. Default: [queue]. */
+  queues?: readonly Queue[];
+  /** Cron/interval schedules (`/v1/schedules`); the routes are mounted only when given. */
+  schedules?: ScheduleService;
+  /** The process's one SSE follower (its own subscriber connection); without it SSE answers 503. */
+  follower?: EventFollower;
+  /** Webhooks of runs the API itself finishes (cancel of a queued/waiting run). */
+  webhooks?: WebhookQueue;
 }
 
 export function createApp(d: AppDeps): Express {
@@ -31,11 +48,25 @@ export function createApp(d: AppDeps): Express {
     next();
   });
   app.use(healthRoutes({ redis: d.redis, graphs: Object.keys(d.graphs), gatewayUrl: d.config.gatewayUrl, evictionPolicy: d.evictionPolicy ?? (() => null) }));
-  app.use(requireApiKey(d.config.apiKeys, (p) => p === '/healthz' || (d.config.metricsPublic && p === '/metrics')));
+  // public like /healthz: the document describes shapes, never data
+  app.use(openapiRoutes({ graphs: d.graphs, metricsPublic: d.config.metricsPublic }));
+  // /admin checks keys itself (requireAdmin): a browser there may present a session cookie instead
+  const isAdmin = (p: string) => p === '/admin' || p.startsWith('/admin/');
+  app.use(requireApiKey(d.config.apiKeys, (p) => p === '/healthz' || (d.config.metricsPublic && p === '/metrics') || isAdmin(p)));
   app.use(express.json({ limit: `${d.config.bodyLimitKb}kb`, strict: true }));
   app.use(graphRoutes(d.graphs));
-  const cancel = new CancelService({ store: d.store, queue: d.queue, publisher: d.redis, channel: d.cancelChannel, log: d.log, ttlSec: d.config.ttlSec });
-  app.use(runRoutes({ graphs: d.graphs, store: d.store, submit: { store: d.store, queue: d.queue, ttlSec: d.config.ttlSec }, cancel }));
+  const webhooks = d.webhooks;
+  const onFinished = webhooks ? (rec: RunRecord) => enqueueWebhook(webhooks, rec, d.config.ttlSec) : undefined;
+  const cancel = new CancelService({ store: d.store, queue: d.queue, publisher: d.redis, channel: d.cancelChannel, log: d.log, ttlSec: d.config.ttlSec, ...(onFinished ? { onFinished } : {}) });
+  app.use(listRunsRoutes({ store: d.store, graphs: Object.keys(d.graphs) }));
+  const stream = d.follower ? { store: d.store, follower: d.follower, log: d.log } : undefined;
+  app.use(runRoutes({ graphs: d.graphs, store: d.store, submit: { store: d.store, queue: d.queue, ttlSec: d.config.ttlSec }, cancel, ...(stream ? { stream } : {}) }));
+  if (d.schedules) app.use(scheduleRoutes(d.schedules));
+  const queues = d.queues ?? [d.queue];
+  const registry = createApiMetrics({ store: d.store, queues });
+  if (d.schedules) registerScheduleMetrics(registry, d.schedules);
+  app.use(metricsRoutes(registry));
+  app.use(adminRoutes({ apiKeys: d.config.apiKeys, queues, store: d.store }));
   app.use(notFound);
   app.use(errorHandler(d.log));
   return app;

@@ -4,6 +4,17 @@ import { AppError } from '@sup/contracts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Constant-time membership test of a presented key in API_KEYS (every key is compared). */
+export function keyMatcher(keys: string[]): (candidate: string | undefined) => boolean {
+  const wanted = keys.map(digest);
+  return (candidate) => {
+    const got = candidate === undefined ? undefined : digest(candidate);
+    let ok = false;
+    for (const w of wanted) if (got && timingSafeEqual(w, got)) ok = true;
+    return ok;
+  };
+}
+
 /**
  * `Authorization: Bearer <key>` against API_KEYS. Keys are compared as SHA-256 digests with
  * timingSafeEqual, so neither content nor length leaks through timing.

@@ -1,24 +1,45 @@
 import { createServer } from 'node:http';
 import { ApiEnv, loadOrExit } from '@sup/config';
 import { createLogger } from '@sup/logging';
-import { createKeys, createRedis, RunStore } from '@sup/run-store';
-import { createRunQueue } from '@sup/queue';
+import { connectRedis, createKeys, evictionPolicy as readEvictionPolicy, RunStore } from '@sup/run-store';
+import { createRunQueue, createWebhookQueue } from '@sup/queue';
 import { graphs } from '@sup/graphs';
+import { createScheduleQueue, loadScheduleConfig, ScheduleConfigError, ScheduleService, ScheduleStore, type Schedule } from '@sup/schedules';
 import { createApp } from './app.js';
+import { EventFollower } from './sse/follower.js';
 
 const env = loadOrExit(ApiEnv);
+let configuredSchedules: Schedule[] | null;
+try {
+  configuredSchedules = loadScheduleConfig(env, graphs);
+} catch (err) {
+  if (!(err instanceof ScheduleConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
+}
 const log = createLogger({ service: 'api', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
 const onError = (err: Error) => log.error('Redis connection error', { error: err.message });
-const redis = createRedis(env.REDIS_URL, { name: 'api', onError });
-const bull = createRedis(env.REDIS_URL, { name: 'api-bull', onError, forBullmq: true });
+// standalone (REDIS_URL), Cluster (REDIS_CLUSTER_NODES) or Sentinel (REDIS_SENTINELS) by configuration
+const redis = connectRedis(env, { name: 'api', onError });
+const bull = connectRedis(env, { name: 'api-bull', onError, forBullmq: true });
 const store = new RunStore({ redis, prefix: env.KEY_PREFIX, ttlSec: env.RUN_TTL_SEC });
 const queue = createRunQueue(bull, env.KEY_PREFIX);
+const webhookQueue = createWebhookQueue(bull, env.KEY_PREFIX);
+// the one subscriber connection behind every SSE follower of this process
+const follower = new EventFollower({
+  subscriber: connectRedis(env, { name: 'api-events', onError }), channel: createKeys(env.KEY_PREFIX).eventsChannel, log,
+});
+const scheduleQueue = createScheduleQueue(bull, env.KEY_PREFIX);
+const schedules = new ScheduleService({
+  store: new ScheduleStore(redis, env.KEY_PREFIX), queue: scheduleQueue, submit: { store, queue, ttlSec: env.RUN_TTL_SEC }, graphs, log,
+});
+// before listening, so a started API already shows the configured schedules
+await schedules.startup(configuredSchedules);
 
 // BullMQ loses jobs under any evicting policy (the MVP ran allkeys-lru): say so loudly at start-up.
 let evictionPolicy: string | null = null;
 try {
-  const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
-  evictionPolicy = res[1] ?? null;
+  evictionPolicy = await readEvictionPolicy(redis); // every master of a Cluster
   if (evictionPolicy && evictionPolicy !== 'noeviction') {
     log.warn('redis_eviction_policy', { policy: evictionPolicy, expected: 'noeviction', consequence: 'queued jobs can be evicted and runs lost' });
   }
@@ -31,6 +52,10 @@ const app = createApp({
   cancelChannel: createKeys(env.KEY_PREFIX).cancelChannel,
   config: { apiKeys: env.API_KEYS, bodyLimitKb: env.BODY_LIMIT_KB, gatewayUrl: env.GATEWAY_URL, ttlSec: env.RUN_TTL_SEC, metricsPublic: env.METRICS_PUBLIC },
   evictionPolicy: () => evictionPolicy,
+  schedules,
+  queues: [queue, scheduleQueue, webhookQueue],
+  follower,
+  webhooks: webhookQueue,
 });
 const server = createServer(app);
 server.listen(env.PORT, env.HOST, () => {
@@ -44,8 +69,10 @@ function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info('api_stopping', { signal });
+  // open event streams would hold server.close() forever: end them first
+  void follower.close();
   server.close(() => {
-    void Promise.allSettled([queue.close()]).then(() => Promise.allSettled([redis.quit(), bull.quit()])).then(() => process.exit(0));
+    void Promise.allSettled([queue.close(), scheduleQueue.close(), webhookQueue.close()]).then(() => Promise.allSettled([redis.quit(), bull.quit()])).then(() => process.exit(0));
   });
   server.closeAllConnections?.();
 }

@@ -4,8 +4,9 @@ import { Redis } from 'ioredis';
 import { graphs } from '@sup/graphs';
 import { createLogger } from '@sup/logging';
 import { createKeys, RunStore } from '@sup/run-store';
-import { createRunQueue } from '@sup/queue';
+import { createRunQueue, createWebhookQueue } from '@sup/queue';
 import { createApp, type AppDeps } from '../src/app.js';
+import { EventFollower } from '../src/sse/follower.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -19,12 +20,20 @@ export function testApp(config: Partial<AppDeps['config']> = {}, redisUrl = REDI
   const logStream = new PassThrough();
   const logs: string[] = [];
   logStream.on('data', (b: Buffer) => logs.push(b.toString()));
+  const log = createLogger({ service: 'api-test', stream: logStream });
+  const webhooks = createWebhookQueue(bull, prefix);
+  // lazy: only the tests that follow a run open the subscriber connection
+  const follower = new EventFollower({ subscriber: new Redis(REDIS_URL, { lazyConnect: true }), channel: createKeys(prefix).eventsChannel, log });
   const app = createApp({
-    redis, store, queue, graphs, log: createLogger({ service: 'api-test', stream: logStream }),
+    redis, store, queue, graphs, log,
     cancelChannel: createKeys(prefix).cancelChannel,
     config: { apiKeys: [], bodyLimitKb: 16, gatewayUrl: 'http://router:8000', ttlSec: 3600, metricsPublic: false, ...config },
+    follower, webhooks,
   });
   async function close() {
+    await follower.close();
+    await webhooks.obliterate({ force: true }).catch(() => undefined);
+    await webhooks.close();
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
     if (redisUrl === REDIS_URL) {
@@ -35,5 +44,5 @@ export function testApp(config: Partial<AppDeps['config']> = {}, redisUrl = REDI
     else redis.disconnect();
     await bull.quit();
   }
-  return { app, store, queue, redis, prefix, logs, close };
+  return { app, store, queue, webhooks, follower, redis, prefix, logs, close };
 }

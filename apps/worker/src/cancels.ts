@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@sup/run-store';
 
 /**
  * Reaches the process that owns a running run: the API publishes the run id on the cancel channel
@@ -8,9 +8,9 @@ import type { Redis } from 'ioredis';
 export class CancelWatcher {
   private readonly active = new Map<string, AbortController>();
 
-  private constructor(private readonly sub: Redis) {}
+  private constructor(private readonly sub: RedisClient) {}
 
-  static async start(sub: Redis, channel: string): Promise<CancelWatcher> {
+  static async start(sub: RedisClient, channel: string): Promise<CancelWatcher> {
     const w = new CancelWatcher(sub);
     sub.on('message', (_ch: string, runId: string) => w.active.get(runId)?.abort(new Error('cancel requested')));
     await sub.subscribe(channel);

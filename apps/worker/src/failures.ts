@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { event, isTerminal, RunJobData } from '@sup/contracts';
+import { event, isTerminal, RunJobData, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
 
@@ -7,7 +7,7 @@ import type { RunStore } from '@sup/run-store';
  * A job fails only on infrastructure errors (a failed node ends the run normally). Once BullMQ has
  * no attempts left, the run is marked failed so it does not sit in `running` forever.
  */
-export async function onJobFailed(store: RunStore, log: Logger, job: Job | undefined, err: Error): Promise<void> {
+export async function onJobFailed(store: RunStore, log: Logger, job: Job | undefined, err: Error, onFinished?: (rec: RunRecord) => void): Promise<void> {
   if (!job) return;
   const parsed = RunJobData.safeParse(job.data);
   if (!parsed.success) return;
@@ -20,11 +20,9 @@ export async function onJobFailed(store: RunStore, log: Logger, job: Job | undef
     if (!rec || isTerminal(rec.status)) return;
     const now = new Date().toISOString();
     const error = { code: 'worker_error', message: err.message };
-    await store.commit(runId, {
-      ifStatus: [rec.status],
-      record: { ...rec, status: 'failed', error, lease: null, finished_at: now, updated_at: now },
-      events: [event('run_failed', undefined, error)],
-    });
+    const record: RunRecord = { ...rec, status: 'failed', error, lease: null, finished_at: now, updated_at: now };
+    const res = await store.commit(runId, { ifStatus: [rec.status], record, events: [event('run_failed', undefined, error)] });
+    if (res.ok) onFinished?.(record);
   } catch (e) {
     log.error('run_graph error', { run: runId, error: (e as Error).message, phase: 'mark_failed' });
   }

@@ -3,9 +3,11 @@ import { Worker } from 'bullmq';
 import { QUEUES } from '@sup/contracts';
 import { loadOrExit, WorkerEnv } from '@sup/config';
 import { createLogger } from '@sup/logging';
-import { createKeys, createRedis, RunStore } from '@sup/run-store';
+import { connectRedis, createKeys, RunStore } from '@sup/run-store';
 import { createGatewayClient } from '@sup/gateway-client';
 import { bullPrefix, CancelService, createRunQueue, enqueueCompensation } from '@sup/queue';
+import { createWebhookQueue, enqueueWebhook } from '@sup/queue';
+import type { RunRecord } from '@sup/contracts';
 import { compileGraph, type CompiledGraph } from '@sup/engine';
 import { graphs } from '@sup/graphs';
 import { CancelWatcher } from './cancels.js';
@@ -13,23 +15,41 @@ import { childRuns, gatewayTools } from './adapters.js';
 import { createProcessor } from './processor.js';
 import { compensate } from './compensate.js';
 import { onJobFailed } from './failures.js';
+import { createWebhookProcessor } from './webhooks.js';
+import { createWorkerMetrics, redisHealth, serveMetrics } from './metrics.js';
+import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/schedules';
 
 const env = loadOrExit(WorkerEnv);
 const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
 const onError = (err: Error) => log.error('Redis connection error', { error: err.message });
 
-const redis = createRedis(env.REDIS_URL, { name: 'worker-store', onError });
-const bull = createRedis(env.REDIS_URL, { name: 'worker-bull', onError, forBullmq: true });
-const sub = createRedis(env.REDIS_URL, { name: 'worker-cancel', onError, forBullmq: true });
+// standalone (REDIS_URL), Cluster (REDIS_CLUSTER_NODES) or Sentinel (REDIS_SENTINELS) by configuration
+const redis = connectRedis(env, { name: 'worker-store', onError });
+const bull = connectRedis(env, { name: 'worker-bull', onError, forBullmq: true });
+const sub = connectRedis(env, { name: 'worker-cancel', onError, forBullmq: true });
 const store = new RunStore({ redis, prefix: env.KEY_PREFIX, ttlSec: env.RUN_TTL_SEC });
 const queue = createRunQueue(bull, env.KEY_PREFIX);
+const webhookQueue = createWebhookQueue(bull, env.KEY_PREFIX);
+// every path that finishes a run in this process ends here; the job id keeps it to one webhook
+const runFinished = (rec: RunRecord): void =>
+  void enqueueWebhook(webhookQueue, rec, env.RUN_TTL_SEC).catch((e: Error) => log.error('webhook_enqueue_failed', { run: rec.run_id, error: e.message }));
+const metrics = createWorkerMetrics();
+// bound before any job is taken, so a taken port stops start-up with one line instead of running unobserved
+const metricsServer = env.WORKER_METRICS_PORT === 0 ? undefined : await serveMetrics({
+  port: env.WORKER_METRICS_PORT, registry: metrics.registry, health: redisHealth({ store: redis, bull, cancel: sub }),
+}).catch((e: Error) => {
+  log.error('worker_metrics_failed', { port: env.WORKER_METRICS_PORT, error: e.message });
+  process.exit(1);
+});
+if (metricsServer) log.info('worker_metrics_listening', { port: metricsServer.port });
 const gateway = createGatewayClient({
   baseUrl: env.GATEWAY_URL, apiKey: env.SUPERVISOR_API_KEY, timeoutMs: env.GATEWAY_TIMEOUT_MS, retries: env.GATEWAY_RETRIES, logger: log,
+  metrics: metrics.gateway,
 });
 const compiled = new Map<string, CompiledGraph>(Object.values(graphs).map((g) => [g.name, compileGraph(g)]));
 const keys = createKeys(env.KEY_PREFIX);
 const cancels = await CancelWatcher.start(sub, keys.cancelChannel);
-const cancelService = new CancelService({ store, queue, publisher: redis, channel: keys.cancelChannel, log, ttlSec: env.RUN_TTL_SEC });
+const cancelService = new CancelService({ store, queue, publisher: redis, channel: keys.cancelChannel, log, ttlSec: env.RUN_TTL_SEC, onFinished: runFinished });
 const tools = (runId: string, agentId: string) => gatewayTools(gateway, runId, agentId);
 const runs = (runId: string, agentId: string) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId });
 const graph = (name: string) => compiled.get(name);
@@ -44,6 +64,11 @@ const processor = createProcessor({
   workerId: `${hostname()}:${process.pid}`,
   isClosing: () => closing,
   now: Date.now,
+  onStep: metrics.onStep,
+  onFinished: (rec) => {
+    metrics.onFinished(rec);
+    runFinished(rec);
+  },
 });
 
 const worker = new Worker(QUEUES.runs, processor, {
@@ -55,9 +80,25 @@ const worker = new Worker(QUEUES.runs, processor, {
   // a run that outlives many dead workers must still never be failed by stall detection
   maxStalledCount: 1_000,
 });
-worker.on('failed', (job, err) => void onJobFailed(store, log, job, err));
+worker.on('failed', (job, err) => void onJobFailed(store, log, job, err, runFinished));
 worker.on('error', (err) => log.error('worker_error', { error: err.message }));
 await worker.waitUntilReady();
+
+// webhooks of finished runs: retried with backoff by BullMQ, delivered by any worker process
+const webhookWorker = new Worker(QUEUES.webhooks, createWebhookProcessor({
+  store, log, secret: env.WEBHOOK_SECRET, timeoutMs: env.WEBHOOK_TIMEOUT_MS, now: Date.now,
+}), { connection: bull, prefix: bullPrefix(env.KEY_PREFIX), concurrency: 5 });
+webhookWorker.on('error', (err) => log.error('worker_error', { queue: QUEUES.webhooks, error: err.message }));
+await webhookWorker.waitUntilReady();
+
+// schedule ticks: BullMQ's job schedulers emit one tick job per fire time, taken by one worker
+const scheduleQueue = createScheduleQueue(bull, env.KEY_PREFIX);
+const tickWorker = new Worker(QUEUES.schedules, createTickProcessor({
+  store: new ScheduleStore(redis, env.KEY_PREFIX), submit: { store, queue, ttlSec: env.RUN_TTL_SEC }, graphs, log,
+  removeScheduler: (id) => scheduleQueue.removeJobScheduler(id),
+}), { connection: bull, prefix: bullPrefix(env.KEY_PREFIX), concurrency: 5 });
+tickWorker.on('error', (err) => log.error('worker_error', { queue: QUEUES.schedules, error: err.message }));
+await tickWorker.waitUntilReady();
 log.info('worker_ready', { pid: process.pid, concurrency: env.WORKER_CONCURRENCY, gateway_url: env.GATEWAY_URL, graphs: [...compiled.keys()].join(',') });
 
 let stopping: Promise<void> | undefined;
@@ -67,8 +108,11 @@ function shutdown(signal: string): Promise<void> {
     log.info('worker_stopping', { signal });
     // waits for in-flight nodes; the processor then hands each run back to the queue
     await worker.close().catch((e: Error) => log.error('worker_close_failed', { error: e.message }));
-    await Promise.allSettled([cancels.close(), queue.close()]);
+    await webhookWorker.close().catch((e: Error) => log.error('worker_close_failed', { queue: QUEUES.webhooks, error: e.message }));
+    await tickWorker.close().catch((e: Error) => log.error('worker_close_failed', { queue: QUEUES.schedules, error: e.message }));
+    await Promise.allSettled([cancels.close(), queue.close(), webhookQueue.close(), scheduleQueue.close()]);
     await Promise.allSettled([redis.quit(), bull.quit()]);
+    metricsServer?.close();
     log.info('worker_stopped', { signal });
     process.exit(0);
   })();

@@ -10,7 +10,7 @@ import { createKeys, RunStore } from '@sup/run-store';
 import { bullPrefix, createRunQueue, submitRun } from '@sup/queue';
 import { z } from 'zod';
 import { CancelWatcher } from '../src/cancels.js';
-import { createProcessor } from '../src/processor.js';
+import { createProcessor, type ProcessorDeps } from '../src/processor.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -33,7 +33,7 @@ export const testGraph: GraphDefinition = {
   ],
 };
 
-export function harness() {
+export function harness(hooks: Pick<ProcessorDeps, 'onStep' | 'onFinished'> = {}) {
   const prefix = `t-worker-${randomBytes(4).toString('hex')}:`;
   const redis = new Redis(REDIS_URL);
   const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -85,6 +85,7 @@ export function harness() {
         runs: () => ({ start: async () => ({ run_id: 'x' }), get: async () => null, cancel: async () => undefined }),
         compensateLater: async () => undefined, compensate: async () => 'none',
         settings: { jobPollIntervalMs: 50 }, workerId: 'test:1', isClosing: () => closing, now: Date.now,
+        ...hooks,
       });
       worker = new Worker(QUEUES.runs, processor, { connection: bull, prefix: bullPrefix(prefix), concurrency: 2 });
       await worker.waitUntilReady();

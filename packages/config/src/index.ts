@@ -1,2 +1,3 @@
 export * from './parse.js';
 export * from './schemas.js';
+export * from './redis.js';

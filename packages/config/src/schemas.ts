@@ -1,25 +1,19 @@
 import { z } from 'zod';
+import { checkRedisTopology, redisTopologyVars } from './redis.js';
 
-const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+/** A numeric variable within [min, max]; `integer` rejects fractions. Unset or empty → `def`. */
+const numeric = (def: number, min: number, max: number, integer: boolean) =>
   z.string().optional().transform((v, ctx) => {
     if (v === undefined || v === '') return def;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `expected an integer between ${min} and ${max}` });
+    if (!(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `expected ${integer ? 'an integer' : 'a number'} between ${min} and ${max}` });
       return z.NEVER;
     }
     return n;
   });
-const num = (def: number, min: number, max: number) =>
-  z.string().optional().transform((v, ctx) => {
-    if (v === undefined || v === '') return def;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `expected a number between ${min} and ${max}` });
-      return z.NEVER;
-    }
-    return n;
-  });
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => numeric(def, min, max, true);
+const num = (def: number, min: number, max: number) => numeric(def, min, max, false);
 const url = (def: string) =>
   z.string().optional().transform((v, ctx) => {
     const s = v || def;
@@ -64,6 +58,7 @@ export const common = {
   RUN_TTL_SEC: int(86_400, 60, 90 * 86_400),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  ...redisTopologyVars,
 };
 
 export const ApiEnv = z.object({
@@ -80,7 +75,7 @@ export const ApiEnv = z.object({
    */
   SCHEDULES_FILE: z.string().default(''),
   SCHEDULES: z.string().default(''),
-});
+}).superRefine(checkRedisTopology);
 export type ApiEnv = z.infer<typeof ApiEnv>;
 
 export const WorkerEnv = z.object({
@@ -94,5 +89,8 @@ export const WorkerEnv = z.object({
   /** BullMQ lock: a dead worker's runs move to another after about this long. */
   WORKER_LOCK_MS: int(30_000, 1_000, 600_000),
   WORKER_METRICS_PORT: int(0, 0, 65_535),
-});
+  /** Signs run webhooks (HMAC-SHA256, see contracts/webhooks.ts); empty = unsigned. */
+  WEBHOOK_SECRET: z.string().default(''),
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
+}).superRefine(checkRedisTopology);
 export type WorkerEnv = z.infer<typeof WorkerEnv>;

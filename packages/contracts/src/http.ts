@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RunEvent } from './events.js';
+import { RUN_ID_RE } from './ids.js';
 import { RunRecord, RunStatus } from './run.js';
 
 /**
@@ -43,12 +44,15 @@ export type GraphList = z.infer<typeof GraphList>;
 export const PublicRunRecord = RunRecord.omit({ lease: true, snapshot: true });
 export type PublicRunRecord = z.infer<typeof PublicRunRecord>;
 
+const IndexValue = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only');
 export const ListRunsQuery = z.object({
-  graph: z.string().optional().describe('only runs of this graph'),
-  status: RunStatus.optional().describe('only runs in this status'),
-  agent_id: z.string().optional().describe('only runs of this agent'),
+  graph: IndexValue.optional().describe('only runs of this graph'),
+  status: RunStatus.optional().describe('only runs in this status; such a page may hold fewer than `limit` runs and still have a `next_cursor`'),
+  agent_id: IndexValue.optional().describe('only runs of this agent'),
+  parent_run_id: z.string().regex(RUN_ID_RE, 'a run id').optional().describe('only child runs of this run'),
+  schedule_id: IndexValue.optional().describe('only runs started by this schedule'),
   limit: z.coerce.number().int().min(1).max(100).default(20).describe('page size'),
-  cursor: z.string().optional().describe('`next_cursor` of the previous page'),
+  cursor: z.string().max(200).optional().describe('`next_cursor` of the previous page (opaque)'),
 });
 export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
 

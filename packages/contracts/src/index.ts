@@ -5,3 +5,4 @@ export * from './jobs.js';
 export * from './errors.js';
 export * from './tools.js';
 export * from './http.js';
+export * from './webhooks.js';

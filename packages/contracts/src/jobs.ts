@@ -4,7 +4,7 @@ import { z } from 'zod';
  * The job catalog, shared by producer (api) and consumer (worker). Every payload is parsed with
  * its schema on dequeue.
  */
-export const QUEUES = { runs: 'runs', schedules: 'schedules' } as const;
+export const QUEUES = { runs: 'runs', schedules: 'schedules', webhooks: 'webhooks' } as const;
 
 /** A schedule's BullMQ job scheduler emits one `tick` job per fire time on queue `schedules`. */
 export const TickJobData = z.object({ schedule_id: z.string() });
@@ -16,3 +16,12 @@ export type RunJobData = z.infer<typeof RunJobData>;
 
 /** `run` steps a run; `compensate` runs a cancelled run's graph.onCancel (best effort, once). */
 export const JOB_NAMES = { step: 'run', compensate: 'compensate' } as const;
+
+/**
+ * One `deliver` job per finished run that has a webhook, on queue `webhooks`, job id
+ * `<run_id>-webhook` (so a run's webhook is queued once however many processes see it finish).
+ * Only the run id travels: the payload is built from the stored record when it is delivered.
+ */
+export const WebhookJobData = z.object({ run_id: z.string() });
+export type WebhookJobData = z.infer<typeof WebhookJobData>;
+export const WEBHOOK_JOB_NAME = 'deliver';

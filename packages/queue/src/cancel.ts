@@ -1,16 +1,20 @@
-import type { Redis } from 'ioredis';
 import { AppError, event, isTerminal, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
-import type { RunStore } from '@sup/run-store';
+import type { RedisClient, RunStore } from '@sup/run-store';
 import { enqueueCompensation, type RunQueue } from './queue.js';
 
 export interface CancelDeps {
   store: RunStore;
   queue: RunQueue;
-  publisher: Redis;
+  publisher: RedisClient;
   channel: string;
   log: Logger;
   ttlSec: number;
+  /**
+   * Called after this service itself finished a run (queued/waiting → cancelled), e.g. to queue its
+   * webhook; a failure is logged, never turned into a failed cancel (the cancel did happen).
+   */
+  onFinished?(rec: RunRecord): Promise<unknown> | void;
 }
 
 /**
@@ -48,6 +52,11 @@ export class CancelService {
           await this.d.queue.remove(rec.run_id).catch(() => 0);
           if (rec.snapshot) await enqueueCompensation(this.d.queue, { run_id: rec.run_id, graph: rec.graph }, this.d.ttlSec);
           this.d.log.info('run_cancelled', { run: rec.run_id, from: rec.status });
+          try {
+            await this.d.onFinished?.(next);
+          } catch (err) {
+            this.d.log.error('run_finished_hook_failed', { run: rec.run_id, error: (err as Error).message });
+          }
           return next;
         }
       }

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 
+/** Secondary listing indexes (`GET /v1/runs?graph=&agent_id=&parent_run_id=&schedule_id=`). */
+export type IndexField = 'graph' | 'agent' | 'parent' | 'schedule';
+
 /**
  * Every Redis key and channel of the run store is named here and nowhere else. With prefix '' the
  * names are exactly the runbook's (`run:{id}`, `run:{id}:events`); a hash-tagged prefix such as
@@ -19,8 +22,15 @@ export interface Keys {
    * outlive the runs they count.
    */
   readonly stats: string;
+  /**
+   * Sorted sets like `index`, one per graph, agent, parent run and schedule (written by create.lua;
+   * trimmed by age like `index`, and each expires a TTL after its newest run was created).
+   */
+  indexBy(field: IndexField, value: string): string;
   /** Pub/sub channel (not a key), so it needs no hash tag; prefixed to keep deployments apart. */
   readonly cancelChannel: string;
+  /** Pub/sub channel: commit.lua publishes the run id whenever it appends events (SSE followers). */
+  readonly eventsChannel: string;
   /** Schedules (packages/schedules): the definition as JSON; no TTL, schedules are configuration. */
   schedule(id: string): string;
   /** Hash of a schedule's tick state: last run, last tick, counters, the tick claim. */
@@ -41,7 +51,9 @@ export function createKeys(prefix: string): Keys {
     idem: (agentId, key) => `${prefix}idem:${agentId}:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`,
     index: `${prefix}runs:index`,
     stats: `${prefix}stats:runs`,
+    indexBy: (field, value) => `${prefix}runs:index:${field}:${value}`,
     cancelChannel: `${prefix}run-cancel`,
+    eventsChannel: `${prefix}run-events`,
     schedule: (id) => `${prefix}schedule:${id}`,
     scheduleState: (id) => `${prefix}schedule:${id}:state`,
     scheduleRuns: (id) => `${prefix}schedule:${id}:runs`,

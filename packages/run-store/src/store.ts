@@ -1,6 +1,7 @@
-import type { RunEvent, RunRecord, RunStatus } from '@sup/contracts';
+import { isTerminal, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
 import { StoreError } from './errors.js';
 import { createKeys, type Keys } from './keys.js';
+import { listRuns, type ListQuery, type RunList } from './list.js';
 import { parseRecord } from './record.js';
 import { commitResult, createResult, removeResult, type CommitResult } from './results.js';
 import { defineScripts, type RedisClient, type Scripts } from './scripts.js';
@@ -25,10 +26,9 @@ export interface CommitRequest {
   events?: readonly RunEvent[];
 }
 
-export interface RecentRuns {
-  runs: RunRecord[];
-  /** Pass as `before` for the next page; null when this page was the last. */
-  next: number | null;
+export interface RunStats {
+  created: Array<{ graph: string; count: number }>;
+  finished: Array<{ graph: string; status: string; count: number }>;
 }
 
 const STREAM_ID_RE = /^\d{1,20}(-\d{1,20})?$/;
@@ -72,11 +72,14 @@ export class RunStore {
   async create(record: RunRecord, opts: { events: readonly RunEvent[]; idempotencyKey?: string }): Promise<CreateResult> {
     const id = record.run_id;
     const k = this.keys;
-    const keys = [k.run(id), k.events(id), k.index];
+    const indexes = [k.indexBy('graph', record.graph), k.indexBy('agent', record.agent_id)];
+    if (record.parent_run_id) indexes.push(k.indexBy('parent', record.parent_run_id));
+    if (record.trigger?.schedule_id) indexes.push(k.indexBy('schedule', record.trigger.schedule_id));
+    const keys = [k.run(id), k.events(id), k.index, k.stats, ...indexes];
     if (opts.idempotencyKey !== undefined) keys.push(k.idem(record.agent_id, opts.idempotencyKey));
     const createdMs = Date.parse(record.created_at);
     const reply = await this.scripts.run('create', keys, [
-      JSON.stringify(record), this.ttlSec, Number.isFinite(createdMs) ? createdMs : Date.now(), id,
+      JSON.stringify(record), this.ttlSec, Number.isFinite(createdMs) ? createdMs : Date.now(), id, indexes.length,
       ...opts.events.map(encodeEvent),
     ]);
     const r = createResult(reply, id);
@@ -95,8 +98,11 @@ export class RunStore {
     if (req.record.run_id !== runId) {
       throw new StoreError('invalid_argument', `record of run ${req.record.run_id} cannot be committed to run ${runId}`);
     }
-    const reply = await this.scripts.run('commit', [this.keys.run(runId), this.keys.events(runId)], [
+    // the stats hash only goes along when the run may be finishing: the script then counts it once
+    const keys = [this.keys.run(runId), this.keys.events(runId), ...(isTerminal(req.record.status) ? [this.keys.stats] : [])];
+    const reply = await this.scripts.run('commit', keys, [
       req.ifStatus.join(','), req.ifLease ?? '', JSON.stringify(req.record), this.ttlSec,
+      this.keys.eventsChannel, runId,
       ...(req.events ?? []).map(encodeEvent),
     ]);
     return commitResult(reply);
@@ -122,28 +128,26 @@ export class RunStore {
   }
 
   /**
-   * Newest first, by creation time, created strictly before `before` (ms). Runs that expired are
-   * dropped from the index on the way; hand-broken records are skipped, so one bad record cannot
-   * break the listing (get() reports it).
+   * Newest first (created ms, then run id), strictly after `after`, filtered (see ListQuery).
+   * Runs that expired are dropped from the index on the way; hand-broken records are skipped, so
+   * one bad record cannot break the listing (get() reports it).
    */
-  async listRecent(opts: { limit: number; before?: number }): Promise<RecentRuns> {
-    const max = opts.before === undefined ? '+inf' : `(${opts.before}`;
-    const flat = await this.redis.zrevrangebyscore(this.keys.index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, opts.limit);
-    const ids = flat.filter((_, i) => i % 2 === 0);
-    if (ids.length === 0) return { runs: [], next: null };
-    const values = await this.redis.mget(ids.map((id) => this.keys.run(id)));
-    const runs: RunRecord[] = [];
-    const gone: string[] = [];
-    values.forEach((raw, i) => {
-      if (raw === null) return void gone.push(ids[i]!);
-      try {
-        runs.push(parseRecord(raw, ids[i]!));
-      } catch (err) {
-        if (!(err instanceof StoreError)) throw err;
-      }
-    });
-    if (gone.length > 0) await this.redis.zrem(this.keys.index, ...gone);
-    return { runs, next: ids.length === opts.limit ? Number(flat[flat.length - 1]) : null };
+  list(query: ListQuery): Promise<RunList> {
+    return listRuns(this.redis, this.keys, query);
+  }
+
+  /** Cluster-wide counters since the deployment began (create.lua / commit.lua keep them). */
+  async stats(): Promise<RunStats> {
+    const raw = await this.redis.hgetall(this.keys.stats);
+    const out: RunStats = { created: [], finished: [] };
+    for (const [field, value] of Object.entries(raw)) {
+      const [kind, graph, status] = field.split('|');
+      const count = Number(value);
+      if (!graph || !Number.isFinite(count)) continue;
+      if (kind === 'created') out.created.push({ graph, count });
+      else if (kind === 'finished' && status) out.finished.push({ graph, status, count });
+    }
+    return out;
   }
 
   /** Seconds until the run record expires (-2: no such run, -1: no expiry, e.g. hand-SET). */

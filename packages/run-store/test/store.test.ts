@@ -109,7 +109,7 @@ describe('remove', () => {
   });
 });
 
-describe('listRecent', () => {
+describe('list', () => {
   it('pages newest first and drops runs that are gone', async () => {
     const local = new RunStore({ redis, prefix: `${prefix}list:`, ttlSec: TTL });
     const base = Date.now();
@@ -117,12 +117,10 @@ describe('listRecent', () => {
     for (const r of recs) await local.create(r, { events: [] });
     await redis.del(local.keys.run(recs[2]!.run_id));
 
-    const page1 = await local.listRecent({ limit: 2 });
-    expect(page1.runs.map((r) => r.run_id)).toEqual([recs[3]!.run_id]);
-    expect(page1.next).toBe(base + 2);
-    const page2 = await local.listRecent({ limit: 2, before: page1.next! });
-    expect(page2).toEqual({ runs: [recs[1], recs[0]], next: base });
-    expect(await local.listRecent({ limit: 2, before: page2.next! })).toEqual({ runs: [], next: null });
+    const page1 = await local.list({ limit: 2 });
+    expect(page1.runs.map((r) => r.run_id)).toEqual([recs[3]!.run_id, recs[1]!.run_id]);
+    expect(page1.next).toEqual({ score: base + 1, id: recs[1]!.run_id });
+    expect(await local.list({ limit: 2, after: page1.next! })).toEqual({ runs: [recs[0]], next: null });
     expect(await redis.zscore(local.keys.index, recs[2]!.run_id)).toBeNull();
   });
 });

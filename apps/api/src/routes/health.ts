@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@sup/run-store';
 
 export interface HealthDeps {
-  redis: Redis;
+  redis: RedisClient;
   graphs: string[];
   gatewayUrl: string;
   /** Filled at start-up from CONFIG GET maxmemory-policy; null when Redis did not say. */

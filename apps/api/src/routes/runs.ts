@@ -6,6 +6,7 @@ import type { RunStore } from '@sup/run-store';
 import { submitRun, type SubmitDeps } from '@sup/queue';
 import { issues } from '../errors.js';
 import type { CancelService } from '@sup/queue';
+import { streamRunEvents, wantsEventStream, type StreamDeps } from '../sse/stream.js';
 
 const IdemKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 const EventsQuery = z.object({ after: z.string().regex(/^\d+-\d+$/).optional(), limit: z.coerce.number().int().min(1).max(1000).default(1000) });
@@ -16,6 +17,8 @@ export interface RunRoutesDeps {
   store: RunStore;
   submit: SubmitDeps;
   cancel: CancelService;
+  /** SSE on the events route; without it, a stream request answers 503. */
+  stream?: StreamDeps;
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -57,6 +60,7 @@ export function runRoutes(d: RunRoutesDeps): Router {
 
   r.get('/v1/runs/:id/events', async (req, res) => {
     const rec = await loadRun(d.store, req.params.id);
+    if (wantsEventStream(req)) return streamRunEvents(req, res, d.stream, rec);
     const q = parse(EventsQuery, req.query, 'query');
     const events = await d.store.events(rec.run_id, { ...(q.after ? { after: q.after } : {}), limit: q.limit });
     res.json({ run_id: rec.run_id, status: rec.status, events });

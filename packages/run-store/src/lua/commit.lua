@@ -9,7 +9,8 @@
   ARGV[2] expected lease; '' = do not check the lease
   ARGV[3] new record JSON, stored verbatim (never re-encoded here: cjson turns [] into {})
   ARGV[4] ttl seconds, applied to both keys (TTL counts from the last write)
-  ARGV[5..] one event JSON each (without id), appended in order
+  ARGV[5] events channel ('' = none)   ARGV[6] message: the run id, published when events were appended
+  ARGV[7..] one event JSON each (without id), appended in order
 
   Returns
     {'ok'}
@@ -36,10 +37,12 @@ if ARGV[2] ~= '' and rec.lease ~= ARGV[2] then
 end
 
 redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
-for i = 5, #ARGV do
+for i = 7, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'e', ARGV[i])
 end
 redis.call('EXPIRE', KEYS[2], ARGV[4])
+-- in the same script as the XADDs: a follower woken by this finds the events already there
+if ARGV[5] ~= '' and #ARGV >= 7 then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 
 local final = { succeeded = true, failed = true, cancelled = true }
 if KEYS[3] and not final[rec.status] then

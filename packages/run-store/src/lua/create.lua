@@ -3,10 +3,12 @@
 
   KEYS[1] run key            KEYS[2] events key       KEYS[3] index key (sorted set)
   KEYS[4] stats hash         (`created|<graph>` is bumped)
-  KEYS[5] idempotency key    (optional; its value is the run id it was first used for)
+  KEYS[5..4+n] secondary index keys (sorted sets per graph / agent / parent run / schedule, n = ARGV[5])
+  KEYS[5+n] idempotency key  (optional; its value is the run id it was first used for)
   ARGV[1] record JSON, stored verbatim
   ARGV[2] ttl seconds        ARGV[3] created ms (index score)        ARGV[4] run id
-  ARGV[5..] one event JSON each (without id), appended in order
+  ARGV[5] n, the number of secondary index keys
+  ARGV[6..] one event JSON each (without id), appended in order
 
   Returns
     {'created'}
@@ -18,9 +20,11 @@
 ]]
 local ttl = ARGV[2]
 local runId = ARGV[4]
+local nIndexes = tonumber(ARGV[5])
+local idemKey = KEYS[5 + nIndexes]
 
-if KEYS[5] then
-  local prevId = redis.call('GET', KEYS[5])
+if idemKey then
+  local prevId = redis.call('GET', idemKey)
   if prevId then
     local prevKey = string.sub(KEYS[1], 1, #KEYS[1] - #runId) .. prevId
     local prev = redis.call('GET', prevKey)
@@ -30,9 +34,9 @@ if KEYS[5] then
 end
 
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ttl) then return {'exists'} end
-if KEYS[5] then redis.call('SET', KEYS[5], runId, 'EX', ttl) end
+if idemKey then redis.call('SET', idemKey, runId, 'EX', ttl) end
 
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'e', ARGV[i])
 end
 redis.call('EXPIRE', KEYS[2], ttl)
@@ -40,6 +44,13 @@ redis.call('EXPIRE', KEYS[2], ttl)
 redis.call('ZADD', KEYS[3], ARGV[3], runId)
 -- the index has no TTL of its own; entries older than a TTL point at expired runs (mostly)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[3]) - tonumber(ttl) * 1000))
+-- the secondary indexes are trimmed the same way, and expire with the newest run they were given,
+-- so one of an agent that stopped creating runs does not stay behind
+for i = 5, 4 + nIndexes do
+  redis.call('ZADD', KEYS[i], ARGV[3], runId)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. (tonumber(ARGV[3]) - tonumber(ttl) * 1000))
+  redis.call('EXPIRE', KEYS[i], ttl)
+end
 
 local decoded, rec = pcall(cjson.decode, ARGV[1])
 local graph = decoded and type(rec) == 'table' and rec.graph or 'unknown'

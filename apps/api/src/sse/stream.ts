@@ -1,0 +1,166 @@
+import type { Request, Response } from 'express';
+import { AppError, FINAL_EVENT_TYPES, isTerminal, type RunEvent, type RunRecord } from '@sup/contracts';
+import type { Logger } from '@sup/logging';
+import type { RunStore } from '@sup/run-store';
+import type { EventFollower, FollowerSession } from './follower.js';
+
+export interface StreamDeps {
+  store: RunStore;
+  follower: EventFollower;
+  log: Logger;
+}
+
+const PAGE = 500;
+const U64_MAX = 2n ** 64n - 1n;
+
+/** `Accept: text/event-stream` (what EventSource sends) or `?follow=1`. */
+export function wantsEventStream(req: Request): boolean {
+  const follow = req.query.follow;
+  return (req.get('accept') ?? '').includes('text/event-stream') || follow === '1' || follow === 'true';
+}
+
+/** `Last-Event-ID` (what EventSource sends on reconnect), else `?after=`; 400 unless a stream id. */
+export function resumeId(req: Request): string | undefined {
+  const header = req.get('last-event-id');
+  const raw = header !== undefined && header !== '' ? header : req.query.after;
+  if (raw === undefined || raw === '') return undefined;
+  const m = typeof raw === 'string' ? /^(\d{1,20})-(\d{1,20})$/.exec(raw) : null;
+  // Redis rejects parts beyond 64 bits; answering 400 here keeps that from becoming a 500
+  if (!m || BigInt(m[1]!) > U64_MAX || BigInt(m[2]!) > U64_MAX) {
+    throw new AppError(400, 'invalid_event_id', 'Last-Event-ID (or after) must be an event id such as 1732700000000-0');
+  }
+  return raw as string;
+}
+
+/**
+ * One SSE response. Reads are serialized (one XRANGE in flight, another queued if a notification
+ * arrives meanwhile), so events go out exactly once and in stream order. The stream ends after the
+ * run's final event, or when a check finds the run finished (an operator's hand-SET writes no
+ * event) or gone.
+ */
+class SseSession implements FollowerSession {
+  private cursor: string | undefined;
+  private running: Promise<void> | null = null;
+  private started = false;
+  private again = false;
+  private checkStatus = false;
+  private closed = false;
+  private unregister: (() => void) | undefined;
+
+  constructor(
+    private readonly d: StreamDeps,
+    private readonly res: Response,
+    private readonly runId: string,
+    private endWhenCaughtUp: boolean,
+    after: string | undefined,
+  ) {
+    this.cursor = after;
+  }
+
+  async start(): Promise<void> {
+    this.res.on('close', () => this.end());
+    this.unregister = await this.d.follower.add(this.runId, this);
+    if (this.closed) return this.unregister();
+    let first: RunEvent[];
+    try {
+      first = await this.read();
+    } catch (err) {
+      // nothing sent yet: unregister without ending, so the error answer goes out as JSON
+      this.closed = true;
+      this.unregister();
+      throw err;
+    }
+    if (this.closed) return; // the client left during the read
+    // a finished run with nothing left to send: 204 tells EventSource to stop reconnecting
+    if (first.length === 0 && this.endWhenCaughtUp) {
+      this.res.status(204).end();
+      return this.end();
+    }
+    // X-Accel-Buffering: nginx would otherwise hold events back in its buffer
+    this.res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    this.res.write(': following\n\n');
+    for (const e of first) if (this.send(e)) return;
+    if (first.length < PAGE && this.endWhenCaughtUp) return this.end();
+    this.started = true;
+    if (first.length === PAGE) this.again = true;
+    this.kick();
+  }
+
+  notify(): void {
+    this.again = true;
+    this.kick();
+  }
+
+  heartbeat(): void {
+    if (!this.started || this.closed) return;
+    this.res.write(': keepalive\n\n');
+    this.checkStatus = true;
+    this.notify();
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unregister?.();
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  private kick(): void {
+    if (!this.started || this.running || this.closed || !this.again) return;
+    this.running = this.drain()
+      .catch((err: unknown) => {
+        this.d.log.warn('sse_stream_error', { run: this.runId, error: err instanceof Error ? err.message : String(err) });
+        this.end();
+      })
+      .finally(() => {
+        this.running = null;
+        this.kick();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.again && !this.closed) {
+      this.again = false;
+      if (this.checkStatus) {
+        this.checkStatus = false;
+        const rec = await this.d.store.get(this.runId).catch(() => undefined);
+        if (rec === null || (rec && isTerminal(rec.status))) this.endWhenCaughtUp = true;
+      }
+      for (;;) {
+        const events = await this.read();
+        for (const e of events) if (this.send(e)) return;
+        if (events.length < PAGE) break;
+        if (this.res.writableNeedDrain) await new Promise((r) => { this.res.once('drain', r); this.res.once('close', r); });
+      }
+      if (this.endWhenCaughtUp) return this.end();
+    }
+  }
+
+  private read(): Promise<RunEvent[]> {
+    return this.d.store.events(this.runId, { ...(this.cursor ? { after: this.cursor } : {}), limit: PAGE });
+  }
+
+  /** Writes one event; true when it was the run's last (the stream is then ended). */
+  private send(e: RunEvent): boolean {
+    if (this.closed) return true;
+    this.res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    this.cursor = e.id;
+    if (FINAL_EVENT_TYPES.includes(e.type)) {
+      this.end();
+      return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * `GET /v1/runs/{id}/events` as Server-Sent Events: `id:` = stream id, `event:` = type, `data:` =
+ * the event as JSON; `: keepalive` comments every heartbeat. Errors before the first byte (unknown
+ * run, bad Last-Event-ID) are JSON like everywhere else.
+ */
+export async function streamRunEvents(req: Request, res: Response, d: StreamDeps | undefined, rec: RunRecord): Promise<void> {
+  const after = resumeId(req);
+  if (!d) throw new AppError(503, 'streaming_unavailable', 'this API process was started without an event follower');
+  const session = new SseSession(d, res, rec.run_id, isTerminal(rec.status), after);
+  await session.start();
+}

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { event, type EventType, type RunRecord, type RunStatus } from '@sup/contracts';
+import { graphs } from '@sup/graphs';
+import { createLogger } from '@sup/logging';
+import { createKeys, RunStore } from '@sup/run-store';
+import { createRunQueue } from '@sup/queue';
+import { createApp } from '../src/app.js';
+import { EventFollower } from '../src/sse/follower.js';
+import { follow } from './sse-client.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+// every connection of this file carries the tag in its CLIENT SETNAME, so CLIENT LIST can count them
+const tag = `t-sse-${randomBytes(4).toString('hex')}`;
+const prefix = `${tag}:`;
+const redis = new Redis(REDIS_URL, { connectionName: `${tag}-store` });
+const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null, connectionName: `${tag}-bull` });
+const store = new RunStore({ redis, prefix, ttlSec: 600 });
+const queue = createRunQueue(bull, prefix);
+const log = createLogger({ service: 'sse-test', stream: new PassThrough() });
+
+/** An API process with its own follower; `heartbeatMs` long by default, so only notifications can deliver in time. */
+function api(name: string, heartbeatMs = 600_000) {
+  const follower = new EventFollower({
+    subscriber: new Redis(REDIS_URL, { connectionName: `${tag}-${name}-events` }), channel: createKeys(prefix).eventsChannel, log, heartbeatMs,
+  });
+  const app = createApp({
+    redis, store, queue, graphs, log, follower, cancelChannel: createKeys(prefix).cancelChannel,
+    config: { apiKeys: [], bodyLimitKb: 16, gatewayUrl: 'http://router:8000', ttlSec: 600, metricsPublic: false },
+  });
+  const server: Server = createServer(app);
+  return { app, follower, server, url: '' };
+}
+const main = api('main');
+const fast = api('fast', 50);
+
+beforeAll(async () => {
+  for (const a of [main, fast]) {
+    await new Promise<void>((r) => a.server.listen(0, '127.0.0.1', r));
+    a.url = `http://127.0.0.1:${(a.server.address() as AddressInfo).port}`;
+  }
+});
+afterAll(async () => {
+  for (const a of [main, fast]) {
+    await a.follower.close();
+    await new Promise((r) => a.server.close(r));
+  }
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await Promise.all([redis.quit(), bull.quit()]);
+});
+
+async function newRun(): Promise<string> {
+  const res = await request(main.app).post('/v1/graphs/release_check/runs').send({ agent_id: 'sofiia', input: { service: 'billing', version: '1.0.0' } });
+  expect(res.status).toBe(202);
+  return res.body.run_id as string;
+}
+
+/** What the worker does: one compare-and-set with the record and its events. */
+async function step(id: string, status: RunStatus, ...types: EventType[]): Promise<void> {
+  const rec = (await store.get(id)) as RunRecord;
+  const res = await store.commit(id, { ifStatus: [rec.status], record: { ...rec, status }, events: types.map((t) => event(t, 'start_job')) });
+  expect(res.ok).toBe(true);
+}
+
+const typesOf = (evs: { data: { type: string } }[]) => evs.map((e) => e.data.type);
+const eventsUrl = (a: { url: string }, id: string, q = '') => `${a.url}/v1/runs/${id}/events${q}`;
+
+describe('GET /v1/runs/{id}/events as Server-Sent Events', () => {
+  it('streams every event live, in order, to a follower that came before the run started, then ends', async () => {
+    const id = await newRun();
+    const f = follow(eventsUrl(main, id));
+    await f.waitForEvents(1);
+    expect(f.status).toBe(200);
+    expect(f.headers?.['content-type']).toMatch(/^text\/event-stream/);
+
+    await step(id, 'running', 'run_started', 'node_started');
+    await f.waitForEvents(3);
+    await step(id, 'running', 'node_finished', 'node_started');
+    await step(id, 'running', 'node_finished');
+    await step(id, 'succeeded', 'run_succeeded');
+    await f.waitForEnd();
+    // appended after the final event: not this stream's business any more
+    await step(id, 'succeeded', 'webhook_delivered');
+
+    const stored = await store.events(id);
+    expect(typesOf(f.events)).toEqual(['run_created', 'run_started', 'node_started', 'node_finished', 'node_started', 'node_finished', 'run_succeeded']);
+    expect(f.events.map((e) => e.id)).toEqual(stored.slice(0, 7).map((e) => e.id));
+    expect(f.events.every((e) => e.event === e.data.type && e.id === e.data.id)).toBe(true);
+    expect(main.follower.size).toBe(0);
+  });
+
+  it('resumes after Last-Event-ID (or ?after=) with only the rest, on ?follow=1 too', async () => {
+    const id = await newRun();
+    await step(id, 'running', 'run_started', 'node_started');
+    const first = follow(eventsUrl(main, id));
+    await first.waitForEvents(3);
+    first.destroy();
+    await step(id, 'running', 'node_finished', 'node_started');
+    const last = first.events[2]!.id;
+
+    const resumed = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': last });
+    await resumed.waitForEvents(2);
+    const byQuery = follow(eventsUrl(main, id, `?follow=1&after=${last}`), {});
+    await byQuery.waitForEvents(2);
+    await step(id, 'failed', 'node_failed', 'run_failed');
+    await Promise.all([resumed.waitForEnd(), byQuery.waitForEnd()]);
+
+    const rest = (await store.events(id, { after: last })).map((e) => e.id);
+    expect(resumed.events.map((e) => e.id)).toEqual(rest);
+    expect(byQuery.events.map((e) => e.id)).toEqual(rest);
+    expect(typesOf(resumed.events)).toEqual(['node_finished', 'node_started', 'node_failed', 'run_failed']);
+  });
+
+  it('sends a finished run whole and ends; after its last event it answers 204 so EventSource stops', async () => {
+    const id = await newRun();
+    await step(id, 'cancelled', 'run_cancel_requested', 'run_cancelled');
+    const f = follow(eventsUrl(main, id));
+    await f.waitForEnd();
+    expect(typesOf(f.events)).toEqual(['run_created', 'run_cancel_requested', 'run_cancelled']);
+    const again = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': f.events.at(-1)!.id });
+    await again.waitForEnd();
+    expect(again.status).toBe(204);
+    expect(again.events).toEqual([]);
+  });
+
+  it('keeps the JSON answer without Accept: text/event-stream', async () => {
+    const id = await newRun();
+    const res = await request(main.app).get(`/v1/runs/${id}/events`);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect(res.body.events.map((e: { type: string }) => e.type)).toEqual(['run_created']);
+  });
+
+  it.each(['abc', '1-2-3', '18446744073709551616-0', '-1-0'])('answers 400 JSON to Last-Event-ID %j', async (bad) => {
+    const id = await newRun();
+    const res = await request(main.app).get(`/v1/runs/${id}/events`).set('Accept', 'text/event-stream').set('Last-Event-ID', bad);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_event_id');
+  });
+
+  it('answers 404 JSON for an unknown run', async () => {
+    const res = await request(main.app).get('/v1/runs/gr_nosuchrun1/events?follow=1');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('run_not_found');
+  });
+
+  it('forgets a follower whose client went away', async () => {
+    const id = await newRun();
+    const f = follow(eventsUrl(main, id));
+    await f.waitForEvents(1);
+    const n = main.follower.size;
+    expect(n).toBeGreaterThan(0);
+    f.destroy();
+    await until('the session to be dropped', () => main.follower.size === n - 1);
+  });
+
+  it('sends keepalive comments, and ends a run an operator finished by hand (no final event)', async () => {
+    const id = await newRun();
+    const f = follow(eventsUrl(fast, id));
+    await f.waitForComment('keepalive');
+    const rec = (await store.get(id)) as RunRecord;
+    await redis.set(`${prefix}run:${id}`, JSON.stringify({ ...rec, status: 'failed' }), 'EX', 600);
+    await f.waitForEnd();
+    expect(typesOf(f.events)).toEqual(['run_created']);
+  });
+});
+
+describe('many followers', () => {
+  it('serves 50 concurrent followers over one subscriber connection, and ends them all', async () => {
+    const id = await newRun();
+    const one = follow(eventsUrl(main, id));
+    await one.waitForEvents(1);
+    const before = await connections();
+    const rest = Array.from({ length: 49 }, () => follow(eventsUrl(main, id)));
+    await Promise.all(rest.map((f) => f.waitForEvents(1)));
+    expect(main.follower.size).toBe(50);
+    expect(await connections()).toBe(before);
+
+    await step(id, 'running', 'run_started', 'node_started');
+    await step(id, 'succeeded', 'node_finished', 'run_succeeded');
+    const all = [one, ...rest];
+    await Promise.all(all.map((f) => f.waitForEnd()));
+    const ids = (await store.events(id)).map((e) => e.id);
+    for (const f of all) expect(f.events.map((e) => e.id)).toEqual(ids);
+    expect(main.follower.size).toBe(0);
+  });
+});
+
+/** Redis client connections of this test file (CLIENT LIST filtered by connection name). */
+async function connections(): Promise<number> {
+  const list = (await redis.client('LIST')) as string;
+  return list.split('\n').filter((l) => l.includes(` name=${tag}-`)).length;
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

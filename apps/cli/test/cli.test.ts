@@ -1,0 +1,265 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { event, type RunRecord } from '@sup/contracts';
+import { testApp } from '../../api/test/helpers.js';
+import { run, type CliIo } from '../src/cli.js';
+
+// The CLI against the real API (createApp in-process, real Redis under a prefix of its own).
+const open = testApp();
+const secured = testApp({ apiKeys: ['cli-key'] });
+const servers: Server[] = [];
+let url = '';
+let securedUrl = '';
+
+function listen(app: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(app);
+  servers.push(server);
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+beforeAll(async () => {
+  url = await listen(open.app);
+  securedUrl = await listen(secured.app);
+});
+afterAll(async () => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+  await open.close();
+  await secured.close();
+});
+
+interface Opts { env?: Record<string, string>; fetch?: typeof fetch; onOut?: (line: string) => void }
+async function cli(argv: string[], o: Opts = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    env: { SUPERVISOR_URL: url, ...o.env },
+    out: (s) => {
+      out.push(s);
+      o.onOut?.(s);
+    },
+    err: (s) => void err.push(s),
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  };
+  const code = await run(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const INPUT = '{"service":"billing","version":"1.4.2"}';
+async function created(): Promise<string> {
+  const res = await cli(['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', INPUT, '--json']);
+  expect(res.code).toBe(0);
+  return (JSON.parse(res.out) as RunRecord).run_id;
+}
+
+/** What a worker does when a run ends: one commit with the final record and events. */
+async function finish(runId: string, status: 'succeeded' | 'failed') {
+  const rec = (await open.store.get(runId))!;
+  const now = new Date().toISOString();
+  const res = await open.store.commit(runId, {
+    ifStatus: ['queued'],
+    record: {
+      ...rec, status, started_at: now, finished_at: now, updated_at: now, attempt: 1, current_node: null,
+      result: status === 'succeeded' ? { verdict: 'pass' } : null,
+      error: status === 'failed' ? { code: 'job_failed', message: 'checks failed', node: 'poll_job' } : null,
+      nodes: [{ node: 'start_job', status: 'succeeded', started_at: now, finished_at: now, duration_ms: 12, tool_calls: 1, visit: 1 }],
+    },
+    events: [event('node_finished', 'start_job'), event(status === 'succeeded' ? 'run_succeeded' : 'run_failed')],
+  });
+  expect(res.ok).toBe(true);
+}
+
+describe('supervisor runs create | get | cancel', () => {
+  it('creates a run and shows it', async () => {
+    const res = await cli(['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', INPUT]);
+    expect(res.code).toBe(0);
+    const id = /created (gr_[a-z0-9]+) \(release_check, queued\)/.exec(res.out)?.[1];
+    expect(id).toBeDefined();
+    const got = await cli(['runs', 'get', id!]);
+    expect(got.code).toBe(0);
+    expect(got.out).toMatch(new RegExp(`^run\\s+${id}$`, 'm'));
+    expect(got.out).toMatch(/^status\s+queued$/m);
+    expect(JSON.parse((await cli(['runs', 'get', id!, '--json'])).out)).toMatchObject({ run_id: id, input: { service: 'billing', version: '1.4.2' } });
+  });
+
+  it('reads --input from a file and honours --idempotency-key', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sup-cli-')), 'input.json');
+    writeFileSync(file, INPUT);
+    const args = ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', `@${file}`, '--idempotency-key', 'cli-deploy-7', '--json'];
+    const a = JSON.parse((await cli(args)).out) as RunRecord;
+    const again = await cli(args.slice(0, -1));
+    expect(again.code).toBe(0);
+    expect(again.out).toBe(`existing run (same Idempotency-Key) ${a.run_id} (release_check, queued)`);
+  });
+
+  it('cancels a queued run, then reports the 409 of a second cancel as an API error', async () => {
+    const id = await created();
+    const res = await cli(['runs', 'cancel', id, '--reason', 'wrong version']);
+    expect(res).toEqual({ code: 0, out: `${id} cancelled`, err: '' });
+    const again = await cli(['runs', 'cancel', id]);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/^error: .*\(\w+, HTTP 409\)/);
+    const events = await cli(['runs', 'events', id]);
+    expect(events.out.split('\n').map((l) => l.split(/\s+/)[1])).toEqual(['run_created', 'run_cancel_requested', 'run_cancelled']);
+  });
+
+  it('--wait follows the run to its end: exit 0 when it succeeded, 3 when it did not', async () => {
+    const follow = async (status: 'succeeded' | 'failed') => {
+      let finished: Promise<void> | undefined;
+      const res = await cli(['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', INPUT, '--wait', '--interval', '0.05'], {
+        onOut: (line) => {
+          const id = /^created (gr_[a-z0-9]+)/.exec(line)?.[1];
+          if (id && !finished) finished = finish(id, status);
+        },
+      });
+      await finished;
+      return res;
+    };
+    const ok = await follow('succeeded');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/run_succeeded/);
+    expect(ok.out).toMatch(/^status\s+succeeded$/m);
+    expect(ok.out).toMatch(/"verdict": "pass"/);
+    const bad = await follow('failed');
+    expect(bad.code).toBe(3);
+    expect(bad.out).toMatch(/^error\s+job_failed: checks failed \(node poll_job\)$/m);
+  });
+});
+
+describe('supervisor runs events --follow', () => {
+  const followUntilCancelled = async (o: Opts = {}) => {
+    const id = await created();
+    let cancelled: Promise<unknown> | undefined;
+    const res = await cli(['runs', 'events', id, '--follow', '--interval', '0.05'], {
+      ...o,
+      // cancel only once the follower has printed the first event: it is then live, not replaying
+      onOut: (line) => {
+        if (!cancelled && line.includes('run_created')) cancelled = cli(['runs', 'cancel', id]);
+      },
+    });
+    await cancelled;
+    return res;
+  };
+
+  it('prints every event live over SSE and stops at the end of the run', async () => {
+    const types: string[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      types.push(res.headers.get('content-type') ?? '');
+      return res;
+    };
+    const res = await followUntilCancelled({ fetch: recording });
+    expect(res.code).toBe(0);
+    expect(types.some((t) => t.startsWith('text/event-stream'))).toBe(true);
+    expect(res.out.split('\n').map((l) => l.split(/\s+/)[1])).toEqual(['run_created', 'run_cancel_requested', 'run_cancelled']);
+  });
+
+  it('falls back to polling the JSON events when the server does not stream', async () => {
+    const urls: string[] = [];
+    const noStreaming: typeof fetch = (input, init) => {
+      urls.push(String(input));
+      const headers = { ...(init?.headers as Record<string, string>), accept: 'application/json' };
+      return fetch(input, { ...init, headers });
+    };
+    const res = await followUntilCancelled({ fetch: noStreaming });
+    expect(res.code).toBe(0);
+    expect(res.out.split('\n').map((l) => l.split(/\s+/)[1])).toEqual(['run_created', 'run_cancel_requested', 'run_cancelled']);
+    expect(urls.some((u) => /events\?after=\d+-\d+/.test(u))).toBe(true);
+  });
+
+  it('--json prints one event object per line', async () => {
+    const id = await created();
+    const res = await cli(['runs', 'events', id, '--json']);
+    expect(res.out.split('\n').map((l) => JSON.parse(l).type)).toEqual(['run_created']);
+  });
+});
+
+describe('supervisor runs list | graphs', () => {
+  it('lists recent runs newest first and filters them', async () => {
+    const a = await created();
+    const b = await created();
+    const res = await cli(['runs', 'list', '--graph', 'release_check', '--agent', 'sofiia', '--limit', '2']);
+    expect(res.code).toBe(0);
+    const ids = res.out.split('\n').slice(1, 3).map((l) => l.split(/\s+/)[0]);
+    expect(ids).toEqual([b, a]);
+    expect(res.out).toMatch(/^more: supervisor runs list --cursor \S+$/m);
+    expect((await cli(['runs', 'list', '--agent', 'nobody-here'])).out).toBe('no runs');
+  });
+
+  it('shows the graphs with their nodes and input fields', async () => {
+    const res = await cli(['graphs']);
+    expect(res.code).toBe(0);
+    expect(res.out).toContain('  nodes: start_job → poll_job → result');
+    expect(res.out).toMatch(/input: service: string, version: string/);
+    const json = JSON.parse((await cli(['graphs', '--json'])).out);
+    expect(json.graphs.map((g: { name: string }) => g.name)).toEqual(expect.arrayContaining(['release_check', 'incident_triage', 'postmortem_draft']));
+  });
+});
+
+describe('errors and exit codes', () => {
+  it.each([
+    ['an unknown run', ['runs', 'get', 'gr_doesnotexist1'], /^error: no run gr_doesnotexist1 \(run_not_found, HTTP 404\)$/],
+    ['an unknown graph', ['runs', 'create', 'nope', '--agent', 'sofiia'], /^error: unknown graph "nope" \(graph_not_found, HTTP 404\)/],
+    ['input failing the graph schema', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', '{"service":"x"}'], /invalid \(validation_failed, HTTP 400\)\n {2}version: /],
+    ['an unreachable API', ['graphs', '--url', 'http://127.0.0.1:1'], /^error: cannot reach http:\/\/127\.0\.0\.1:1: /],
+  ])('%s → exit 1 with the message', async (_name, argv, message) => {
+    const res = await cli(argv);
+    expect(res.code).toBe(1);
+    expect(res.err).toMatch(message);
+    expect(res.out).toBe('');
+  });
+
+  it.each([
+    ['no command', []],
+    ['an unknown command', ['runs', 'explode']],
+    ['a missing argument', ['runs', 'get']],
+    ['an extra argument', ['graphs', 'release_check']],
+    ['an unknown option', ['runs', 'get', 'gr_x', '--bogus']],
+    ['an option of another command', ['runs', 'get', 'gr_x', '--reason', 'x']],
+    ['create without --agent', ['runs', 'create', 'release_check']],
+    ['--input that is not JSON', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', '{service:']],
+    ['--input that is not an object', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', '[1]']],
+    ['--input from a missing file', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', '@/nonexistent/x.json']],
+    ['a --limit that is not a number', ['runs', 'list', '--limit', 'ten']],
+  ])('%s → exit 2 (usage)', async (_name, argv) => {
+    const res = await cli(argv);
+    expect(res.code).toBe(2);
+    expect(res.err).toMatch(/^supervisor: .+\nrun 'supervisor --help' for usage$/);
+  });
+
+  it('--help prints the usage and exits 0', async () => {
+    const res = await cli(['--help']);
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/^usage: supervisor/);
+  });
+
+  it('sends the API key from --api-key or the environment', async () => {
+    const none = await cli(['graphs'], { env: { SUPERVISOR_URL: securedUrl } });
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/\(unauthorized, HTTP 401\)/);
+    expect((await cli(['graphs', '--api-key', 'cli-key'], { env: { SUPERVISOR_URL: securedUrl } })).code).toBe(0);
+    expect((await cli(['graphs'], { env: { SUPERVISOR_URL: securedUrl, SUPERVISOR_API_KEY_CLI: 'cli-key' } })).code).toBe(0);
+    expect((await cli(['graphs'], { env: { SUPERVISOR_URL: securedUrl, API_KEY: 'cli-key' } })).code).toBe(0);
+  });
+});
+
+describe('the supervisor binary', () => {
+  it('exits with the code and prints the error of a real process', async () => {
+    const main = join(import.meta.dirname, '../src/main.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'runs', 'get', 'gr_doesnotexist2'], {
+      cwd: join(import.meta.dirname, '../../..'), env: { ...process.env, SUPERVISOR_URL: url },
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(stderr).toBe('error: no run gr_doesnotexist2 (run_not_found, HTTP 404)\n');
+    expect(code).toBe(1);
+  });
+});

@@ -1,0 +1,107 @@
+import { createHmac } from 'node:crypto';
+import { UnrecoverableError, type Job } from 'bullmq';
+import got from 'got';
+import {
+  event, isTerminal, WEBHOOK_HEADERS, WebhookJobData, type RunEvent, type RunRecord, type WebhookPayload,
+} from '@sup/contracts';
+import type { Logger } from '@sup/logging';
+import type { RunStore } from '@sup/run-store';
+
+export interface WebhookDeps {
+  store: RunStore;
+  log: Logger;
+  /** WEBHOOK_SECRET; '' sends unsigned webhooks. */
+  secret: string;
+  timeoutMs: number;
+  now(): number;
+}
+
+/** `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`; the timestamp binds it to one attempt. */
+export function signWebhook(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export function webhookPayload(rec: RunRecord): WebhookPayload {
+  const { run_id, graph, status, error, finished_at } = rec;
+  return { run_id, graph, status, result: rec.result ?? null, error, finished_at };
+}
+
+type Outcome = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string; retryable: boolean };
+
+async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<Outcome> {
+  try {
+    // retries belong to the BullMQ job (they survive restarts); redirects are not followed, so the
+    // signed body only ever goes to the URL the run was created with
+    const res = await got.post(url, {
+      body, headers, timeout: { request: timeoutMs }, retry: { limit: 0 }, throwHttpErrors: false, followRedirect: false,
+    });
+    const code = res.statusCode;
+    if (code >= 200 && code < 300) return { ok: true, statusCode: code };
+    // other 4xx (and 3xx) mean the receiver refuses this request: sending it again cannot help
+    return { ok: false, statusCode: code, error: `http_${code}`, retryable: code >= 500 || code === 408 || code === 429 };
+  } catch (err) {
+    return { ok: false, statusCode: null, error: (err as { code?: string }).code ?? 'request_failed', retryable: true };
+  }
+}
+
+// the URL may carry a token in its path or query: logs get the host only
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '-';
+  }
+}
+
+/**
+ * Delivers one finished run's webhook per job attempt. A 2xx ends it; 5xx, 408, 429 and network
+ * errors are retried by BullMQ with exponential backoff; the outcome is appended to the run's
+ * events (`webhook_delivered` / `webhook_failed`) without changing the record.
+ */
+export function createWebhookProcessor(d: WebhookDeps) {
+  async function record(runId: string, ev: RunEvent): Promise<void> {
+    const cur = await d.store.get(runId);
+    if (!cur || !isTerminal(cur.status)) return;
+    const res = await d.store.commit(runId, { ifStatus: [cur.status], record: cur, events: [ev] });
+    if (!res.ok) d.log.warn('webhook_outcome_not_recorded', { run: runId, reason: res.reason });
+  }
+
+  return async function deliverWebhook(job: Job): Promise<string> {
+    const { run_id: runId } = WebhookJobData.parse(job.data);
+    const rec = await d.store.get(runId);
+    if (!rec || !rec.webhook || !isTerminal(rec.status)) {
+      const reason = !rec ? 'run_missing' : !rec.webhook ? 'no_webhook' : `status_${rec.status}`;
+      d.log.warn('webhook_skipped', { run: runId, reason });
+      return 'skipped';
+    }
+    const attempt = job.attemptsMade + 1;
+    const body = JSON.stringify(webhookPayload(rec));
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'sofiia-supervisor-webhook',
+      [WEBHOOK_HEADERS.delivery]: String(job.id),
+      [WEBHOOK_HEADERS.attempt]: String(attempt),
+    };
+    if (d.secret) {
+      const ts = String(Math.floor(d.now() / 1000));
+      headers[WEBHOOK_HEADERS.timestamp] = ts;
+      headers[WEBHOOK_HEADERS.signature] = signWebhook(d.secret, ts, body);
+    }
+    const started = d.now();
+    const out = await post(rec.webhook, body, headers, d.timeoutMs);
+    const meta = { run: runId, host: hostOf(rec.webhook), attempt, elapsed_ms: d.now() - started };
+    if (out.ok) {
+      await record(runId, event('webhook_delivered', undefined, { status_code: out.statusCode, attempts: attempt }));
+      d.log.info('webhook_delivered', { ...meta, status_code: out.statusCode });
+      return 'delivered';
+    }
+    const final = !out.retryable || attempt >= (job.opts.attempts ?? 1);
+    if (!final) {
+      d.log.warn('webhook_retry', { ...meta, status_code: out.statusCode ?? '-', error: out.error });
+      throw new Error(`webhook ${out.error}`);
+    }
+    await record(runId, event('webhook_failed', undefined, { status_code: out.statusCode, attempts: attempt, error: out.error }));
+    d.log.error('webhook_failed', { ...meta, status_code: out.statusCode ?? '-', error: out.error });
+    throw new UnrecoverableError(`webhook ${out.error}`);
+  };
+}

@@ -1,0 +1,148 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { event, QUEUES, type RunRecord } from '@sup/contracts';
+import { createLogger } from '@sup/logging';
+import { bullPrefix, createWebhookQueue, enqueueWebhook, newRunRecord, submitRun, type WebhookRetry } from '@sup/queue';
+import { createWebhookProcessor } from '../src/webhooks.js';
+import { harness, REDIS_URL, until } from './harness.js';
+
+const SECRET = 'whsec-test';
+const fastRetry: WebhookRetry = { attempts: 5, delayMs: 20 };
+const logs: string[] = [];
+const logStream = new PassThrough();
+logStream.on('data', (b: Buffer) => logs.push(b.toString()));
+const log = createLogger({ service: 'webhook-test', stream: logStream });
+
+/** What finishes runs in main.ts: every terminal commit queues the run's webhook. */
+let finished: (rec: RunRecord) => void = () => undefined;
+const h = harness({ onFinished: (rec) => finished(rec) });
+const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+const webhooks = createWebhookQueue(bull, h.prefix);
+finished = (rec) => void enqueueWebhook(webhooks, rec, 600, fastRetry);
+
+/** A local webhook receiver on port 0: records each request's raw body, answers `status()`. */
+interface Received { headers: IncomingHttpHeaders; raw: string }
+let received: Received[] = [];
+let status: (n: number) => number = () => 200;
+const receiver: Server = createServer((req, res) => {
+  let raw = '';
+  req.setEncoding('utf8');
+  req.on('data', (c: string) => (raw += c));
+  req.on('end', () => {
+    received.push({ headers: req.headers, raw });
+    res.writeHead(status(received.length)).end();
+  });
+});
+let hookUrl = '';
+
+let deliverer: Worker | undefined;
+async function startDeliverer(secret = SECRET): Promise<void> {
+  deliverer = new Worker(QUEUES.webhooks, createWebhookProcessor({ store: h.store, log, secret, timeoutMs: 2_000, now: Date.now }), {
+    connection: bull, prefix: bullPrefix(h.prefix), concurrency: 1,
+  });
+  await deliverer.waitUntilReady();
+}
+
+beforeAll(async () => {
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/run?token=t0ps3cret`;
+  await h.start();
+});
+afterEach(async () => {
+  await deliverer?.close();
+  deliverer = undefined;
+  received = [];
+  status = () => 200;
+});
+afterAll(async () => {
+  await h.close();
+  await webhooks.obliterate({ force: true }).catch(() => undefined);
+  await webhooks.close();
+  await bull.quit();
+  await new Promise((r) => receiver.close(r));
+});
+
+const eventsOf = async (id: string, type: string) => (await h.store.events(id)).filter((e) => e.type === type);
+const expectedSignature = (ts: string, raw: string) => `sha256=${createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex')}`;
+
+/** A run that finished already, with a webhook, and its delivery job. */
+async function finishedRun(status: RunRecord['status'] = 'failed'): Promise<RunRecord> {
+  const rec = { ...newRunRecord({ graph: 'abc', agentId: 'sofiia', input: {}, webhook: hookUrl }), status, finished_at: new Date().toISOString(), error: { code: 'x', message: 'boom' } };
+  await h.store.create(rec, { events: [event('run_created'), event(`run_${status}` as 'run_failed')] });
+  await enqueueWebhook(webhooks, rec, 600, fastRetry);
+  return rec;
+}
+
+describe('run webhooks', () => {
+  it('POSTs one signed webhook when a run finishes through the worker, and records the delivery', async () => {
+    await startDeliverer();
+    const { record } = await submitRun({ store: h.store, queue: h.queue, ttlSec: 600 }, { graph: 'abc', agentId: 'sofiia', input: {}, webhook: hookUrl });
+    await h.gate.entered();
+    h.gate.open();
+    const [delivered] = await until('webhook_delivered', async () => (await eventsOf(record.run_id, 'webhook_delivered')).length > 0 && eventsOf(record.run_id, 'webhook_delivered'));
+
+    expect(received).toHaveLength(1);
+    const { headers, raw } = received[0]!;
+    const rec = (await h.store.get(record.run_id))!;
+    expect(rec.status).toBe('succeeded');
+    expect(JSON.parse(raw)).toEqual({ run_id: record.run_id, graph: 'abc', status: 'succeeded', result: rec.result, error: null, finished_at: rec.finished_at });
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers['x-supervisor-timestamp']).toMatch(/^\d{10}$/);
+    expect(headers['x-supervisor-signature']).toBe(expectedSignature(headers['x-supervisor-timestamp'] as string, raw));
+    expect(headers['x-supervisor-delivery']).toBe(`${record.run_id}-webhook`);
+    expect(delivered!.data).toEqual({ status_code: 200, attempts: 1 });
+    // the record is kept as the finishing commit wrote it; only the event was appended
+    expect(rec.updated_at).toBe(rec.finished_at);
+    expect(logs.join('')).not.toContain('t0ps3cret');
+
+    // a second "finished" notice for the same run (another process, a re-run job) queues nothing new;
+    // a later run's delivery, behind it in the same FIFO queue, proves none went out
+    await enqueueWebhook(webhooks, rec, 600, fastRetry);
+    const later = await finishedRun();
+    await until('the later webhook', async () => (await eventsOf(later.run_id, 'webhook_delivered')).length > 0);
+    expect(received.map((r) => JSON.parse(r.raw).run_id)).toEqual([record.run_id, later.run_id]);
+  });
+
+  it('retries a 500 with backoff, then succeeds, signing the same body each time', async () => {
+    status = (n) => (n <= 2 ? 500 : 204);
+    await startDeliverer();
+    const rec = await finishedRun('cancelled');
+    const [delivered] = await until('webhook_delivered', async () => (await eventsOf(rec.run_id, 'webhook_delivered')).length > 0 && eventsOf(rec.run_id, 'webhook_delivered'));
+    expect(received).toHaveLength(3);
+    expect(received.map((r) => r.headers['x-supervisor-attempt'])).toEqual(['1', '2', '3']);
+    expect(new Set(received.map((r) => r.raw)).size).toBe(1);
+    for (const r of received) expect(r.headers['x-supervisor-signature']).toBe(expectedSignature(r.headers['x-supervisor-timestamp'] as string, r.raw));
+    expect(delivered!.data).toEqual({ status_code: 204, attempts: 3 });
+    expect(await eventsOf(rec.run_id, 'webhook_failed')).toEqual([]);
+  });
+
+  it('records webhook_failed after the last attempt; a 4xx is not retried', async () => {
+    status = () => 503;
+    await startDeliverer();
+    const exhausted = await finishedRun();
+    const [failed] = await until('webhook_failed', async () => (await eventsOf(exhausted.run_id, 'webhook_failed')).length > 0 && eventsOf(exhausted.run_id, 'webhook_failed'));
+    expect(failed!.data).toMatchObject({ status_code: 503, attempts: 5 });
+    expect(received).toHaveLength(5);
+
+    received = [];
+    status = () => 410;
+    const gone = await finishedRun();
+    const [refused] = await until('webhook_failed', async () => (await eventsOf(gone.run_id, 'webhook_failed')).length > 0 && eventsOf(gone.run_id, 'webhook_failed'));
+    expect(refused!.data).toMatchObject({ status_code: 410, attempts: 1 });
+    expect(received).toHaveLength(1);
+    expect((await webhooks.getJob(`${gone.run_id}-webhook`))?.failedReason).toMatch(/http_410/);
+  });
+
+  it('sends no signature headers when WEBHOOK_SECRET is empty', async () => {
+    await startDeliverer('');
+    const rec = await finishedRun();
+    await until('webhook_delivered', async () => (await eventsOf(rec.run_id, 'webhook_delivered')).length > 0);
+    expect(received[0]!.headers['x-supervisor-signature']).toBeUndefined();
+    expect(received[0]!.headers['x-supervisor-timestamp']).toBeUndefined();
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * Throughput: completed runs/s of the 8-node no-op graph (makeNoopGraph) through the production
+ * processor, with 1 and 2 worker processes (bench/noop-worker.ts) × concurrency 1/10/50, on a
+ * throwaway redis-server. Reference in the same run — the floor: a raw ioredis client doing only
+ * the minimal durable work of a step as one pipeline (GET cancel flag, SET snapshot EX ttl, XADD
+ * event, EXPIRE events) for the same number of runs × 8 steps, at the same concurrencies, with a
+ * snapshot as large as a real noop8 run record.
+ *
+ * Each engine cell: fresh key prefix, workers started and ready, queue paused, N runs submitted as
+ * the API does (create.lua + queue.add), queue resumed; rate = N / (last finished_at − resume).
+ *
+ *   pnpm exec tsx bench/throughput.ts [runs-per-cell=1000] [--cells=1x1,1x10,...]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { compileGraph, step } from '@sup/engine';
+import { createRunQueue } from '@sup/queue';
+import { createRedis, RunStore } from '@sup/run-store';
+import { RedisServer } from './lib/redis-server.js';
+import { NOOP_GRAPHS, submitNoop } from './lib/noop.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1000);
+const STEPS = 8;
+const cellsArg = process.argv.find((a) => a.startsWith('--cells='))?.slice(8);
+const CELLS: Array<[number, number]> = cellsArg
+  ? cellsArg.split(',').map((c) => c.split('x').map(Number) as [number, number])
+  : [[1, 1], [1, 10], [1, 50], [2, 1], [2, 10], [2, 50]];
+const CONCURRENCIES = [...new Set(CELLS.map(([, c]) => c))].sort((a, b) => a - b);
+const say = (m: string) => process.stderr.write(`${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+const server = await RedisServer.start();
+const admin = new Redis(server.url);
+const loadBefore = load();
+
+function startWorker(prefix: string, concurrency: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/noop-worker.ts`], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', REDIS_URL: server.url, KEY_PREFIX: prefix, WORKER_CONCURRENCY: String(concurrency), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('worker_ready')) {
+        // from here on its stdout (one log line per node) is drained and dropped
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`noop-worker exited ${code} before worker_ready`)));
+  });
+}
+
+async function stopWorker(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null) return;
+  const exited = new Promise((r) => c.once('exit', r));
+  c.kill('SIGTERM');
+  const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+interface Cell { procs: number; concurrency: number; runsPerSec: number; seconds: number; succeeded: number }
+const engine: Cell[] = [];
+let recordBytes = 0;
+let eventBytes = 0;
+
+for (const [procs, concurrency] of CELLS) {
+  const prefix = `tp${procs}x${concurrency}:`;
+  const redis = createRedis(server.url, { name: 'bench-submit' });
+  const bull = createRedis(server.url, { name: 'bench-bull', forBullmq: true });
+  const store = new RunStore({ redis, prefix, ttlSec: 86_400 });
+  const queue = createRunQueue(bull, prefix);
+  const workers = await Promise.all(Array.from({ length: procs }, () => startWorker(prefix, concurrency)));
+  await queue.pause();
+  const ids = await submitNoop({ store, queue }, 'noop8', N, 50);
+  await sleep(200);
+  const t0 = Date.now();
+  await queue.resume();
+  const deadline = t0 + 600_000;
+  let done = 0;
+  while (Date.now() < deadline) {
+    done = Number((await redis.hget(store.keys.stats, 'finished|noop8|succeeded')) ?? 0) + Number((await redis.hget(store.keys.stats, 'finished|noop8|failed')) ?? 0);
+    if (done >= N) break;
+    await sleep(20);
+  }
+  const recs = (await redis.mget(ids.map((id) => store.keys.run(id)))).map((r) => JSON.parse(r!) as { status: string; finished_at: string | null });
+  const lastMs = Math.max(...recs.map((r) => (r.finished_at ? Date.parse(r.finished_at) : 0)));
+  const succeeded = recs.filter((r) => r.status === 'succeeded').length;
+  const seconds = (lastMs - t0) / 1000;
+  if (!recordBytes) {
+    recordBytes = (await redis.strlen(store.keys.run(ids[0]!))) as number;
+    const ev = await redis.xrange(store.keys.events(ids[0]!), '-', '+');
+    eventBytes = Math.round(ev.reduce((a, [, f]) => a + f[1]!.length, 0) / ev.length);
+  }
+  engine.push({ procs, concurrency, runsPerSec: succeeded / seconds, seconds, succeeded });
+  say(`engine ${procs}x${concurrency}: ${succeeded}/${N} succeeded in ${seconds.toFixed(2)} s = ${(succeeded / seconds).toFixed(1)} runs/s`);
+  await Promise.all(workers.map(stopWorker));
+  await queue.close();
+  await Promise.allSettled([redis.quit(), bull.quit()]);
+  await admin.flushall();
+}
+
+// ---- the floor: raw ioredis pipelines, N runs × 8 steps, same concurrencies ----
+const snapshot = JSON.stringify({ pad: 'x'.repeat(Math.max(0, recordBytes - 12)) });
+const ev = JSON.stringify({ pad: 'y'.repeat(Math.max(0, eventBytes - 12)) });
+const floor: Array<{ concurrency: number; runsPerSec: number; seconds: number }> = [];
+const raw = new Redis(server.url);
+for (const concurrency of CONCURRENCIES) {
+  let next = 0;
+  const t0 = Date.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < N) {
+      const id = `floor${concurrency}:${next++}`;
+      for (let s = 0; s < STEPS; s++) {
+        const res = await raw.pipeline()
+          .get(`${id}:cancel`)
+          .set(id, snapshot, 'EX', 86_400)
+          .xadd(`${id}:events`, 'MAXLEN', '~', 10_000, '*', 'e', ev)
+          .expire(`${id}:events`, 86_400)
+          .exec();
+        if (res?.some(([err]) => err)) throw new Error('floor pipeline failed');
+      }
+    }
+  }));
+  const seconds = (Date.now() - t0) / 1000;
+  floor.push({ concurrency, runsPerSec: N / seconds, seconds });
+  say(`floor c=${concurrency}: ${(N / seconds).toFixed(1)} runs/s`);
+  await admin.flushall();
+}
+
+// ---- decomposition: engine.step alone, in this process, no Redis (restore → run node → persist) ----
+const g = compileGraph(NOOP_GRAPHS.noop8);
+const stepDeps = { runId: 'r', agentId: 'a', callTool: async () => ({}), runs: {} as never, signal: new AbortController().signal, now: Date.now, settings: { jobPollIntervalMs: 3_000 } };
+let cpuRunsPerSec = 0;
+for (let round = 0; round < 2; round++) {
+  const t0 = performance.now();
+  for (let r = 0; r < N; r++) {
+    let snap: unknown = null;
+    for (;;) {
+      const o = await step(g, snap, {}, stepDeps);
+      snap = JSON.parse(JSON.stringify(o.snapshot));
+      if (o.kind !== 'advanced') break;
+    }
+  }
+  cpuRunsPerSec = (N * 1000) / (performance.now() - t0); // the second round (warm JIT) counts
+}
+
+const bestFloor = Math.max(...floor.map((f) => f.runsPerSec));
+const bestEngine = engine.reduce((a, b) => (b.runsPerSec > a.runsPerSec ? b : a));
+console.log(`throughput: ${N} noop8 runs per cell (${STEPS} steps each), record ${recordBytes} B, event ${eventBytes} B; load before ${loadBefore}, after ${load()}`);
+console.log('| worker processes × concurrency | runs/s | node steps/s | succeeded | vs best floor |');
+for (const c of engine) {
+  console.log(`| ${c.procs} × ${c.concurrency} | ${c.runsPerSec.toFixed(1)} | ${(c.runsPerSec * STEPS).toFixed(0)} | ${c.succeeded}/${N} | ${((100 * c.runsPerSec) / bestFloor).toFixed(0)} % |`);
+}
+console.log('| floor (raw pipeline) concurrency | runs/s | steps/s | | |');
+for (const f of floor) console.log(`| floor × ${f.concurrency} | ${f.runsPerSec.toFixed(1)} | ${(f.runsPerSec * STEPS).toFixed(0)} | | |`);
+console.log(`engine.step alone (one process, no Redis, no BullMQ): ${cpuRunsPerSec.toFixed(1)} runs/s = ${(cpuRunsPerSec * STEPS).toFixed(0)} steps/s`);
+console.log(`best engine ${bestEngine.procs}×${bestEngine.concurrency} = ${bestEngine.runsPerSec.toFixed(1)} runs/s = ${((100 * bestEngine.runsPerSec) / bestFloor).toFixed(0)} % of the best floor (${bestFloor.toFixed(1)} runs/s)`);
+await raw.quit();
+await admin.quit();
+await server.stop();
+process.exit(0);

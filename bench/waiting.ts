@@ -1,0 +1,106 @@
+/**
+ * Waiting is free: N release_check runs whose orchestrator jobs take JOB seconds, polled every
+ * POLL seconds, on ONE worker process (apps/worker) with concurrency 10, real processes
+ * (gateway-sim at zero latency, API, worker) on a throwaway redis-server.
+ *
+ *   poll lateness  per poll: next run_resumed event − (node_waiting event + delay_ms) — how late
+ *                  BullMQ handed the parked run back and a worker slot claimed it
+ *   worker         CPU (share of one core) and RSS every 10 s, from /proc
+ *   redis          used_memory per waiting run (all N parked) over the empty baseline
+ *
+ *   pnpm exec tsx bench/waiting.ts [--runs=1000] [--job-sec=300] [--poll-sec=3] [--concurrency=10]
+ */
+import { Redis } from 'ioredis';
+import { RedisServer } from './lib/redis-server.js';
+import { arg, load, mb, pct, procStats, say, sleep, systemOn } from './lib/util.js';
+
+const N = arg('runs', 1000);
+const JOB_SEC = arg('job-sec', 300);
+const POLL_SEC = arg('poll-sec', 3);
+const CONC = arg('concurrency', 10);
+
+const server = await RedisServer.start();
+const System = await systemOn(server.url);
+const admin = new Redis(server.url);
+const usedMemory = async () => Number((await admin.info('memory')).match(/used_memory:(\d+)/)![1]);
+const loadBefore = load();
+
+const sys = await new System({
+  workers: 1,
+  workerEnv: { WORKER_CONCURRENCY: String(CONC), JOB_POLL_INTERVAL_SEC: String(POLL_SEC), WORKER_LOCK_MS: '30000' },
+  simEnv: { SIM_JOB_DURATION_MS: String(JOB_SEC * 1000) },
+}).start();
+const wpid = sys.workers[0]!.child.pid!;
+try {
+  await sleep(1_000);
+  const baseline = await usedMemory();
+  const t0 = Date.now();
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: 20 }, async () => {
+    while (next < N) {
+      const i = next++;
+      ids.push(await sys.submit('release_check', { service: `svc${i}`, version: '1.0.0' }));
+    }
+  }));
+  say(`submitted ${N} runs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const samples: Array<{ t: number; cpu: number; rss: number; mem: number; waiting: number; done: number }> = [];
+  let prev = procStats(wpid)!;
+  let prevT = Date.now();
+  let peakPerRun = 0;
+  const deadline = t0 + (JOB_SEC + 180) * 1000;
+  for (;;) {
+    await sleep(10_000);
+    const now = Date.now();
+    const s = procStats(wpid)!;
+    const recs = (await admin.mget(ids.map((id) => `${sys.prefix}run:${id}`))).map((r) => (r ? (JSON.parse(r) as { status: string }).status : 'missing'));
+    const waiting = recs.filter((x) => x === 'waiting' || x === 'running').length;
+    const done = recs.filter((x) => x === 'succeeded' || x === 'failed' || x === 'cancelled').length;
+    const mem = await usedMemory();
+    samples.push({ t: (now - t0) / 1000, cpu: (s.cpuSec - prev.cpuSec) / ((now - prevT) / 1000), rss: s.rssBytes, mem, waiting, done });
+    if (done === 0 && waiting === N) peakPerRun = Math.max(peakPerRun, (mem - baseline) / N);
+    say(`t=${((now - t0) / 1000).toFixed(0)}s cpu=${(samples.at(-1)!.cpu * 100).toFixed(0)}% rss=${mb(s.rssBytes)} redis=${mb(mem)} active=${waiting} done=${done}`);
+    prev = s;
+    prevT = now;
+    if (done === N || now > deadline) break;
+  }
+
+  // poll lateness from each run's event log
+  const late: number[] = [];
+  let polls = 0;
+  const statuses: Record<string, number> = {};
+  for (const id of ids) {
+    const entries = await admin.xrange(`${sys.prefix}run:${id}:events`, '-', '+');
+    const evs = entries.map(([, f]) => JSON.parse(f[1]!) as { ts: string; type: string; data?: { delay_ms?: number } });
+    for (let i = 0; i < evs.length; i++) {
+      const e = evs[i]!;
+      if (e.type !== 'node_waiting') continue;
+      polls++;
+      const resumed = evs.slice(i + 1).find((x) => x.type === 'run_resumed');
+      if (resumed) late.push(Date.parse(resumed.ts) - (Date.parse(e.ts) + (e.data?.delay_ms ?? 0)));
+    }
+    const rec = JSON.parse((await admin.get(`${sys.prefix}run:${id}`)) ?? '{"status":"missing"}') as { status: string };
+    statuses[rec.status] = (statuses[rec.status] ?? 0) + 1;
+  }
+  // sample keys of one run for MEMORY USAGE
+  const one = ids[0]!;
+  const mu = async (k: string) => Number((await admin.call('MEMORY', 'USAGE', k, 'SAMPLES', '0')) ?? 0);
+
+  console.log(`waiting is free: ${N} release_check runs, job ${JOB_SEC} s, poll every ${POLL_SEC} s, 1 worker process × concurrency ${CONC}; load before ${loadBefore}, after ${load()}`);
+  console.log(`runs: ${JSON.stringify(statuses)}; polls: ${polls} (${(N / POLL_SEC).toFixed(0)} due per second at full load)`);
+  console.log(`poll lateness ms: p50=${pct(late, 50)} p90=${pct(late, 90)} p99=${pct(late, 99)} max=${Math.max(...late)} (n=${late.length})`);
+  console.log(`redis used_memory per waiting run (all ${N} parked, first samples): ${peakPerRun ? `${Math.round(peakPerRun)} B` : 'n/a'}; ` +
+    `one finished run's keys: record ${await mu(`${sys.prefix}run:${one}`)} B, events ${await mu(`${sys.prefix}run:${one}:events`)} B`);
+  const steady = samples.filter((s) => s.done === 0);
+  const cpus = steady.map((s) => s.cpu * 100);
+  const rss = steady.map((s) => s.rss);
+  console.log(`worker while all wait (${steady.length} samples): cpu ${Math.min(...cpus).toFixed(0)}–${Math.max(...cpus).toFixed(0)} % of a core, rss ${mb(Math.min(...rss))}–${mb(Math.max(...rss))}`);
+  console.log('| t (s) | worker CPU | worker RSS | Redis used_memory | active | done |');
+  for (const s of samples) console.log(`| ${s.t.toFixed(0)} | ${(s.cpu * 100).toFixed(0)} % | ${mb(s.rss)} | ${mb(s.mem)} | ${s.waiting} | ${s.done} |`);
+} finally {
+  await sys.stop().catch(() => undefined);
+  await admin.quit();
+  await server.stop();
+}
+process.exit(0);

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Cluster } from 'ioredis';
+import { System } from '../src/system.js';
+import { startApp, until } from '../src/procs.js';
+import { LocalCluster } from '../src/redis-servers.js';
+
+interface Call { run_id: string; action: string; outcome: string; idempotency_key: string; executed: boolean; duplicate: boolean }
+
+/**
+ * The core end-to-end cases on a real 3-master Redis Cluster, reached by configuration alone
+ * (REDIS_CLUSTER_NODES + a hash-tagged KEY_PREFIX): store, Lua scripts, BullMQ and the cancel channel.
+ */
+describe('on a 3-master Redis Cluster (api + 2 workers + gateway-sim)', () => {
+  let cluster: LocalCluster | undefined;
+  let sys: System | undefined;
+  const s = () => sys!;
+
+  beforeAll(async () => {
+    cluster = await new LocalCluster().start(3);
+    sys = new System({ workers: 2, redis: { clusterNodes: cluster.nodes }, simEnv: { SIM_JOB_DURATION_MS: '1200', SIM_LATENCY_MS: '100' } });
+    await sys.start();
+  });
+  afterAll(async () => {
+    await sys?.stop();
+    await cluster?.stop();
+  });
+
+  it('refuses to start on a Cluster without a hash-tagged KEY_PREFIX, naming the variable', async () => {
+    const api = startApp('api', { REDIS_CLUSTER_NODES: cluster!.nodes, KEY_PREFIX: 'plain:', PORT: '0' }, 'api-bad-prefix');
+    expect(await api.exited).toBe(1);
+    expect(api.lines.join('\n')).toMatch(/^invalid configuration: KEY_PREFIX="plain:": with REDIS_CLUSTER_NODES set, KEY_PREFIX must contain a hash tag/m);
+  });
+
+  it('runs release_check to a verdict, every key of the deployment in one slot on one master', async () => {
+    const health = await s().api('GET', '/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body.warnings).toBeUndefined(); // every master runs noeviction
+
+    const id = await s().submit('release_check', { service: 'billing', version: '1.4.2' });
+    const run = await s().waitStatus(id, ['succeeded', 'failed']);
+    expect(run.status).toBe('succeeded');
+    expect(run.result).toMatchObject({ verdict: 'pass', service: 'billing' });
+    expect(run.nodes.map((n: { node: string }) => n.node)).toEqual(['start_job', 'poll_job', 'result']);
+    const types = (await s().api('GET', `/v1/runs/${id}/events`)).body.events.map((e: { type: string }) => e.type);
+    expect(types).toContain('node_waiting');
+    expect(types.at(-1)).toBe('run_succeeded');
+
+    // where the keys really are: scan every master
+    const redis = s().redis as Cluster;
+    const byNode = new Map<string, string[]>();
+    for (const node of redis.nodes('master')) {
+      const [, keys] = await node.scan('0', 'MATCH', `${s().prefix}*`, 'COUNT', 10_000);
+      if (keys.length) byNode.set(`${node.options.host}:${node.options.port}`, keys);
+    }
+    expect(byNode.size).toBe(1);
+    const keys = [...byNode.values()][0]!;
+    expect(keys).toEqual(expect.arrayContaining([`${s().prefix}run:${id}`, `${s().prefix}run:${id}:events`]));
+    // BullMQ's queue keys share the slot (prefix "{e2e…}" → "{e2e…}:runs:…")
+    expect(keys.some((k) => k.startsWith(`${s().prefix}runs:`))).toBe(true);
+    const slots = new Set(await Promise.all(keys.map((k) => redis.cluster('KEYSLOT', k))));
+    expect(slots.size).toBe(1);
+  });
+
+  it('cancels a running run by aborting its tool call (the cancel channel crosses the cluster) and a waiting one at once', async () => {
+    await s().simApi('PATCH', '/_sim/config', { latencyByTool: { 'job_orchestrator_tool.start_task': 30_000 } });
+    const hanging = await s().submit('release_check', { service: 'hang', version: '1.0.0' });
+    await until('start_task in flight', async () => {
+      const { calls } = await s().simApi<{ calls: Call[] }>('GET', `/_sim/calls?run_id=${hanging}&action=start_task`);
+      return calls.some((c) => c.outcome === 'pending');
+    });
+    const res = await s().api('POST', `/v1/runs/${hanging}/cancel`, {});
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('cancelling');
+    expect((await s().waitStatus(hanging, ['cancelled', 'succeeded', 'failed'])).status).toBe('cancelled');
+    const { calls } = await s().simApi<{ calls: Call[] }>('GET', `/_sim/calls?run_id=${hanging}&action=start_task`);
+    expect(calls.map((c) => c.outcome)).toEqual(['aborted']);
+    await s().simApi('PATCH', '/_sim/config', { latencyByTool: null });
+
+    const waiter = await s().submit('release_check', { service: 'waiter', version: '1.0.0' });
+    await s().waitStatus(waiter, ['waiting']);
+    const res2 = await s().api('POST', `/v1/runs/${waiter}/cancel`, {});
+    expect(res2.status).toBe(202);
+    expect(res2.body.status).toBe('cancelled');
+    expect((await s().api('POST', `/v1/runs/${waiter}/cancel`, {})).status).toBe(409);
+  });
+
+  it('a worker killed with SIGKILL mid-run costs nothing: its runs resume on the other worker and succeed', async () => {
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => s().submit('release_check', { service: `ksvc${i}`, version: '1.0.0' })));
+    const victim = s().workers[0]!;
+    const pid = victim.child.pid!;
+    await until('the victim worker to own runs', async () => victim.lines.filter((l) => /gateway_call .*run=/.test(l) && ids.some((id) => l.includes(id))).length >= 2);
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+
+    const runs = await Promise.all(ids.map((id) => s().waitStatus(id, ['succeeded', 'failed', 'cancelled'], 90_000)));
+    expect(runs.map((r) => r.status)).toEqual(ids.map(() => 'succeeded'));
+    const { calls } = await s().simApi<{ calls: Call[] }>('GET', '/_sim/calls?action=start_task');
+    for (const id of ids) {
+      const starts = calls.filter((c) => c.run_id === id);
+      // a repeated start_task (the one in flight at the kill) carries the same idempotency key
+      expect(new Set(starts.map((c) => c.idempotency_key)).size).toBe(1);
+      expect(starts.filter((c) => c.executed && !c.duplicate)).toHaveLength(1);
+    }
+    const events = await Promise.all(ids.map((id) => s().api('GET', `/v1/runs/${id}/events`)));
+    const takenOver = events.filter((e) => {
+      const claims = e.body.events.filter((x: { type: string }) => x.type === 'run_started' || x.type === 'run_resumed');
+      const i = claims.findIndex((x: { data?: { worker?: string } }) => String(x.data?.worker).endsWith(`:${pid}`));
+      return i >= 0 && claims.slice(i + 1).some((x: { data?: { worker?: string } }) => !String(x.data?.worker).endsWith(`:${pid}`));
+    });
+    expect(takenOver.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,46 @@
+--[[
+  Claims one tick of a schedule before its run is submitted, and applies the overlap policy.
+
+  KEYS[1] schedule state hash        KEYS[2] schedule ticks stream
+  ARGV[1] tick key (fire time ms, or manual:<ms>)      ARGV[2] claim token
+  ARGV[3] '1' = overlap skip, '0' = allow              ARGV[4] now ms
+  ARGV[5] claim lifetime ms                            ARGV[6] run key prefix ("<prefix>run:")
+
+  Returns
+    {'ok'}            claimed: submit the run, then settle.lua with the same token
+    {'busy'}          another tick of this schedule is being submitted right now; try again
+    {'done', runId}   this tick already started runId (a re-delivered tick)
+    {'skip', runId}   overlap skip: the schedule's last run runId has not finished
+
+  The last run's key is derived from ARGV[6] as create.lua derives keys: with a hash-tagged prefix
+  it lies in the same slot. A run whose record is gone (expired, deleted) or unreadable counts as
+  finished, so a broken record never stops a schedule for good.
+]]
+local tick = ARGV[1]
+local token = ARGV[2]
+local now = tonumber(ARGV[4])
+
+local claim = redis.call('HMGET', KEYS[1], 'claim', 'claim_until', 'last_tick', 'last_run_id', 'last_skip_tick')
+if claim[1] and claim[1] ~= token and tonumber(claim[2] or '0') > now then return {'busy'} end
+if claim[3] == tick and claim[4] then return {'done', claim[4]} end
+
+local last = claim[4]
+if ARGV[3] == '1' and last then
+  local raw = redis.call('GET', ARGV[6] .. last)
+  if raw then
+    local ok, rec = pcall(cjson.decode, raw)
+    local status = ok and type(rec) == 'table' and rec['status'] or nil
+    if status ~= nil and status ~= 'succeeded' and status ~= 'failed' and status ~= 'cancelled' then
+      -- a re-delivered skipped tick is not counted twice
+      if claim[5] ~= tick then
+        redis.call('HINCRBY', KEYS[1], 'skipped', 1)
+        redis.call('HSET', KEYS[1], 'last_skip_tick', tick, 'last_skip_at', now)
+        redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'tick', tick, 'outcome', 'skipped', 'run_id', last, 'at', now)
+      end
+      return {'skip', last}
+    end
+  end
+end
+
+redis.call('HSET', KEYS[1], 'claim', token, 'claim_until', now + tonumber(ARGV[5]))
+return {'ok'}

@@ -1,0 +1,166 @@
+import { isDeepStrictEqual } from 'node:util';
+import { AppError, type RunRecord } from '@sup/contracts';
+import type { GraphDefinition } from '@sup/graphs';
+import type { Logger } from '@sup/logging';
+import type { SubmitDeps } from '@sup/queue';
+import { fireTimes } from './cron.js';
+import { fireSchedule, type FireResult } from './fire.js';
+import { nextFireTimes, syncScheduler, type ScheduleQueue } from './scheduler.js';
+import { definitionOf, SCHEDULE_ID_RE, validateSchedule, type Overlap, type Schedule } from './schema.js';
+import type { ScheduleState, ScheduleStore, TickEntry } from './store.js';
+
+export interface ScheduleServiceDeps {
+  store: ScheduleStore;
+  queue: ScheduleQueue;
+  submit: SubmitDeps;
+  graphs: Record<string, GraphDefinition>;
+  log: Logger;
+}
+
+export type ScheduleView = Schedule & { next_fire_at: string | null; next_fire_times: string[]; state: ScheduleState };
+
+export interface ReconcileSummary { added: string[]; updated: string[]; removed: string[]; unchanged: string[] }
+
+const NEXT_TIMES = 3;
+
+/**
+ * Schedules as the API and the start-up reconciliation see them. The definition is written before
+ * the BullMQ scheduler and removed after it, so a tick never finds a scheduler without a definition
+ * except a stale one, which the tick processor removes.
+ */
+export class ScheduleService {
+  constructor(private readonly d: ScheduleServiceDeps) {}
+
+  /**
+   * POST /v1/schedules: creates the schedule, or replaces the one with the same id (its counters,
+   * run history and creation time are kept). Config schedules are owned by the configuration.
+   */
+  async upsert(body: unknown): Promise<{ created: boolean; view: ScheduleView }> {
+    const s = validateSchedule(body, this.d.graphs, 'api');
+    const existing = await this.d.store.get(s.id);
+    if (existing?.source === 'config') {
+      throw new AppError(409, 'schedule_from_config', `schedule ${s.id} comes from the schedules configuration (SCHEDULES_FILE / SCHEDULES); change it there`);
+    }
+    const next = existing ? { ...s, created_at: existing.created_at } : s;
+    await this.d.store.put(next);
+    await syncScheduler(this.d.queue, next);
+    this.d.log.info(existing ? 'schedule_replaced' : 'schedule_created', {
+      schedule: s.id, graph: s.graph, source: s.source, ...(s.cron ? { cron: s.cron } : { every_sec: s.every_sec }), enabled: s.enabled,
+    });
+    return { created: !existing, view: await this.view(next) };
+  }
+
+  async get(id: string): Promise<Schedule> {
+    const s = SCHEDULE_ID_RE.test(id) ? await this.d.store.get(id) : null;
+    if (!s) throw new AppError(404, 'schedule_not_found', `no schedule ${JSON.stringify(id.slice(0, 64))}`);
+    return s;
+  }
+
+  async view(s: Schedule, next?: Map<string, number>): Promise<ScheduleView> {
+    const [state, nextMs] = await Promise.all([
+      this.d.store.state(s.id),
+      next ? next.get(s.id) : this.d.queue.getJobScheduler(s.id).then((j) => j?.next),
+    ]);
+    const first = s.enabled && typeof nextMs === 'number' ? nextMs : null;
+    return {
+      ...s,
+      next_fire_at: first === null ? null : new Date(first).toISOString(),
+      next_fire_times: first === null ? [] : fireTimes(s, first, NEXT_TIMES).map((ms) => new Date(ms).toISOString()),
+      state,
+    };
+  }
+
+  async list(): Promise<ScheduleView[]> {
+    const [all, next] = await Promise.all([this.d.store.list(), nextFireTimes(this.d.queue)]);
+    return Promise.all(all.map((s) => this.view(s, next)));
+  }
+
+  async remove(id: string, opts: { fromConfig?: boolean } = {}): Promise<Schedule> {
+    const s = await this.get(id);
+    if (s.source === 'config' && !opts.fromConfig) {
+      throw new AppError(409, 'schedule_from_config', `schedule ${id} comes from the schedules configuration (SCHEDULES_FILE / SCHEDULES); remove it there`);
+    }
+    await this.d.queue.removeJobScheduler(id);
+    await this.d.store.remove(id);
+    this.d.log.info('schedule_deleted', { schedule: id, source: s.source });
+    return s;
+  }
+
+  /** The runs the schedule started, newest first (those not yet expired). */
+  runs(id: string, limit: number): Promise<RunRecord[]> {
+    return this.d.store.runs(id, limit);
+  }
+
+  counters(): Promise<Array<{ id: string; fired: number; skipped: number }>> {
+    return this.d.store.counters();
+  }
+
+  /** The latest tick outcomes (fired, skipped), newest first. */
+  ticks(id: string, limit: number): Promise<TickEntry[]> {
+    return this.d.store.ticks(id, limit);
+  }
+
+  /** Run now (the schedule's overlap policy applies unless overridden). */
+  async trigger(id: string, overlap?: Overlap): Promise<FireResult> {
+    await this.get(id);
+    const now = Date.now();
+    return fireSchedule(this.d, id, { key: `manual:${now}` }, { manual: true, ...(overlap ? { overlap } : {}) });
+  }
+
+  /**
+   * Makes the config-sourced schedules equal `desired`: adds, updates (definition changed) and
+   * removes config schedules that are no longer listed. Schedules created through the API are never
+   * removed; one whose id the config now claims is taken over by the config.
+   */
+  async reconcile(desired: Schedule[]): Promise<ReconcileSummary> {
+    const sum: ReconcileSummary = { added: [], updated: [], removed: [], unchanged: [] };
+    const current = new Map((await this.d.store.list()).map((s) => [s.id, s]));
+    for (const want of desired) {
+      const have = current.get(want.id);
+      if (have && have.source === 'config' && isDeepStrictEqual(definitionOf(have), definitionOf(want))) {
+        await syncScheduler(this.d.queue, have);
+        sum.unchanged.push(want.id);
+        continue;
+      }
+      const s: Schedule = have ? { ...want, created_at: have.created_at } : want;
+      await this.d.store.put(s);
+      await syncScheduler(this.d.queue, s);
+      (have ? sum.updated : sum.added).push(s.id);
+    }
+    const wanted = new Set(desired.map((s) => s.id));
+    for (const s of current.values()) {
+      if (s.source !== 'config' || wanted.has(s.id)) continue;
+      await this.remove(s.id, { fromConfig: true });
+      sum.removed.push(s.id);
+    }
+    this.d.log.info('schedules_reconciled', {
+      added: sum.added.length, updated: sum.updated.length, removed: sum.removed.length, unchanged: sum.unchanged.length,
+    });
+    return sum;
+  }
+
+  /**
+   * At API start-up: reconcile the configured schedules (null = none configured, leave them) and
+   * repair schedulers. Resolves after the first attempt; if Redis is not reachable yet it tries again
+   * every `retryMs` in the background rather than keeping the API down.
+   */
+  async startup(configured: Schedule[] | null, retryMs = 5_000, attempt = 1): Promise<void> {
+    try {
+      if (configured) await this.reconcile(configured);
+      await this.ensureSchedulers();
+    } catch (err) {
+      this.d.log.error('schedules_sync_failed', { error: (err as Error).message, attempt, retry_in_ms: retryMs });
+      setTimeout(() => void this.startup(configured, retryMs, attempt + 1), retryMs).unref();
+    }
+  }
+
+  /** Re-creates any BullMQ scheduler missing for an enabled schedule (e.g. after a Redis restore). */
+  async ensureSchedulers(): Promise<number> {
+    let repaired = 0;
+    for (const s of await this.d.store.list()) {
+      if ((await syncScheduler(this.d.queue, s)) === 'upserted' && s.enabled) repaired++;
+    }
+    if (repaired > 0) this.d.log.warn('schedules_repaired', { count: repaired });
+    return repaired;
+  }
+}

@@ -1,0 +1,132 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { graphs } from '@sup/graphs';
+import type { RunRecord } from '@sup/contracts';
+import { fireSchedule, type FireDeps } from '../src/fire.js';
+import { validateSchedule } from '../src/schema.js';
+import { ScheduleStore } from '../src/store.js';
+import { testEnv } from './helpers.js';
+
+const env = testEnv('fire');
+afterAll(() => env.close());
+const store = new ScheduleStore(env.redis, env.prefix);
+const deps: FireDeps = { store, submit: env.submit, graphs, log: env.log };
+
+let seq = 0;
+async function schedule(over: Record<string, unknown> = {}) {
+  const s = validateSchedule({
+    id: `s${++seq}`, graph: 'release_check', every_sec: 60, agent_id: 'sofiia', input: { service: 'billing', version: '1.0.0' }, ...over,
+  }, graphs, 'api');
+  await store.put(s);
+  return s;
+}
+
+async function finish(runId: string, status: RunRecord['status'] = 'succeeded') {
+  const rec = (await env.runs.get(runId))!;
+  const res = await env.runs.commit(runId, { ifStatus: [rec.status], record: { ...rec, status } });
+  expect(res.ok).toBe(true);
+}
+
+const jobCount = async () => (await env.runQueue.getJobCounts('wait', 'delayed', 'active')) as Record<string, number>;
+
+describe('fireSchedule', () => {
+  it('starts a run with trigger {type: schedule, schedule_id, scheduled_at} and records it', async () => {
+    const s = await schedule();
+    const at = Date.parse('2026-05-01T02:00:00Z');
+    const res = await fireSchedule(deps, s.id, { key: String(at), scheduledAt: at });
+    if (res.outcome !== 'fired') throw new Error(`expected fired, got ${res.outcome}`);
+    expect(res.created).toBe(true);
+    expect(res.run).toMatchObject({ graph: 'release_check', agent_id: 'sofiia', status: 'queued', input: { service: 'billing', version: '1.0.0', timeout_sec: 600 } });
+    expect(res.run.trigger).toEqual({ type: 'schedule', schedule_id: s.id, scheduled_at: '2026-05-01T02:00:00.000Z' });
+    expect(await env.runQueue.getJob(res.run.run_id)).toBeTruthy();
+    expect(await store.state(s.id)).toMatchObject({ last_run_id: res.run.run_id, fired: 1, skipped: 0 });
+    expect((await store.runs(s.id, 10)).map((r) => r.run_id)).toEqual([res.run.run_id]);
+    expect((await store.ticks(s.id, 10))[0]).toMatchObject({ outcome: 'fired', tick: String(at), run_id: res.run.run_id });
+  });
+
+  it('never starts a second run for a re-delivered tick', async () => {
+    const s = await schedule({ overlap: 'allow' });
+    const first = await fireSchedule(deps, s.id, { key: '1000' });
+    const again = await fireSchedule(deps, s.id, { key: '1000' });
+    expect(first.outcome).toBe('fired');
+    expect(again).toEqual({ outcome: 'duplicate', run_id: (first as { run: RunRecord }).run.run_id });
+    expect((await store.runs(s.id, 10)).length).toBe(1);
+    expect((await store.state(s.id)).fired).toBe(1);
+  });
+
+  it('returns the same run when a tick is re-delivered after its run was created but not yet recorded', async () => {
+    const s = await schedule();
+    const first = await fireSchedule(deps, s.id, { key: '2000' });
+    // as if the first delivery died between submitRun and settle.lua: nothing recorded yet
+    await env.redis.del(store.keys.scheduleState(s.id), store.keys.scheduleRuns(s.id));
+    const again = await fireSchedule(deps, s.id, { key: '2000' });
+    if (first.outcome !== 'fired' || again.outcome !== 'fired') throw new Error('expected both fired');
+    expect(again.created).toBe(false);
+    expect(again.run.run_id).toBe(first.run.run_id);
+    expect(await store.state(s.id)).toMatchObject({ fired: 1, last_run_id: first.run.run_id });
+    expect((await store.runs(s.id, 10)).map((r) => r.run_id)).toEqual([first.run.run_id]);
+  });
+
+  it('a tick re-delivered after later ticks does not move last_run_id back to its older run', async () => {
+    const s = await schedule({ overlap: 'allow' });
+    const one = await fireSchedule(deps, s.id, { key: '1' });
+    const two = await fireSchedule(deps, s.id, { key: '2' });
+    if (one.outcome !== 'fired' || two.outcome !== 'fired') throw new Error('expected both fired');
+    const late = await fireSchedule(deps, s.id, { key: '1' });
+    expect(late).toMatchObject({ outcome: 'fired', created: false, run: { run_id: one.run.run_id } });
+    expect(await store.state(s.id)).toMatchObject({ fired: 2, last_run_id: two.run.run_id });
+  });
+
+  it('overlap skip: skips while the last run is unfinished (counted once per tick), fires again once it finished', async () => {
+    const s = await schedule({ overlap: 'skip' });
+    const a = await fireSchedule(deps, s.id, { key: '10' });
+    if (a.outcome !== 'fired') throw new Error('expected fired');
+    const before = await jobCount();
+    expect(await fireSchedule(deps, s.id, { key: '20' })).toEqual({ outcome: 'skipped', running_run_id: a.run.run_id });
+    expect(await fireSchedule(deps, s.id, { key: '20' })).toEqual({ outcome: 'skipped', running_run_id: a.run.run_id });
+    expect(await fireSchedule(deps, s.id, { key: '30' })).toMatchObject({ outcome: 'skipped' });
+    expect(await jobCount()).toEqual(before);
+    expect(await store.state(s.id)).toMatchObject({ fired: 1, skipped: 2, last_run_id: a.run.run_id });
+    expect((await store.ticks(s.id, 10)).map((t) => t.outcome)).toEqual(['skipped', 'skipped', 'fired']);
+    expect(env.lines.some((l) => l.includes('schedule_skip') && l.includes(`schedule=${s.id}`) && l.includes(`running=${a.run.run_id}`))).toBe(true);
+
+    await finish(a.run.run_id, 'failed');
+    const b = await fireSchedule(deps, s.id, { key: '40' });
+    expect(b.outcome).toBe('fired');
+  });
+
+  it('overlap allow: starts a run even while the last one runs', async () => {
+    const s = await schedule({ overlap: 'allow' });
+    const a = await fireSchedule(deps, s.id, { key: '10' });
+    const b = await fireSchedule(deps, s.id, { key: '20' });
+    expect([a.outcome, b.outcome]).toEqual(['fired', 'fired']);
+    expect((await store.runs(s.id, 10)).length).toBe(2);
+  });
+
+  it('a run whose record is gone counts as finished', async () => {
+    const s = await schedule();
+    const a = await fireSchedule(deps, s.id, { key: '10' });
+    if (a.outcome !== 'fired') throw new Error('expected fired');
+    await env.redis.del(env.runs.keys.run(a.run.run_id));
+    expect((await fireSchedule(deps, s.id, { key: '20' })).outcome).toBe('fired');
+  });
+
+  it('two different ticks at once with overlap skip start exactly one run (the other is busy or skipped)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const s = await schedule();
+      const outs = await Promise.all(['1', '2', '3'].map((k) => fireSchedule(deps, s.id, { key: k })));
+      expect(outs.filter((o) => o.outcome === 'fired')).toHaveLength(1);
+      expect(outs.every((o) => ['fired', 'busy', 'skipped'].includes(o.outcome))).toBe(true);
+      expect((await store.runs(s.id, 10)).length).toBe(1);
+    }
+  });
+
+  it('does nothing for a missing or disabled schedule, and reports an input the graph no longer accepts', async () => {
+    expect(await fireSchedule(deps, 'nope', { key: '1' })).toEqual({ outcome: 'missing' });
+    const off = await schedule({ enabled: false });
+    expect(await fireSchedule(deps, off.id, { key: '1' })).toEqual({ outcome: 'disabled' });
+    expect((await fireSchedule(deps, off.id, { key: 'manual:1' }, { manual: true })).outcome).toBe('fired');
+    const broken = await schedule();
+    await env.redis.set(store.keys.schedule(broken.id), JSON.stringify({ ...broken, input: { service: 7 } }));
+    expect(await fireSchedule(deps, broken.id, { key: '1' })).toMatchObject({ outcome: 'invalid', message: expect.stringMatching(/input/) });
+  });
+});

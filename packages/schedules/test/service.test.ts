@@ -1,0 +1,121 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { Worker } from 'bullmq';
+import { AppError, QUEUES } from '@sup/contracts';
+import { graphs } from '@sup/graphs';
+import { bullPrefix } from '@sup/queue';
+import { createTickProcessor } from '../src/processor.js';
+import { createScheduleQueue } from '../src/scheduler.js';
+import { validateSchedule } from '../src/schema.js';
+import { ScheduleService } from '../src/service.js';
+import { ScheduleStore } from '../src/store.js';
+import { testEnv } from './helpers.js';
+
+const env = testEnv('svc');
+const queue = createScheduleQueue(env.bull, env.prefix);
+const store = new ScheduleStore(env.redis, env.prefix);
+const svc = new ScheduleService({ store, queue, submit: env.submit, graphs, log: env.log });
+afterAll(async () => {
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  await env.close();
+});
+
+const input = { service: 'billing', version: '1.0.0' };
+const cfg = (id: string, over: Record<string, unknown> = {}) =>
+  validateSchedule({ id, graph: 'release_check', cron: '0 2 * * *', agent_id: 'sofiia', input, ...over }, graphs, 'config');
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('ScheduleService over BullMQ job schedulers', () => {
+  it('creates a BullMQ job scheduler per schedule, shows next fire times, and removes it on delete', async () => {
+    const { created, view: v } = await svc.upsert({ id: 'nightly', graph: 'release_check', cron: '0 2 * * *', tz: 'Europe/Kyiv', agent_id: 'sofiia', input });
+    expect(created).toBe(true);
+    const j = await queue.getJobScheduler('nightly');
+    expect(j).toMatchObject({ key: 'nightly', name: 'tick', pattern: '0 2 * * *', tz: 'Europe/Kyiv', template: { data: { schedule_id: 'nightly' } } });
+    expect(v.next_fire_at).toBe(new Date(j!.next!).toISOString());
+    expect(v.next_fire_times).toHaveLength(3);
+    expect(v.next_fire_times[0]).toBe(v.next_fire_at);
+    expect(new Date(v.next_fire_at!).getUTCHours()).toBe(new Date(v.next_fire_times[1]!).getUTCHours());
+    const listed = (await svc.list()).find((s) => s.id === 'nightly');
+    expect(listed).toMatchObject({ id: 'nightly', source: 'api', overlap: 'skip', next_fire_at: v.next_fire_at });
+
+    // the same id again replaces the definition and its BullMQ scheduler, keeping the creation time
+    const replaced = await svc.upsert({ id: 'nightly', graph: 'release_check', every_sec: 5, agent_id: 'sofiia', input });
+    expect(replaced.created).toBe(false);
+    expect(replaced.view).toMatchObject({ every_sec: 5, created_at: v.created_at });
+    expect(replaced.view.cron).toBeUndefined();
+    expect(await queue.getJobScheduler('nightly')).toMatchObject({ every: 5000 });
+    expect((await queue.getJobScheduler('nightly'))?.pattern).toBeUndefined();
+    await svc.remove('nightly');
+    expect(await queue.getJobScheduler('nightly')).toBeUndefined();
+    expect(await store.get('nightly')).toBeNull();
+    await expect(svc.get('nightly')).rejects.toBeInstanceOf(AppError);
+  });
+
+  it('a disabled schedule has no job scheduler and no next fire time', async () => {
+    const { view: v } = await svc.upsert({ id: 'off', graph: 'release_check', every_sec: 5, agent_id: 'sofiia', input, enabled: false });
+    expect(v.next_fire_at).toBeNull();
+    expect(await queue.getJobScheduler('off')).toBeUndefined();
+    await svc.remove('off');
+  });
+
+  it('reconciles config schedules: adds, updates, removes, and never touches API schedules', async () => {
+    await svc.upsert({ id: 'mine', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input });
+    const first = await svc.reconcile([cfg('a'), cfg('b')]);
+    expect(first).toEqual({ added: ['a', 'b'], updated: [], removed: [], unchanged: [] });
+    const b0 = await store.get('b');
+
+    const second = await svc.reconcile([cfg('a'), cfg('b', { cron: '30 3 * * *' }), cfg('c', { every_sec: 60, cron: undefined })]);
+    expect(second).toEqual({ added: ['c'], updated: ['b'], removed: [], unchanged: ['a'] });
+    expect((await queue.getJobScheduler('b'))?.pattern).toBe('30 3 * * *');
+    expect((await store.get('b'))?.created_at).toBe(b0?.created_at);
+
+    await expect(svc.remove('a')).rejects.toMatchObject({ status: 409, code: 'schedule_from_config' });
+    await expect(svc.upsert({ id: 'a', graph: 'release_check', every_sec: 5, agent_id: 'sofiia', input })).rejects.toMatchObject({ status: 409, code: 'schedule_from_config' });
+    const third = await svc.reconcile([cfg('c', { every_sec: 60, cron: undefined })]);
+    expect(third).toEqual({ added: [], updated: [], removed: ['a', 'b'], unchanged: ['c'] });
+    expect(await queue.getJobScheduler('a')).toBeUndefined();
+    expect((await svc.list()).map((s) => [s.id, s.source])).toEqual([['c', 'config'], ['mine', 'api']]);
+    await svc.reconcile([]);
+    await svc.remove('mine');
+    expect(await svc.list()).toEqual([]);
+  });
+
+  it('re-creates a lost job scheduler for an enabled schedule', async () => {
+    await svc.upsert({ id: 'lost', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input });
+    await queue.removeJobScheduler('lost');
+    expect(await svc.ensureSchedulers()).toBe(1);
+    expect((await queue.getJobScheduler('lost'))?.every).toBe(3_600_000);
+    expect(await svc.ensureSchedulers()).toBe(0);
+    await svc.remove('lost');
+  });
+
+  it('ticks from the job scheduler start one run per fire time, stamped with it; an orphan scheduler is removed', async () => {
+    const worker = new Worker(QUEUES.schedules, createTickProcessor({
+      store, submit: env.submit, graphs, log: env.log, removeScheduler: (id) => queue.removeJobScheduler(id),
+    }), { connection: env.bull, prefix: bullPrefix(env.prefix), concurrency: 2 });
+    env.closers.push(() => worker.close());
+    await svc.upsert({ id: 'fast', graph: 'release_check', every_sec: 1, agent_id: 'sofiia', input, overlap: 'allow' });
+    const runs = await until('3 scheduled runs', async () => {
+      const r = await store.runs('fast', 100);
+      return r.length >= 3 ? r : null;
+    });
+    const stamps = runs.map((r) => r.trigger?.scheduled_at);
+    expect(new Set(stamps).size).toBe(runs.length);
+    for (const r of runs) expect(r.trigger).toMatchObject({ type: 'schedule', schedule_id: 'fast' });
+    // fire times are BullMQ's own, every_sec apart
+    const ms = stamps.map((t) => Date.parse(t!)).sort((x, y) => x - y);
+    for (let i = 1; i < ms.length; i++) expect((ms[i]! - ms[i - 1]!) % 1000).toBe(0);
+    // the definition vanishes behind the scheduler's back: the next tick removes the scheduler
+    await store.remove('fast');
+    await until('orphan scheduler removed', async () => (await queue.getJobScheduler('fast')) === undefined);
+  });
+});
