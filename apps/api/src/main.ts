@@ -33,19 +33,28 @@ const scheduleQueue = createScheduleQueue(bull, env.KEY_PREFIX);
 const schedules = new ScheduleService({
   store: new ScheduleStore(redis, env.KEY_PREFIX), queue: scheduleQueue, submit: { store, queue, ttlSec: env.RUN_TTL_SEC }, graphs, log,
 });
-// before listening, so a started API already shows the configured schedules
-await schedules.startup(configuredSchedules);
+// BullMQ reports connection trouble as 'error' events; without a listener it prints raw stacks
+for (const q of [queue, webhookQueue, scheduleQueue]) q.on('error', onError);
+
+// Before listening when Redis answers, so a started API already shows the configured schedules;
+// with Redis down the API must still come up and answer /healthz with 503, so wait at most 5 s.
+const startupWaitMs = 5_000;
+await Promise.race([schedules.startup(configuredSchedules), new Promise((r) => setTimeout(r, startupWaitMs).unref())]);
 
 // BullMQ loses jobs under any evicting policy (the MVP ran allkeys-lru): say so loudly at start-up.
 let evictionPolicy: string | null = null;
-try {
-  evictionPolicy = await readEvictionPolicy(redis); // every master of a Cluster
-  if (evictionPolicy && evictionPolicy !== 'noeviction') {
-    log.warn('redis_eviction_policy', { policy: evictionPolicy, expected: 'noeviction', consequence: 'queued jobs can be evicted and runs lost' });
+async function checkEvictionPolicy(): Promise<void> {
+  try {
+    evictionPolicy = await readEvictionPolicy(redis); // every master of a Cluster
+    if (evictionPolicy && evictionPolicy !== 'noeviction') {
+      log.warn('redis_eviction_policy', { policy: evictionPolicy, expected: 'noeviction', consequence: 'queued jobs can be evicted and runs lost' });
+    }
+  } catch (err) {
+    log.warn('redis_eviction_policy_unknown', { error: (err as Error).message });
+    redis.once('ready', () => void checkEvictionPolicy());
   }
-} catch (err) {
-  log.warn('redis_eviction_policy_unknown', { error: (err as Error).message });
 }
+await Promise.race([checkEvictionPolicy(), new Promise((r) => setTimeout(r, startupWaitMs).unref())]);
 
 const app = createApp({
   redis, store, queue, graphs, log,
@@ -58,6 +67,11 @@ const app = createApp({
   webhooks: webhookQueue,
 });
 const server = createServer(app);
+server.on('error', (err: NodeJS.ErrnoException) => {
+  // e.g. EADDRINUSE: one clear line, not a stack
+  log.error('api_listen_failed', { port: env.PORT, host: env.HOST, code: err.code ?? 'error', error: err.message });
+  process.exit(1);
+});
 server.listen(env.PORT, env.HOST, () => {
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : env.PORT;

@@ -30,6 +30,8 @@ const sub = connectRedis(env, { name: 'worker-cancel', onError, forBullmq: true 
 const store = new RunStore({ redis, prefix: env.KEY_PREFIX, ttlSec: env.RUN_TTL_SEC });
 const queue = createRunQueue(bull, env.KEY_PREFIX);
 const webhookQueue = createWebhookQueue(bull, env.KEY_PREFIX);
+// BullMQ reports connection trouble as 'error' events; without a listener it prints raw stacks
+for (const q of [queue, webhookQueue]) q.on('error', onError);
 // every path that finishes a run in this process ends here; the job id keeps it to one webhook
 const runFinished = (rec: RunRecord): void =>
   void enqueueWebhook(webhookQueue, rec, env.RUN_TTL_SEC).catch((e: Error) => log.error('webhook_enqueue_failed', { run: rec.run_id, error: e.message }));
@@ -93,6 +95,7 @@ await webhookWorker.waitUntilReady();
 
 // schedule ticks: BullMQ's job schedulers emit one tick job per fire time, taken by one worker
 const scheduleQueue = createScheduleQueue(bull, env.KEY_PREFIX);
+scheduleQueue.on('error', onError);
 const tickWorker = new Worker(QUEUES.schedules, createTickProcessor({
   store: new ScheduleStore(redis, env.KEY_PREFIX), submit: { store, queue, ttlSec: env.RUN_TTL_SEC }, graphs, log,
   removeScheduler: (id) => scheduleQueue.removeJobScheduler(id),
