@@ -85,3 +85,20 @@ ensure_chromium() {
   say "no chromium at $bin: the browser test will skip (install with: sudo apt-get install -y chromium)"
   return 0
 }
+
+# Debian's docker-compose (v1, validates compose/ offline: e2e/test/compose.test.ts) and iproute2
+# (`ip netns` for the multi-host test, e2e/test/multihost.test.ts). Never fatal: without them those
+# tests skip and say why. --no-install-recommends: no Docker engine is wanted, only the validator.
+ensure_deployment_tools() {
+  local missing=()
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+  command -v ip >/dev/null || missing+=(iproute2)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's ${missing[*]} (apt-get) for the deployment tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}") >/dev/null 2>&1 || true
+  fi
+  command -v docker-compose >/dev/null || say "no docker-compose: the compose test will skip (install with: sudo apt-get install -y --no-install-recommends docker-compose)"
+  command -v ip >/dev/null || say "no ip (iproute2): the multi-host test will skip"
+  return 0
+}

@@ -6,6 +6,7 @@ cd "$ROOT"
 ensure_deps
 ensure_redis ephemeral
 ensure_chromium
+ensure_deployment_tools
 say "build + typecheck"
 pnpm turbo run build typecheck --output-logs=errors-only
 say "jest (all projects)"

@@ -19,8 +19,9 @@ async function portFree(port: number): Promise<boolean> {
 }
 
 /**
- * A free port whose +10000 (the Cluster bus port) is free as well. Picked at random in a range no
- * kernel hands out for ephemeral ports by default (32768+), so parallel suites rarely collide.
+ * A free port whose +10000 (the Cluster bus port) is free as well, picked at random in 20000–29999
+ * so parallel suites rarely collide (the bus port may fall in the kernel's ephemeral range, hence
+ * the check of both).
  */
 export async function freeRedisPort(): Promise<number> {
   for (let i = 0; i < 200; i++) {
@@ -49,8 +50,14 @@ export async function startRedisServer(args: string[] = [], name = 'redis'): Pro
   const proc = startProcess('redis-server', [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args,
   ], { PATH: process.env.PATH ?? '' }, `${name}:${port}`);
-  await proc.waitFor(/Ready to accept connections/);
-  return { port, url: `redis://127.0.0.1:${port}`, proc, dir };
+  const server = { port, url: `redis://127.0.0.1:${port}`, proc, dir };
+  try {
+    await proc.waitFor(/Ready to accept connections/);
+  } catch (err) {
+    await stopRedisServer(server);
+    throw err;
+  }
+  return server;
 }
 
 export async function stopRedisServer(s: RedisServer | undefined): Promise<void> {
@@ -101,8 +108,10 @@ export class LocalSentinel {
   constructor(readonly name = 'mymaster') {}
 
   async start(): Promise<this> {
-    this.master = await startRedisServer(['--maxmemory-policy', 'noeviction'], 'sentinel-master');
-    this.replica = await startRedisServer(['--maxmemory-policy', 'noeviction', '--replicaof', '127.0.0.1', String(this.master.port)], 'sentinel-replica');
+    // diskless sync starts at once (Redis waits 5 s by default for more replicas to join)
+    const sync = ['--repl-diskless-sync-delay', '0'];
+    this.master = await startRedisServer(['--maxmemory-policy', 'noeviction', ...sync], 'sentinel-master');
+    this.replica = await startRedisServer(['--maxmemory-policy', 'noeviction', ...sync, '--replicaof', '127.0.0.1', String(this.master.port)], 'sentinel-replica');
     await this.replica.proc.waitFor(/MASTER <-> REPLICA sync: Finished with success/);
     const port = await freeRedisPort();
     this.confDir = mkdtempSync(join(tmpdir(), 'sup-sentinel-'));
@@ -116,8 +125,8 @@ export class LocalSentinel {
       '',
     ].join('\n'));
     const proc = startProcess('redis-server', [conf, '--sentinel'], { PATH: process.env.PATH ?? '' }, `sentinel:${port}`);
+    this.sentinel = { port, url: `redis://127.0.0.1:${port}`, proc, dir: this.confDir }; // stop() needs it even if the wait fails
     await proc.waitFor(/\+monitor master/);
-    this.sentinel = { port, url: `redis://127.0.0.1:${port}`, proc, dir: this.confDir };
     // a failover needs the sentinel to know the replica
     await until('the sentinel to see the replica', async () =>
       (await redisCli(port, 'SENTINEL', 'REPLICAS', this.name)).includes(String(this.replica.port)), 30_000, 200);

@@ -16,7 +16,8 @@ describe('on a 3-master Redis Cluster (api + 2 workers + gateway-sim)', () => {
   const s = () => sys!;
 
   beforeAll(async () => {
-    cluster = await new LocalCluster().start(3);
+    cluster = new LocalCluster(); // assigned first: afterAll stops what started even if start() fails
+    await cluster.start(3);
     sys = new System({ workers: 2, redis: { clusterNodes: cluster.nodes }, simEnv: { SIM_JOB_DURATION_MS: '1200', SIM_LATENCY_MS: '100' } });
     await sys.start();
   });

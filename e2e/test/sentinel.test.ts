@@ -13,7 +13,8 @@ describe('behind Redis Sentinel (master + replica + 1 sentinel)', () => {
   const s = () => sys!;
 
   beforeAll(async () => {
-    sentinel = await new LocalSentinel('supmaster').start();
+    sentinel = new LocalSentinel('supmaster'); // assigned first: afterAll stops what started even if start() fails
+    await sentinel.start();
     sys = new System({
       workers: 2,
       // REDIS_URL points nowhere: every process must find the master through the sentinel

@@ -18,6 +18,7 @@ import { createApiMetrics, metricsRoutes } from './metrics.js';
 import type { RunRecord } from '@sup/contracts';
 import { enqueueWebhook, type WebhookQueue } from '@sup/queue';
 import { listRunsRoutes } from './routes/list-runs.js';
+import { rejectDeepJson } from './depth.js';
 import type { EventFollower } from './sse/follower.js';
 
 export interface AppDeps {
@@ -54,6 +55,7 @@ export function createApp(d: AppDeps): Express {
   const isAdmin = (p: string) => p === '/admin' || p.startsWith('/admin/');
   app.use(requireApiKey(d.config.apiKeys, (p) => p === '/healthz' || (d.config.metricsPublic && p === '/metrics') || isAdmin(p)));
   app.use(express.json({ limit: `${d.config.bodyLimitKb}kb`, strict: true }));
+  app.use(rejectDeepJson(64));
   app.use(graphRoutes(d.graphs));
   const webhooks = d.webhooks;
   const onFinished = webhooks ? (rec: RunRecord) => enqueueWebhook(webhooks, rec, d.config.ttlSec) : undefined;

@@ -12,6 +12,11 @@ export function issues(err: z.ZodError) {
   return err.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code }));
 }
 
+function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable)|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(err.message);
+}
+
 /** Every error leaves as `{"error":{code,message,details}}`: never HTML, never a stack. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -24,6 +29,12 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     else if (err?.type === 'entity.parse.failed') e = new AppError(400, 'invalid_json', 'request body is not valid JSON');
     else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new AppError(415, 'unsupported_encoding', String(err.message));
     else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new AppError(err.status, 'bad_request', String(err.message ?? 'bad request'));
+    // Redis down or unreachable (ioredis gave up on the command): retryable, so 503, not 500 (chaos/redis-restart.ts)
+    else if (isRedisUnavailable(err)) {
+      log.warn('redis_unavailable', { method: req.method, path: req.path, error: String(err.message) });
+      res.set('Retry-After', '1');
+      e = new AppError(503, 'redis_unavailable', 'the state backend (Redis) is unreachable; retry shortly');
+    }
     else {
       log.error('request_error', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
       e = new AppError(500, 'internal', 'internal error');

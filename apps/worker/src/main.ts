@@ -17,6 +17,7 @@ import { compensate } from './compensate.js';
 import { onJobFailed } from './failures.js';
 import { createWebhookProcessor } from './webhooks.js';
 import { createWorkerMetrics, redisHealth, serveMetrics } from './metrics.js';
+import { allHealthy, createWatchdog } from './watchdog.js';
 import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/schedules';
 
 const env = loadOrExit(WorkerEnv);
@@ -36,9 +37,16 @@ for (const q of [queue, webhookQueue]) q.on('error', onError);
 const runFinished = (rec: RunRecord): void =>
   void enqueueWebhook(webhookQueue, rec, env.RUN_TTL_SEC).catch((e: Error) => log.error('webhook_enqueue_failed', { run: rec.run_id, error: e.message }));
 const metrics = createWorkerMetrics();
+// a connection that is 'ready' but never answers, or a Worker that stopped taking jobs: unhealthy at
+// once, exit 1 after a minute so the supervisor restarts this process (chaos/redis-restart.ts)
+const watchdog = createWatchdog({
+  conns: { store: redis, bull }, isRunning: () => worker.isRunning(), concurrency: env.WORKER_CONCURRENCY,
+  waiting: async () => ((await queue.isPaused()) ? 0 : Object.values(await queue.getJobCounts('wait', 'prioritized')).reduce((a, b) => a + b, 0)),
+  isClosing: () => closing, log,
+});
 // bound before any job is taken, so a taken port stops start-up with one line instead of running unobserved
 const metricsServer = env.WORKER_METRICS_PORT === 0 ? undefined : await serveMetrics({
-  port: env.WORKER_METRICS_PORT, registry: metrics.registry, health: redisHealth({ store: redis, bull, cancel: sub }),
+  port: env.WORKER_METRICS_PORT, registry: metrics.registry, health: allHealthy(redisHealth({ store: redis, bull, cancel: sub }), () => watchdog.health()),
 }).catch((e: Error) => {
   log.error('worker_metrics_failed', { port: env.WORKER_METRICS_PORT, error: e.message });
   process.exit(1);
@@ -73,7 +81,7 @@ const processor = createProcessor({
   },
 });
 
-const worker = new Worker(QUEUES.runs, processor, {
+const worker = new Worker(QUEUES.runs, watchdog.track(processor), {
   connection: bull,
   prefix: bullPrefix(env.KEY_PREFIX),
   concurrency: env.WORKER_CONCURRENCY,
@@ -103,6 +111,7 @@ const tickWorker = new Worker(QUEUES.schedules, createTickProcessor({
 tickWorker.on('error', (err) => log.error('worker_error', { queue: QUEUES.schedules, error: err.message }));
 await tickWorker.waitUntilReady();
 log.info('worker_ready', { pid: process.pid, concurrency: env.WORKER_CONCURRENCY, gateway_url: env.GATEWAY_URL, graphs: [...compiled.keys()].join(',') });
+watchdog.start();
 
 let stopping: Promise<void> | undefined;
 function shutdown(signal: string): Promise<void> {

@@ -49,7 +49,7 @@ export function createProcessor(d: ProcessorDeps) {
       if (isTerminal(t.record.status)) d.onFinished?.(t.record);
       return true;
     }
-    const meta = { run: rec.run_id, reason: res.reason, status: res.status };
+    const meta = { run: rec.run_id, reason: res.reason, ...(res.status ? { status: res.status } : {}) };
     if (res.reason === 'status' && res.status === 'cancelling') {
       await finishCancelled(rec.run_id);
       return false;

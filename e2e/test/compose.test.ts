@@ -1,0 +1,146 @@
+import { describe, expect, it } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { ApiEnv, WorkerEnv } from '@sup/config';
+import { SimEnv } from '../../apps/gateway-sim/src/env.js';
+import { ROOT } from '../src/procs.js';
+
+/**
+ * The compose files are checked by Debian's docker-compose (`config` resolves and validates them
+ * offline; no Docker engine runs here), then their resolved form is read for what production needs.
+ */
+function composeVersion(): string | null {
+  try {
+    return execFileSync('docker-compose', ['version', '--short'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return null;
+  }
+}
+const version = composeVersion();
+if (!version) {
+  // eslint-disable-next-line no-console
+  console.warn('SKIPPED compose validation: docker-compose is not installed (scripts/test.sh installs Debian\'s docker-compose when run as root)');
+}
+const suite = version ? describe : describe.skip;
+
+interface Service {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  container_name?: string;
+  environment?: Record<string, string>;
+  healthcheck?: { test: string[] };
+  restart?: string;
+  profiles?: string[];
+  ports?: Array<{ published: number | string; target: number }>;
+  volumes?: string[];
+  stop_grace_period?: string;
+  networks?: Record<string, { aliases?: string[] } | null>;
+  deploy?: { replicas?: number; resources?: { limits?: { cpus?: number | string; memory?: string } } };
+}
+interface Resolved { services: Record<string, Service>; volumes?: Record<string, unknown> }
+
+/** `docker-compose -f FILE config` with only PATH/HOME set, so the defaults are what is checked. */
+function config(files: string[], env: Record<string, string> = {}): { status: number | null; out: string; err: string } {
+  const res = spawnSync('docker-compose', [...files.flatMap((f) => ['-f', f]), 'config'], {
+    cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env }, encoding: 'utf8', timeout: 60_000,
+  });
+  return { status: res.status, out: res.stdout, err: res.stderr };
+}
+function resolved(files: string[], env: Record<string, string> = {}): Resolved {
+  const r = config(files, env);
+  if (r.status !== 0) throw new Error(`docker-compose config failed (${r.status}): ${r.err}`);
+  return parse(r.out) as Resolved;
+}
+const flat = (cmd: string[] | undefined) => (cmd ?? []).join(' ');
+const envKeys = (schema: { shape: Record<string, unknown> }) => new Set(Object.keys(schema.shape));
+
+suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
+  const PROD = 'compose/docker-compose.yml';
+  const DEV = 'compose/docker-compose.dev.yml';
+
+  it('the production file: Redis with noeviction, AOF everysec and a volume', () => {
+    const { services, volumes } = resolved([PROD]);
+    const redis = services.redis!;
+    expect(flat(redis.command)).toContain('--maxmemory-policy noeviction');
+    expect(flat(redis.command)).toContain('--appendonly yes');
+    expect(flat(redis.command)).toContain('--appendfsync everysec');
+    expect(redis.volumes).toEqual([expect.stringMatching(/^redis-data:\/data/)]);
+    expect(volumes).toHaveProperty('redis-data');
+    // the runbook's `docker exec sofiia-redis redis-cli ping` / `docker logs sofiia-supervisor`
+    expect(redis.container_name).toBe('sofiia-redis');
+    expect(services['supervisor-api']!.container_name).toBe('sofiia-supervisor');
+  });
+
+  it('the production file: api on 8084, replicated workers, health checks, restart policies, resource limits', () => {
+    const { services } = resolved([PROD]);
+    const api = services['supervisor-api']!;
+    const worker = services['supervisor-worker']!;
+    expect(api.ports).toEqual([expect.objectContaining({ published: 8084, target: 8084 })]);
+    expect(flat(api.command)).toBe('node apps/api/dist/main.js');
+    expect(flat(worker.command)).toBe('node apps/worker/dist/main.js');
+    expect(worker.deploy?.replicas).toBe(2);
+    expect(worker.container_name).toBeUndefined(); // a fixed name would forbid replicas
+    for (const name of ['redis', 'supervisor-api', 'supervisor-worker']) {
+      const s = services[name]!;
+      expect([name, Boolean(s.healthcheck?.test?.length)]).toEqual([name, true]);
+      expect(s.restart).toBe('unless-stopped');
+      expect(s.deploy?.resources?.limits?.memory).toBeDefined();
+      expect(s.deploy?.resources?.limits?.cpus).toBeDefined();
+    }
+    expect(flat(api.healthcheck!.test)).toContain('/healthz');
+    expect(flat(worker.healthcheck!.test)).toContain(`127.0.0.1:${worker.environment!.WORKER_METRICS_PORT}/healthz`);
+    for (const s of [api, worker]) expect(s.build?.dockerfile).toBe('Dockerfile');
+    // scaled by configuration
+    expect(resolved([PROD], { WORKER_REPLICAS: '6' }).services['supervisor-worker']!.deploy?.replicas).toBe(6);
+  });
+
+  it('the production file: gateway-sim only in the dev profile, reachable as "router"', () => {
+    const { services } = resolved([PROD]);
+    expect(services['gateway-sim']!.profiles).toEqual(['dev']);
+    expect(services['gateway-sim']!.networks?.default?.aliases).toContain('router');
+    for (const [name, s] of Object.entries(services)) if (name !== 'gateway-sim') expect([name, s.profiles]).toEqual([name, undefined]);
+    expect(services['supervisor-api']!.environment!.GATEWAY_URL).toBe('http://router:8000');
+  });
+
+  it('every environment variable the files set is one the app reads (no silently ignored typo)', () => {
+    const api = envKeys(ApiEnv);
+    const worker = envKeys(WorkerEnv);
+    const sim = envKeys(SimEnv);
+    for (const file of [PROD, DEV]) {
+      const { services } = resolved([file], { WORKER_REPLICAS: '1' });
+      // SUPERVISOR_API_KEY on the api only serves the runbook's `docker exec sofiia-supervisor env | grep`
+      const unknown = (keys: Set<string>, s: Service, extra: string[] = []) => Object.keys(s.environment ?? {}).filter((k) => !keys.has(k) && !extra.includes(k));
+      expect([file, unknown(api, services['supervisor-api']!, ['SUPERVISOR_API_KEY'])]).toEqual([file, []]);
+      expect([file, unknown(worker, services['supervisor-worker']!)]).toEqual([file, []]);
+      expect([file, unknown(sim, services['gateway-sim']!)]).toEqual([file, []]);
+    }
+  });
+
+  it('the dev file stands alone: gateway-sim always on, Redis noeviction without persistence', () => {
+    const { services } = resolved([DEV]);
+    expect(Object.keys(services).sort()).toEqual(['gateway-sim', 'redis', 'supervisor-api', 'supervisor-worker']);
+    expect(services['gateway-sim']!.profiles).toBeUndefined();
+    expect(flat(services.redis!.command)).toContain('--maxmemory-policy noeviction');
+    expect(flat(services.redis!.command)).toContain('--appendonly no');
+  });
+
+  it('rejects what is wrong (the validation is real)', () => {
+    const bad = config([PROD], { WORKER_REPLICAS: 'many' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.err).toMatch(/replicas/);
+  });
+
+  it('the Dockerfile builds in stages with the pinned pnpm and runs as a non-root user', () => {
+    const text = readFileSync(`${ROOT}Dockerfile`, 'utf8');
+    const stages = text.split('\n').filter((l) => /^FROM\s/i.test(l));
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { packageManager: string };
+    expect(text).toContain(`pnpm@${pkg.packageManager.split('@')[1]}`);
+    const final = text.slice(text.lastIndexOf('\nFROM '));
+    const users = [...final.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+  });
+});
