@@ -1,0 +1,137 @@
+import type { Job } from 'bullmq';
+import type { Logger } from '@sup/logging';
+import type { Health } from './metrics.js';
+
+/**
+ * What ioredis' own reconnects cannot fix, seen from inside the worker:
+ *   - a connection that is `ready` but never answers (Redis frozen, a half-open TCP connection
+ *     after a network fault: no RST, so no reconnect) — a PING with a deadline;
+ *   - the BullMQ Worker no longer taking jobs although it has free slots and jobs are waiting
+ *     (its blocking connection stuck) — jobs waiting over two checks and none started.
+ * Either makes /healthz unhealthy at once; if it lasts `stuckExitMs` the process exits non-zero so
+ * its supervisor starts a fresh one (runs in flight resume elsewhere: stall detection). A
+ * connection ioredis knows is down (`reconnecting`) is reported but is not "stuck": it recovers.
+ */
+export interface WatchdogDeps {
+  /** Non-blocking connections, PINGed every check. */
+  conns: Record<string, { status: string; ping(): Promise<unknown> }>;
+  isRunning(): boolean;
+  /** Jobs ready to be taken now (wait + prioritized); only asked while a slot is free. */
+  waiting(): Promise<number>;
+  concurrency: number;
+  isClosing(): boolean;
+  log: Logger;
+  intervalMs?: number;
+  pingTimeoutMs?: number;
+  /** 0 = never exit. */
+  stuckExitMs?: number;
+  now?(): number;
+  exit?(code: number): void;
+}
+
+export interface Watchdog {
+  /** Wraps the processor to see jobs start and end; keeps its arity (BullMQ passes the signal only to 3-argument processors). */
+  track<R>(processor: (job: Job, token: string | undefined, signal?: AbortSignal) => Promise<R>): (job: Job, token: string | undefined, signal?: AbortSignal) => Promise<R>;
+  health(): Health;
+  /** One check (the timer calls it; tests call it directly). */
+  check(): Promise<Health>;
+  start(): void;
+  stop(): void;
+}
+
+export function createWatchdog(d: WatchdogDeps): Watchdog {
+  const now = d.now ?? Date.now;
+  const intervalMs = d.intervalMs ?? 2_000;
+  const pingTimeoutMs = d.pingTimeoutMs ?? 1_000;
+  const stuckExitMs = d.stuckExitMs ?? 60_000;
+  let active = 0;
+  let lastStartMs = now();
+  let waitingSinceMs: number | null = null;
+  let stuckSinceMs: number | null = null;
+  let current: Health = { ok: true };
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+
+  const ping = (c: WatchdogDeps['conns'][string]) =>
+    Promise.race([
+      c.ping().then(() => true, () => false),
+      new Promise<boolean>((r) => setTimeout(() => r(false), pingTimeoutMs).unref()),
+    ]);
+
+  async function check(): Promise<Health> {
+    if (d.isClosing()) return current;
+    const down: string[] = [];
+    const stuck: string[] = [];
+    if (!d.isRunning()) stuck.push('the BullMQ worker is not running');
+    await Promise.all(Object.entries(d.conns).map(async ([name, c]) => {
+      if (c.status !== 'ready') down.push(`redis connection ${name} is ${c.status}`);
+      else if (!(await ping(c))) stuck.push(`redis connection ${name} did not answer PING within ${pingTimeoutMs} ms`);
+    }));
+    if (down.length === 0 && stuck.length === 0 && active < d.concurrency) {
+      const n = await Promise.race([d.waiting().catch(() => 0), new Promise<number>((r) => setTimeout(() => r(0), pingTimeoutMs).unref())]);
+      if (n > 0 && lastStartMs < (waitingSinceMs ??= now())) {
+        if (now() - waitingSinceMs >= intervalMs) stuck.push(`${n} jobs waiting and ${d.concurrency - active} free slots, but no job taken for ${now() - waitingSinceMs} ms`);
+      } else waitingSinceMs = null;
+    } else waitingSinceMs = null;
+
+    if (stuck.length === 0) stuckSinceMs = null;
+    else stuckSinceMs ??= now();
+    const problems = [...down, ...stuck];
+    const was = current.ok;
+    current = problems.length ? { ok: false, reason: problems.join('; ') } : { ok: true };
+    if (was && !current.ok) d.log.warn('worker_unhealthy', { reason: current.reason });
+    if (!was && current.ok) d.log.info('worker_healthy', {});
+    if (stuckExitMs > 0 && stuckSinceMs !== null && now() - stuckSinceMs >= stuckExitMs) {
+      d.log.error('worker_stuck', { reason: stuck.join('; '), stuck_ms: now() - stuckSinceMs, action: 'exit 1 so the supervisor restarts this process' });
+      (d.exit ?? process.exit)(1);
+    }
+    return current;
+  }
+
+  return {
+    track(processor) {
+      return async (job: Job, token: string | undefined, signal?: AbortSignal) => {
+        active++;
+        lastStartMs = now();
+        try {
+          return await processor(job, token, signal);
+        } finally {
+          active--;
+        }
+      };
+    },
+    health: () => current,
+    check,
+    start() {
+      if (timer) return;
+      const tick = async () => {
+        if (running) return;
+        running = true;
+        try {
+          await check();
+        } catch (err) {
+          d.log.error('watchdog_error', { error: (err as Error).message });
+        } finally {
+          running = false;
+        }
+      };
+      timer = setInterval(() => void tick(), intervalMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/** Healthy when every check is; the first failing one gives the reason. */
+export function allHealthy(...checks: Array<() => Health>): () => Health {
+  return () => {
+    for (const c of checks) {
+      const h = c();
+      if (!h.ok) return h;
+    }
+    return { ok: true };
+  };
+}

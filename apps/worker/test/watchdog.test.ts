@@ -1,0 +1,77 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Job } from 'bullmq';
+import { createLogger } from '@sup/logging';
+import { allHealthy, createWatchdog, type WatchdogDeps } from '../src/watchdog.js';
+
+const log = createLogger({ service: 'test', level: 'error', format: 'text' });
+
+function setup(over: Partial<WatchdogDeps> = {}) {
+  let t = 0;
+  const exits: number[] = [];
+  const conn = { status: 'ready', ping: async (): Promise<unknown> => 'PONG' };
+  const state = { waiting: 0, running: true };
+  const wd = createWatchdog({
+    conns: { store: conn }, isRunning: () => state.running, waiting: async () => state.waiting, concurrency: 2,
+    isClosing: () => false, log, intervalMs: 1_000, pingTimeoutMs: 20, stuckExitMs: 5_000,
+    now: () => t, exit: (c) => void exits.push(c), ...over,
+  });
+  return { wd, conn, state, exits, advance: (ms: number) => (t += ms) };
+}
+
+describe('worker watchdog', () => {
+  it('is healthy while every connection answers and jobs are taken', async () => {
+    const { wd } = setup();
+    expect(await wd.check()).toEqual({ ok: true });
+  });
+
+  it('a ready connection that never answers PING is unhealthy at once and exits 1 once stuck long enough', async () => {
+    const { wd, conn, exits, advance } = setup();
+    conn.ping = () => new Promise(() => undefined);
+    const h = await wd.check();
+    expect(h.ok).toBe(false);
+    expect(h.reason).toMatch(/store did not answer PING/);
+    expect(exits).toEqual([]);
+    advance(5_000);
+    await wd.check();
+    expect(exits).toEqual([1]);
+  });
+
+  it('a connection ioredis is reconnecting is reported but never exits (it recovers by itself)', async () => {
+    const { wd, conn, exits, advance } = setup();
+    conn.status = 'reconnecting';
+    expect((await wd.check()).reason).toMatch(/store is reconnecting/);
+    advance(60_000);
+    await wd.check();
+    expect(exits).toEqual([]);
+    conn.status = 'ready';
+    expect(await wd.check()).toEqual({ ok: true });
+  });
+
+  it('jobs waiting with free slots and none taken over an interval = a stuck blocking connection', async () => {
+    const { wd, state, advance } = setup();
+    state.waiting = 3;
+    advance(10);
+    expect((await wd.check()).ok).toBe(true); // first sighting: may be taken any moment
+    advance(1_000);
+    expect((await wd.check()).reason).toMatch(/3 jobs waiting and 2 free slots, but no job taken/);
+    // a job starts: healthy again
+    let release!: () => void;
+    const run = wd.track(async (_job: Job, _token: string | undefined, _signal?: AbortSignal) => new Promise<string>((r) => (release = () => r('ok'))));
+    const p = run({} as Job, 't');
+    advance(10);
+    state.waiting = 0;
+    expect((await wd.check()).ok).toBe(true);
+    release();
+    await expect(p).resolves.toBe('ok');
+  });
+
+  it('keeps the processor arity, so BullMQ still passes the abort signal', () => {
+    const { wd } = setup();
+    expect(wd.track(async (_j: Job, _t: string | undefined, _s?: AbortSignal) => 1).length).toBe(3);
+  });
+
+  it('allHealthy gives the first failing reason', () => {
+    expect(allHealthy(() => ({ ok: true }), () => ({ ok: false, reason: 'b' }), () => ({ ok: false, reason: 'c' }))()).toEqual({ ok: false, reason: 'b' });
+    expect(allHealthy(() => ({ ok: true }))()).toEqual({ ok: true });
+  });
+});
