@@ -19,6 +19,7 @@ import type { RunRecord } from '@sup/contracts';
 import { enqueueWebhook, type WebhookQueue } from '@sup/queue';
 import { listRunsRoutes } from './routes/list-runs.js';
 import { rejectDeepJson } from './depth.js';
+import { requestLog } from './request-log.js';
 import type { EventFollower } from './sse/follower.js';
 
 export interface AppDeps {
@@ -44,6 +45,7 @@ export function createApp(d: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(requestLog(d.log));
   app.use((_req, res, next) => {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
     next();

@@ -3,6 +3,7 @@ import { AppError } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import { StoreError } from '@sup/run-store';
 import type { z } from 'zod';
+import { requestIdOf } from './request-log.js';
 
 export const notFound: RequestHandler = (req, _res, next) =>
   next(new AppError(404, 'not_found', `no route for ${req.method} ${req.path}`));
@@ -36,7 +37,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       e = new AppError(503, 'redis_unavailable', 'the state backend (Redis) is unreachable; retry shortly');
     }
     else {
-      log.error('request_error', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
+      log.error('request_error', { method: req.method, path: req.path, request_id: requestIdOf(res) ?? '-', error: err instanceof Error ? err.message : String(err) });
       e = new AppError(500, 'internal', 'internal error');
     }
     if (res.headersSent) return void res.end();
