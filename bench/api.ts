@@ -10,7 +10,7 @@
  */
 import autocannon from 'autocannon';
 import { RedisServer } from './lib/redis-server.js';
-import { arg, load, procStats, say, sleep, systemOn } from './lib/util.js';
+import { arg, load, procStats, say, sleep, systemOn, startSystem } from './lib/util.js';
 
 const DURATION = arg('duration', 10);
 const CONNECTIONS = arg('connections', 20);
@@ -19,7 +19,7 @@ const RATES = (process.argv.find((a) => a.startsWith('--rates='))?.slice(8) ?? '
 const server = await RedisServer.start();
 const System = await systemOn(server.url);
 const loadBefore = load();
-const sys = await new System({ workers: 0 }).start();
+const sys = await startSystem(System, { workers: 0 });
 const apiPid = sys.apis[0]!.child.pid!;
 
 interface Row { target: string; rate: number; rps: number; p50: number; p99: number; max: number; ok: number; non2xx: number; errors: number; cpu: number }

@@ -5,7 +5,7 @@
  * Part 1 (RUN_TTL_SEC default 86400): N finished runs per graph; MEMORY USAGE of each key a run
  *   owns (record `run:<id>`, events `run:<id>:events`, BullMQ job hash), its share of the shared
  *   sorted sets (listing indexes, BullMQ `completed`), and the used_memory delta / N as a check.
- * Part 2 (RUN_TTL_SEC=3): runs finish, TTLs shown, then after the TTL the keys are counted by kind;
+ * Part 2 (RUN_TTL_SEC=60, the smallest accepted): runs finish, TTLs shown, then after the TTL the keys are counted by kind;
  *   finished BullMQ jobs go by `removeOnComplete.age`, which BullMQ applies when a later job
  *   completes, so one more run is submitted and the keys are counted again.
  *
@@ -13,7 +13,7 @@
  */
 import { Redis } from 'ioredis';
 import { RedisServer } from './lib/redis-server.js';
-import { arg, load, say, sleep, systemOn } from './lib/util.js';
+import { arg, load, say, sleep, systemOn, startSystem } from './lib/util.js';
 
 const N = arg('runs', 300);
 const server = await RedisServer.start();
@@ -60,12 +60,14 @@ async function keyCensus(sys: Sys): Promise<Record<string, number>> {
     cursor = c;
     for (const k of keys) {
       let kind: string;
-      if (k.startsWith(bull)) {
+      // the store's listing indexes (`runs:index…`) share the `runs:` namespace with the BullMQ queue `runs`
+      if (k.startsWith(`${sys.prefix}runs:index`)) kind = k.slice(sys.prefix.length).replace(/^(runs:index:(graph|agent)):.*/, '$1:*');
+      else if (k.startsWith(bull)) {
         const rest = k.slice(bull.length);
         kind = /^gr_[a-z0-9]+$/.test(rest) ? 'bullmq job hash' : /^gr_/.test(rest) ? `bullmq job ${rest.replace(/^gr_[a-z0-9]+/, '*')}` : `bullmq ${rest}`;
       } else {
         const rest = k.slice(sys.prefix.length);
-        kind = rest.replace(/gr_[a-z0-9]+/, '<id>').replace(/^idem:.*/, 'idem:*').replace(/^(runs:index:(graph|agent)):.*/, '$1:*');
+        kind = rest.replace(/gr_[a-z0-9]+/, '<id>').replace(/^idem:.*/, 'idem:*').replace(/^(schedules|webhooks):/, 'bullmq $1:');
       }
       out[kind] = (out[kind] ?? 0) + 1;
     }
@@ -77,8 +79,9 @@ try {
   // ---- part 1: sizes ----
   const sizes: string[] = [];
   const perRunTotals: Record<string, number> = {};
+  const fields: string[] = [];
   {
-    const sys = await new System({ workers: 2, simEnv: { SIM_JOB_DURATION_MS: '1000' } }).start();
+    const sys = await startSystem(System, { workers: 2, simEnv: { SIM_JOB_DURATION_MS: '1000' } });
     try {
       await runAll(sys, 'incident_triage', 5); // warm-up: scripts loaded, shared keys created
       await runAll(sys, 'release_check', 5);
@@ -98,6 +101,8 @@ try {
         const completedShare = Math.round(((await mu(`${bull}completed`)) - completed0) / N);
         const total = rec + ev + job + completedShare;
         perRunTotals[graph] = total;
+        const one = JSON.parse((await admin.get(`${sys.prefix}run:${ids[0]}`))!) as Record<string, unknown>;
+        fields.push(`${graph} record fields (bytes of JSON): ${Object.entries(one).map(([k, v]) => [k, JSON.stringify(v).length] as const).sort((x, y) => y[1] - x[1]).slice(0, 6).map(([k, n]) => `${k} ${n}`).join(', ')}`);
         sizes.push(`| ${graph} | ${rec} | ${ev} (${nEvents} events) | ${job} | ${completedShare} | ${total} | ${Math.round((m1 - m0) / N)} |`);
         say(sizes.at(-1)!);
       }
@@ -108,11 +113,11 @@ try {
   }
 
   // ---- part 2: expiry with RUN_TTL_SEC=3 ----
-  const TTL = 3;
+  const TTL = 60; // the smallest RUN_TTL_SEC the config accepts
   const expiry: string[] = [];
   {
     const env = { RUN_TTL_SEC: String(TTL) };
-    const sys = await new System({ workers: 2, apiEnv: env, workerEnv: env, simEnv: { SIM_JOB_DURATION_MS: '500' } }).start();
+    const sys = await startSystem(System, { workers: 2, apiEnv: env, workerEnv: env, simEnv: { SIM_JOB_DURATION_MS: '500' } });
     try {
       const ids = [...(await runAll(sys, 'incident_triage', 20)), ...(await runAll(sys, 'release_check', 20))];
       const one = ids[0]!;
@@ -135,6 +140,7 @@ try {
   console.log(`memory: ${N} finished runs per graph, gateway-sim at zero latency (release_check job 1 s, polled every 0.2 s); load before ${loadBefore}, after ${load()}`);
   console.log('| graph | record B | events B | BullMQ job hash B | share of `completed` zset B | per run B | used_memory delta / run B |');
   for (const l of sizes) console.log(l);
+  for (const f of fields) console.log(f);
   for (const [g, b] of Object.entries(perRunTotals)) {
     console.log(`1 M ${g} runs/day with RUN_TTL_SEC=86400 keeps ~1 M runs resident: ${(b * 1e6 / 2 ** 30).toFixed(2)} GiB`);
   }

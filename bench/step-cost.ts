@@ -29,7 +29,7 @@ const EVALS = new Set(['evalsha', 'eval', 'evalsha_ro', 'eval_ro', 'fcall']);
 
 const server = await RedisServer.start();
 const admin = new Redis(server.url);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const say = (m: string) => process.stderr.write(`${m}\n`);
 async function measure(fn: () => Promise<void>): Promise<Stats> {

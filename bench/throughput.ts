@@ -37,13 +37,17 @@ const server = await RedisServer.start();
 const admin = new Redis(server.url);
 const loadBefore = load();
 
+const children = new Set<ChildProcess>();
+process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
 function startWorker(prefix: string, concurrency: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/noop-worker.ts`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', REDIS_URL: server.url, KEY_PREFIX: prefix, WORKER_CONCURRENCY: String(concurrency), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  process.once('exit', () => child.kill('SIGKILL'));
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
     let buf = '';
     const onData = (d: Buffer) => {

@@ -12,7 +12,7 @@
  */
 import { Redis } from 'ioredis';
 import { RedisServer } from './lib/redis-server.js';
-import { arg, load, mb, pct, procStats, say, sleep, systemOn } from './lib/util.js';
+import { arg, load, mb, pct, procStats, say, sleep, systemOn, startSystem } from './lib/util.js';
 
 const N = arg('runs', 1000);
 const JOB_SEC = arg('job-sec', 300);
@@ -25,11 +25,11 @@ const admin = new Redis(server.url);
 const usedMemory = async () => Number((await admin.info('memory')).match(/used_memory:(\d+)/)![1]);
 const loadBefore = load();
 
-const sys = await new System({
+const sys = await startSystem(System, {
   workers: 1,
   workerEnv: { WORKER_CONCURRENCY: String(CONC), JOB_POLL_INTERVAL_SEC: String(POLL_SEC), WORKER_LOCK_MS: '30000' },
   simEnv: { SIM_JOB_DURATION_MS: String(JOB_SEC * 1000) },
-}).start();
+});
 const wpid = sys.workers[0]!.child.pid!;
 try {
   await sleep(1_000);
@@ -68,6 +68,7 @@ try {
 
   // poll lateness from each run's event log
   const late: number[] = [];
+  const lateByMin = new Map<number, number[]>(); // by minute of the due time since the first submit
   let polls = 0;
   const statuses: Record<string, number> = {};
   for (const id of ids) {
@@ -78,7 +79,12 @@ try {
       if (e.type !== 'node_waiting') continue;
       polls++;
       const resumed = evs.slice(i + 1).find((x) => x.type === 'run_resumed');
-      if (resumed) late.push(Date.parse(resumed.ts) - (Date.parse(e.ts) + (e.data?.delay_ms ?? 0)));
+      if (!resumed) continue;
+      const due = Date.parse(e.ts) + (e.data?.delay_ms ?? 0);
+      late.push(Date.parse(resumed.ts) - due);
+      const m = Math.floor((due - t0) / 60_000);
+      if (!lateByMin.has(m)) lateByMin.set(m, []);
+      lateByMin.get(m)!.push(Date.parse(resumed.ts) - due);
     }
     const rec = JSON.parse((await admin.get(`${sys.prefix}run:${id}`)) ?? '{"status":"missing"}') as { status: string };
     statuses[rec.status] = (statuses[rec.status] ?? 0) + 1;
@@ -90,6 +96,7 @@ try {
   console.log(`waiting is free: ${N} release_check runs, job ${JOB_SEC} s, poll every ${POLL_SEC} s, 1 worker process × concurrency ${CONC}; load before ${loadBefore}, after ${load()}`);
   console.log(`runs: ${JSON.stringify(statuses)}; polls: ${polls} (${(N / POLL_SEC).toFixed(0)} due per second at full load)`);
   console.log(`poll lateness ms: p50=${pct(late, 50)} p90=${pct(late, 90)} p99=${pct(late, 99)} max=${Math.max(...late)} (n=${late.length})`);
+  console.log(`poll lateness per minute (by due time): ${[...lateByMin.entries()].sort((a, b) => a[0] - b[0]).map(([m, xs]) => `min ${m}: n=${xs.length} p50=${pct(xs, 50)} p99=${pct(xs, 99)} max=${Math.max(...xs)}`).join('; ')}`);
   console.log(`redis used_memory per waiting run (all ${N} parked, first samples): ${peakPerRun ? `${Math.round(peakPerRun)} B` : 'n/a'}; ` +
     `one finished run's keys: record ${await mu(`${sys.prefix}run:${one}`)} B, events ${await mu(`${sys.prefix}run:${one}:events`)} B`);
   const steady = samples.filter((s) => s.done === 0);

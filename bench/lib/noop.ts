@@ -12,6 +12,7 @@ import { createLogger } from '@sup/logging';
 import { bullPrefix, createRunQueue, submitRun, type RunQueue } from '@sup/queue';
 import { createKeys, createRedis, RunStore } from '@sup/run-store';
 import { CancelWatcher } from '../../apps/worker/src/cancels.js';
+import { createWorkerMetrics } from '../../apps/worker/src/metrics.js';
 import { createProcessor } from '../../apps/worker/src/processor.js';
 
 export const NOOP_GRAPHS = { noop1: makeNoopGraph('noop1', 1), noop8: makeNoopGraph('noop8', 8) };
@@ -34,7 +35,10 @@ export interface NoopWorker {
   close(): Promise<void>;
 }
 
-/** Same connections and Worker options as apps/worker/src/main.ts. */
+/**
+ * Same connections, Worker options and step/finish hooks as apps/worker/src/main.ts, minus what a
+ * no-op run never touches (gateway client, webhook and schedule workers, metrics HTTP server).
+ */
 export async function startNoopWorker(o: NoopWorkerOptions): Promise<NoopWorker> {
   const ttlSec = o.ttlSec ?? 86_400;
   const log = createLogger({ service: 'worker', level: (o.logLevel ?? 'warn') as 'info', format: 'text' });
@@ -48,6 +52,8 @@ export async function startNoopWorker(o: NoopWorkerOptions): Promise<NoopWorker>
   const cancels = await CancelWatcher.start(sub, createKeys(o.prefix).cancelChannel);
   // the processor builds the ports for every step; a no-op node never calls them
   const never = (what: string) => async () => { throw new Error(`no-op graphs use no ${what}`); };
+  // the production worker observes every step and finish in prom-client histograms: same CPU here
+  const metrics = createWorkerMetrics();
   let closing = false;
   const processor = createProcessor({
     store, log, cancels,
@@ -60,6 +66,8 @@ export async function startNoopWorker(o: NoopWorkerOptions): Promise<NoopWorker>
     workerId: `${hostname()}:${process.pid}`,
     isClosing: () => closing,
     now: Date.now,
+    onStep: metrics.onStep,
+    onFinished: metrics.onFinished,
   });
   const lockMs = o.lockMs ?? 30_000;
   const worker = new Worker(QUEUES.runs, processor, {

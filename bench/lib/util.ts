@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const say = (m: string) => process.stderr.write(`${m}\n`);
 export const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
@@ -42,3 +42,20 @@ export function procStats(pid: number): { cpuSec: number; rssBytes: number } | n
 }
 
 export const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
+
+type AnySystem = { sim?: { child: import('node:child_process').ChildProcess }; apis: Array<{ child: import('node:child_process').ChildProcess }>; workers: Array<{ child: import('node:child_process').ChildProcess }>; start(): Promise<unknown> };
+
+/**
+ * Constructs and starts a harness System so that its processes die with this script whatever
+ * happens — also when start() itself fails halfway (the gateway-sim is already running then).
+ */
+export async function startSystem<S extends AnySystem>(System: new (opts: never) => S, opts: object): Promise<S> {
+  const sys = new System(opts as never);
+  process.once('exit', () => {
+    for (const p of [...sys.workers, ...sys.apis, ...(sys.sim ? [sys.sim] : [])]) {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    }
+  });
+  await sys.start();
+  return sys;
+}

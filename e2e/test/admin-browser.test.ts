@@ -55,10 +55,10 @@ if (!haveChromium) {
     await page.getByText(id).first().waitFor();
     const link = page.locator(`a[href="/admin/runs/${id}"]`).first();
     await link.waitFor();
-    // job progress is the node the run was at: the last one, for a finished release_check
+    // job progress is the node the run was parked at or slow in: poll_job, for a release_check
     await page.getByText('Progress', { exact: true }).first().click();
-    await page.getByText('"result"').first().waitFor();
-    expect((await page.locator('main').innerText()).replace(/\s+/g, '')).toContain('{node:"result"}');
+    await page.getByText('"poll_job"').first().waitFor();
+    expect((await page.locator('main').innerText()).replace(/\s+/g, '')).toContain('{node:"poll_job"}');
     await page.mouse.move(0, 0); // no hover highlight in the picture
     mkdirSync(`${ROOT}docs`, { recursive: true });
     // docs/bull-board.png is refreshed on request only, so a test run leaves the work tree clean

@@ -31,6 +31,14 @@ export interface ProcessorDeps {
  * Job progress `{ node }` is what bull-board shows of a run. Written only when the node changes
  * (not on every poll of a parked node), and never allowed to fail a run: it is cosmetic.
  */
+/** How long a node runs before its name is written to the job's progress (bull-board). */
+const PROGRESS_AFTER_MS = 1_000;
+
+/**
+ * Job progress `{node}` for bull-board. It costs a Redis round trip, so it is written only for a
+ * node still running after PROGRESS_AFTER_MS (the ones an operator looks at) and when a run parks,
+ * never for every quick step.
+ */
 async function showNode(job: Job, node: string | null): Promise<void> {
   if (!node || (job.progress as { node?: unknown } | null)?.node === node) return;
   await job.updateProgress({ node }).catch(() => undefined);
@@ -103,7 +111,6 @@ export function createProcessor(d: ProcessorDeps) {
       const c = claim(rec, lease, nodeOf(graph, rec.snapshot ?? null), d.now(), d.workerId);
       if (!(await commit(rec, c, [rec.status]))) return 'released';
       rec = c.record;
-      await showNode(job, rec.current_node);
       for (;;) {
         if (d.isClosing()) {
           if (await commit(rec, requeued(rec, d.now()), ['running'], lease)) {
@@ -113,6 +120,8 @@ export function createProcessor(d: ProcessorDeps) {
           return 'released';
         }
         const startedMs = d.now();
+        const inFlight = rec.current_node;
+        const progress = setTimeout(() => void showNode(job, inFlight), PROGRESS_AFTER_MS);
         let o: StepOutcome;
         try {
           o = await step(graph, rec.snapshot ?? null, rec.input, {
@@ -120,18 +129,20 @@ export function createProcessor(d: ProcessorDeps) {
             signal: ac.signal, now: d.now, settings: d.settings,
           });
         } catch (err) {
+          clearTimeout(progress);
           if (!(err instanceof StepAborted)) throw err;
           await finishCancelled(runId);
           return 'cancelled';
         }
+        clearTimeout(progress);
         const t = afterStep(rec, o, startedMs, d.now());
         if (!(await commit(rec, t, ['running'], lease))) return 'released';
         rec = t.record;
         d.onStep?.(rec, o);
-        await showNode(job, rec.current_node);
         d.log.info('node_done', { run: runId, node: o.node, outcome: o.kind, tool_calls: o.toolCalls, elapsed_ms: o.durationMs });
         if (o.kind === 'failed') d.log.error('run_graph error', { run: runId, graph: rec.graph, node: o.node, code: o.error.code });
         if (o.kind === 'waiting') {
+          await showNode(job, o.node);
           await job.moveToDelayed(d.now() + o.delayMs, token);
           throw new DelayedError();
         }

@@ -53,8 +53,12 @@ describe('worker metrics', () => {
     h.resetGate();
     const { record } = await h.submit();
     await h.gate.entered();
-    // node b is in flight: the job says so
-    expect((await h.queue.getJob(record.run_id))!.progress).toEqual({ node: 'b' });
+    // node b is in flight: once it has run for a while (the progress write is deferred), the job says so
+    const progress = await until('progress names node b', async () => {
+      const p = (await h.queue.getJob(record.run_id))!.progress as { node?: string };
+      return p?.node === 'b' ? p : undefined;
+    });
+    expect(progress).toEqual({ node: 'b' });
     h.gate.open();
     await until('succeeded', async () => (await h.store.get(record.run_id))?.status === 'succeeded');
 
