@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { graphs } from '@sup/graphs';
-import { createLogger } from '@sup/logging';
+import { createLogger, type Logger } from '@sup/logging';
+import { createScheduleQueue, ScheduleService, ScheduleStore } from '@sup/schedules';
 import { createKeys, RunStore } from '@sup/run-store';
 import { createRunQueue, createWebhookQueue } from '@sup/queue';
 import { createApp, type AppDeps } from '../src/app.js';
@@ -45,4 +46,38 @@ export function testApp(config: Partial<AppDeps['config']> = {}, redisUrl = REDI
     await bull.quit();
   }
   return { app, store, queue, webhooks, follower, redis, prefix, logs, close };
+}
+
+/**
+ * The API wired as main.ts wires it, schedules included (so every route is mounted), over the real
+ * Redis under a prefix of its own.
+ */
+export function scheduledApp(name: string, apiKeys: string[] = []): {
+  prefix: string; redis: Redis; store: RunStore; queue: ReturnType<typeof createRunQueue>; scheduleQueue: ReturnType<typeof createScheduleQueue>;
+  schedules: ScheduleService; log: Logger; app: ReturnType<typeof createApp>; close(): Promise<void>;
+} {
+  const prefix = `t-${name}-${randomBytes(4).toString('hex')}:`;
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const store = new RunStore({ redis, prefix, ttlSec: 3600 });
+  const queue = createRunQueue(bull, prefix);
+  const scheduleQueue = createScheduleQueue(bull, prefix);
+  const log: Logger = createLogger({ service: 'api-test', stream: new PassThrough().resume() });
+  const schedules = new ScheduleService({ store: new ScheduleStore(redis, prefix), queue: scheduleQueue, submit: { store, queue, ttlSec: 3600 }, graphs, log });
+  const app = createApp({
+    redis, store, queue, graphs, log, schedules, queues: [queue, scheduleQueue],
+    cancelChannel: createKeys(prefix).cancelChannel,
+    config: { apiKeys, bodyLimitKb: 16, gatewayUrl: 'http://router:8000', ttlSec: 3600, metricsPublic: false },
+  });
+  async function close() {
+    for (const q of [queue, scheduleQueue]) {
+      await q.obliterate({ force: true }).catch(() => undefined);
+      await q.close();
+    }
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+    await bull.quit();
+  }
+  return { prefix, redis, store, queue, scheduleQueue, schedules, log, app, close };
 }

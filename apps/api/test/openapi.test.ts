@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -7,39 +5,13 @@ import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { graphs } from '@sup/graphs';
-import { createLogger } from '@sup/logging';
-import { createRunQueue } from '@sup/queue';
-import { createKeys, RunStore } from '@sup/run-store';
-import { createScheduleQueue, ScheduleService, ScheduleStore } from '@sup/schedules';
-import { createApp } from '../src/app.js';
 import { buildOpenApiDocument } from '../src/openapi/routes.js';
-import { REDIS_URL } from './helpers.js';
+import { scheduledApp } from './helpers.js';
 
 // The API wired as main.ts wires it (schedules included, so every route is mounted), with API keys
 // on, over the real Redis under a prefix of its own.
-const prefix = `t-openapi-${randomBytes(4).toString('hex')}:`;
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-const store = new RunStore({ redis, prefix, ttlSec: 3600 });
-const queue = createRunQueue(bull, prefix);
-const scheduleQueue = createScheduleQueue(bull, prefix);
-const log = createLogger({ service: 'api-test', stream: new PassThrough().resume() });
-const schedules = new ScheduleService({ store: new ScheduleStore(redis, prefix), queue: scheduleQueue, submit: { store, queue, ttlSec: 3600 }, graphs, log });
-const app = createApp({
-  redis, store, queue, graphs, log, schedules, queues: [queue, scheduleQueue],
-  cancelChannel: createKeys(prefix).cancelChannel,
-  config: { apiKeys: ['k1'], bodyLimitKb: 16, gatewayUrl: 'http://router:8000', ttlSec: 3600, metricsPublic: false },
-});
-afterAll(async () => {
-  for (const q of [queue, scheduleQueue]) {
-    await q.obliterate({ force: true }).catch(() => undefined);
-    await q.close();
-  }
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await bull.quit();
-});
+const { prefix, redis, store, queue, scheduleQueue, schedules, log, app, close } = scheduledApp('openapi', ['k1']);
+afterAll(() => close());
 const auth = { Authorization: 'Bearer k1' };
 
 interface Layer { route?: { path: string | string[]; methods: Record<string, boolean> }; rawPath?: unknown; handle?: { stack?: Layer[]; router?: { stack: Layer[] } } }

@@ -1,42 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { graphs } from '@sup/graphs';
-import { createLogger } from '@sup/logging';
-import { createRunQueue } from '@sup/queue';
-import { createKeys, RunStore } from '@sup/run-store';
-import { createScheduleQueue, ScheduleService, ScheduleStore, validateSchedule } from '@sup/schedules';
-import { createApp } from '../src/app.js';
+import { validateSchedule } from '@sup/schedules';
 import { scheduleRoutes } from '../src/routes/schedules.js';
-import { REDIS_URL } from './helpers.js';
+import { scheduledApp } from './helpers.js';
 
 // the API in-process with schedules wired as main.ts wires them, over the real Redis
-const prefix = `t-api-sched-${randomBytes(4).toString('hex')}:`;
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-const store = new RunStore({ redis, prefix, ttlSec: 3600 });
-const queue = createRunQueue(bull, prefix);
-const scheduleQueue = createScheduleQueue(bull, prefix);
-const log = createLogger({ service: 'api-test', stream: new PassThrough().resume() });
-const schedules = new ScheduleService({ store: new ScheduleStore(redis, prefix), queue: scheduleQueue, submit: { store, queue, ttlSec: 3600 }, graphs, log });
-const app = createApp({
-  redis, store, queue, graphs, log, schedules, queues: [queue, scheduleQueue],
-  cancelChannel: createKeys(prefix).cancelChannel,
-  config: { apiKeys: [], bodyLimitKb: 16, gatewayUrl: 'http://router:8000', ttlSec: 3600, metricsPublic: false },
-});
-
-afterAll(async () => {
-  for (const q of [queue, scheduleQueue]) {
-    await q.obliterate({ force: true }).catch(() => undefined);
-    await q.close();
-  }
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await bull.quit();
-});
+const { prefix, redis, store, queue, scheduleQueue, schedules, log, app, close } = scheduledApp('api-sched', []);
+afterAll(() => close());
 
 const input = { service: 'billing', version: '1.4.2' };
 const nightly = { id: 'nightly-billing', graph: 'release_check', cron: '0 2 * * *', tz: 'Europe/Kyiv', agent_id: 'sofiia', input };
