@@ -30,7 +30,7 @@ redis_port() { node -e 'const u=new URL(process.argv[1]);console.log(u.port||637
 redis_answers() {
   local host port reply
   host=$(redis_host "$1") port=$(redis_port "$1")
-  exec 9<>"/dev/tcp/$host/$port" 2>/dev/null || return 1
+  { exec 9<>"/dev/tcp/$host/$port"; } 2>/dev/null || return 1
   printf 'PING\r\n' >&9
   read -r -t 2 reply <&9 || true
   exec 9>&- 9<&-
