@@ -51,6 +51,8 @@ describe('cancellation (api ×2, workers ×2, gateway-sim; real processes)', () 
     const res = await sys.api('POST', `/v1/runs/${id}/cancel`, { reason: 'release aborted' });
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('cancelled');
+    // the parked node is closed as cancelled, as a worker closes a node it was running
+    expect(res.body.nodes.find((n: { node: string }) => n.node === 'poll_job').status).toBe('cancelled');
     const { calls: started } = await sys.simApi<{ calls: Call[] }>('GET', `/_sim/calls?run_id=${id}&action=start_task&full=1`);
     const cancelCall = await until('cancel_task at the gateway', async () => {
       const { calls } = await sys.simApi<{ calls: Call[] }>('GET', `/_sim/calls?run_id=${id}&action=cancel_task&full=1`);

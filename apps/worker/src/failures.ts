@@ -1,7 +1,8 @@
 import type { Job } from 'bullmq';
-import { event, isTerminal, RunJobData, type RunRecord } from '@sup/contracts';
+import { isTerminal, RunJobData, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
+import { failed } from './transitions.js';
 
 /**
  * A job fails only on infrastructure errors (a failed node ends the run normally). Once BullMQ has
@@ -18,11 +19,9 @@ export async function onJobFailed(store: RunStore, log: Logger, job: Job | undef
   try {
     const rec = await store.get(runId);
     if (!rec || isTerminal(rec.status)) return;
-    const now = new Date().toISOString();
-    const error = { code: 'worker_error', message: err.message };
-    const record: RunRecord = { ...rec, status: 'failed', error, lease: null, finished_at: now, updated_at: now };
-    const res = await store.commit(runId, { ifStatus: [rec.status], record, events: [event('run_failed', undefined, error)] });
-    if (res.ok) onFinished?.(record);
+    const t = failed(rec, { code: 'worker_error', message: err.message }, Date.now());
+    const res = await store.commit(runId, { ifStatus: [rec.status], record: t.record, events: t.events });
+    if (res.ok) onFinished?.(t.record);
   } catch (e) {
     log.error('run_graph error', { run: runId, error: (e as Error).message, phase: 'mark_failed' });
   }

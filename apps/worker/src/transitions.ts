@@ -1,5 +1,6 @@
 import { event, type ErrorData, type NodeHistoryEntry, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
 import type { StepOutcome } from '@sup/engine';
+import { cancelledRecord } from '@sup/queue';
 
 /**
  * Pure record transitions: given the record a worker holds and what happened, the next record and
@@ -82,9 +83,8 @@ export function afterStep(rec: RunRecord, o: StepOutcome, startedMs: number, now
 }
 
 export function cancelled(rec: RunRecord, nowMs: number, reason?: string): Transition {
-  const nodes = rec.nodes.map((n) => (n.status === 'running' || n.status === 'waiting' ? { ...n, status: 'cancelled' as const, finished_at: iso(nowMs) } : n));
   return {
-    record: finished(rec, 'cancelled', nowMs, { nodes }),
+    record: cancelledRecord(rec, nowMs),
     events: [event('run_cancelled', rec.current_node ?? undefined, reason ? { reason } : {})],
   };
 }

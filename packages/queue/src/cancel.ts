@@ -18,6 +18,16 @@ export interface CancelDeps {
 }
 
 /**
+ * The record of a run that ends cancelled now: the node it was in (running or parked) is closed as
+ * cancelled too. Used by this service and by the worker that finishes a `cancelling` run.
+ */
+export function cancelledRecord(rec: RunRecord, nowMs: number): RunRecord {
+  const now = new Date(nowMs).toISOString();
+  const nodes = rec.nodes.map((n) => (n.status === 'running' || n.status === 'waiting' ? { ...n, status: 'cancelled' as const, finished_at: now } : n));
+  return { ...rec, nodes, status: 'cancelled', lease: null, finished_at: now, updated_at: now };
+}
+
+/**
  * Queued and waiting runs become `cancelled` at once by a compare-and-set on their status: a worker
  * that picks the job up at the same moment fails its own claim and leaves the run alone. A running
  * run becomes `cancelling`, and its owner — in any process — is told on the cancel channel to abort
@@ -44,7 +54,7 @@ export class CancelService {
           return next;
         }
       } else {
-        const next: RunRecord = { ...rec, status: 'cancelled', lease: null, finished_at: now, updated_at: now };
+        const next = cancelledRecord(rec, Date.parse(now));
         const done = event('run_cancelled', rec.current_node ?? undefined, { from: rec.status, ...(reason ? { reason } : {}) });
         const res = await this.d.store.commit(rec.run_id, { ifStatus: [rec.status], record: next, events: [requested, done] });
         if (res.ok) {
