@@ -20,14 +20,11 @@ export function keyMatcher(keys: string[]): (candidate: string | undefined) => b
  * timingSafeEqual, so neither content nor length leaks through timing.
  */
 export function requireApiKey(keys: string[], open: (path: string) => boolean): RequestHandler {
-  const wanted = keys.map(digest);
+  const matches = keyMatcher(keys);
   return (req, _res, next) => {
-    if (wanted.length === 0 || open(req.path)) return next();
+    if (keys.length === 0 || open(req.path)) return next();
     const m = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '');
-    const got = m ? digest(m[1]!.trim()) : undefined;
-    let ok = false;
-    for (const w of wanted) if (got && timingSafeEqual(w, got)) ok = true;
-    if (!ok) return next(new AppError(401, 'unauthorized', 'missing or invalid API key (Authorization: Bearer <key>)'));
+    if (!matches(m?.[1]!.trim())) return next(new AppError(401, 'unauthorized', 'missing or invalid API key (Authorization: Bearer <key>)'));
     next();
   };
 }
