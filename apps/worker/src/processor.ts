@@ -111,6 +111,11 @@ export function createProcessor(d: ProcessorDeps) {
       const c = claim(rec, lease, nodeOf(graph, rec.snapshot ?? null), d.now(), d.workerId);
       if (!(await commit(rec, c, [rec.status]))) return 'released';
       rec = c.record;
+      // the same for every step of this pass
+      const stepDeps: StepDeps = {
+        runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id),
+        signal: ac.signal, now: d.now, settings: d.settings,
+      };
       for (;;) {
         if (d.isClosing()) {
           if (await commit(rec, requeued(rec, d.now()), ['running'], lease)) {
@@ -124,10 +129,7 @@ export function createProcessor(d: ProcessorDeps) {
         const progress = setTimeout(() => void showNode(job, inFlight), PROGRESS_AFTER_MS);
         let o: StepOutcome;
         try {
-          o = await step(graph, rec.snapshot ?? null, rec.input, {
-            runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id),
-            signal: ac.signal, now: d.now, settings: d.settings,
-          });
+          o = await step(graph, rec.snapshot ?? null, rec.input, stepDeps);
         } catch (err) {
           clearTimeout(progress);
           if (!(err instanceof StepAborted)) throw err;
