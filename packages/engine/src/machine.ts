@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup, type AnyEventObject, type AnyStateMachine } from 'xstate';
+import { assign, createActor, setup, type AnyActorScope, type AnyEventObject, type AnyStateMachine } from 'xstate';
 import type { ErrorData } from '@sup/contracts';
 import { END, type EdgeView, type GraphDefinition, type NodeDef, type NodePolicy } from '@sup/graphs';
 
@@ -24,23 +24,27 @@ export interface RunContext {
   last: string | null;
 }
 
-/** What the provided `runNode` actor gets and returns: node failures are data, not rejections. */
+/** What a node run gets (built from the context) and what it comes back with: failures are data. */
 export interface NodeRunInput { node: string; visit: number; park: number; state: unknown; input: Record<string, unknown>; outputs: Record<string, unknown> }
 export type NodeRun =
   | { type: 'output'; output: unknown }
   | { type: 'wait'; delayMs: number; state: unknown; reason: string }
   | { type: 'error'; error: ErrorData; retryable: boolean };
 
+/** The one event: the current node ran, here is how it came back. */
+export interface NodeDoneEvent { type: 'DONE'; run: NodeRun }
+
 export interface CompiledGraph {
   def: GraphDefinition;
   nodes: ReadonlyMap<string, NodeDef>;
   machine: AnyStateMachine;
+  scope: AnyActorScope;
 }
 
 type Args = { context: RunContext; event: AnyEventObject };
-const run = (e: Args['event']) => e.output as NodeRun;
-const outputOf = (e: Args['event']) => (e.output as Extract<NodeRun, { type: 'output' }>).output;
-const errorOf = (e: Args['event']) => (e.output as Extract<NodeRun, { type: 'error' }>).error;
+const run = (e: Args['event']) => (e as NodeDoneEvent).run;
+const outputOf = (e: Args['event']) => (run(e) as Extract<NodeRun, { type: 'output' }>).output;
+const errorOf = (e: Args['event']) => (run(e) as Extract<NodeRun, { type: 'error' }>).error;
 const view = (c: RunContext, node: string, output: unknown): EdgeView => ({ input: c.input, outputs: { ...c.outputs, [node]: output } });
 const target = (state: string) => `#graph.${state}`;
 
@@ -58,65 +62,50 @@ function nodeState(def: GraphDefinition, node: NodeDef) {
     reenter: true, // a self-loop is a new visit
     actions: assign(({ context, event }: Args) => ({ outputs: { ...context.outputs, [node.name]: outputOf(event) }, last: node.name, error: null })),
   }));
+  const done = [
+    ...edges,
+    {
+      guard: ({ event }: Args) => run(event).type === 'output',
+      target: target(FAILED),
+      actions: assign(({ context }: Args) => ({ error: fail(context, { code: 'no_edge', message: `no edge from ${node.name} matched its output` }) })),
+    },
+    {
+      guard: ({ event }: Args) => run(event).type === 'wait',
+      target: 'parked',
+      actions: assign(({ context, event }: Args) => {
+        const w = run(event) as Extract<NodeRun, { type: 'wait' }>;
+        return { park: context.park + 1, retries: 0, state: w.state, delayMs: w.delayMs, reason: w.reason, error: null };
+      }),
+    },
+    {
+      guard: ({ context, event }: Args) => { const r = run(event); return r.type === 'error' && r.retryable && context.retries < policy.retries; },
+      target: 'parked',
+      actions: assign(({ context, event }: Args) => ({
+        retries: context.retries + 1,
+        delayMs: policy.backoffMs * 2 ** context.retries,
+        reason: 'retry',
+        error: { ...errorOf(event), node: node.name },
+      })),
+    },
+    {
+      target: target(FAILED),
+      actions: assign(({ context, event }: Args) => ({ error: fail(context, errorOf(event)) })),
+    },
+  ];
   return {
     initial: 'ready',
     entry: assign(({ context }: { context: RunContext }) => ({
       visits: { ...context.visits, [node.name]: (context.visits[node.name] ?? 0) + 1 },
       park: 0, retries: 0, state: undefined, delayMs: 0, reason: '', error: null,
     })),
-    states: {
-      ready: { on: { STEP: 'running' } },
-      parked: { on: { STEP: 'running' } },
-      running: {
-        invoke: {
-          src: 'runNode',
-          input: ({ context: c }: { context: RunContext }): NodeRunInput => ({ node: node.name, visit: c.visits[node.name]!, park: c.park, state: c.state, input: c.input, outputs: c.outputs }),
-          onDone: [
-            ...edges,
-            {
-              guard: ({ event }: Args) => run(event).type === 'output',
-              target: target(FAILED),
-              actions: assign(({ context }: Args) => ({ error: fail(context, { code: 'no_edge', message: `no edge from ${node.name} matched its output` }) })),
-            },
-            {
-              guard: ({ event }: Args) => run(event).type === 'wait',
-              target: 'parked',
-              actions: assign(({ context, event }: Args) => {
-                const w = run(event) as Extract<NodeRun, { type: 'wait' }>;
-                return { park: context.park + 1, retries: 0, state: w.state, delayMs: w.delayMs, reason: w.reason, error: null };
-              }),
-            },
-            {
-              guard: ({ context, event }: Args) => { const r = run(event); return r.type === 'error' && r.retryable && context.retries < policy.retries; },
-              target: 'parked',
-              actions: assign(({ context, event }: Args) => ({
-                retries: context.retries + 1,
-                delayMs: policy.backoffMs * 2 ** context.retries,
-                reason: 'retry',
-                error: { ...errorOf(event), node: node.name },
-              })),
-            },
-            {
-              target: target(FAILED),
-              actions: assign(({ context, event }: Args) => ({ error: fail(context, errorOf(event)) })),
-            },
-          ],
-          // runNode turns node failures into data; a rejection is an engine bug or an abort
-          onError: {
-            target: target(FAILED),
-            actions: assign(({ context, event }: Args) => ({
-              error: fail(context, { code: 'node_error', message: event.error instanceof Error ? event.error.message : String(event.error) }),
-            })),
-          },
-        },
-      },
-    },
+    // the node runs outside the machine (step() calls it); DONE carries its result
+    states: { ready: { on: { DONE: done } }, parked: { on: { DONE: done } } },
   };
 }
 
 const RESERVED = new Set([END, FAILED]);
 
-/** Graph definition (data) → a pure XState machine with one state per node; `runNode` is a placeholder. */
+/** Graph definition (data) → a pure XState machine with one state per node, stepped by DONE events. */
 export function graphMachine(def: GraphDefinition): CompiledGraph {
   const nodes = new Map(def.nodes.map((n) => [n.name, n]));
   const problems: string[] = [];
@@ -132,12 +121,12 @@ export function graphMachine(def: GraphDefinition): CompiledGraph {
   if (problems.length) throw new Error(`graph ${def.name} is invalid: ${problems.join('; ')}`);
 
   const machine = setup({
-    types: {} as { context: RunContext; input: { input: Record<string, unknown> }; events: { type: 'STEP' } },
-    actors: { runNode: fromPromise<NodeRun, NodeRunInput>(() => Promise.reject(new Error('runNode is provided by step()'))) },
+    types: {} as { context: RunContext; input: { input: Record<string, unknown> } | undefined; events: NodeDoneEvent },
   }).createMachine({
     id: 'graph',
     initial: def.start,
-    context: ({ input }) => ({ input: input.input, outputs: {}, visits: {}, park: 0, retries: 0, state: undefined, delayMs: 0, reason: '', error: null, last: null }),
+    // input is absent only for the scope's own placeholder actor (below)
+    context: ({ input }) => ({ input: input?.input ?? {}, outputs: {}, visits: {}, park: 0, retries: 0, state: undefined, delayMs: 0, reason: '', error: null, last: null }),
     states: {
       ...Object.fromEntries(def.nodes.map((n) => [n.name, nodeState(def, n)])),
       [END]: { type: 'final' },
@@ -148,5 +137,16 @@ export function graphMachine(def: GraphDefinition): CompiledGraph {
       return def.result ? def.result({ input: context.input, outputs: context.outputs }) : context.last ? context.outputs[context.last] : undefined;
     },
   });
-  return { def, nodes, machine };
+  return { def, nodes, machine, scope: inertScope(machine) };
+}
+
+/**
+ * The actor scope for pure transitions (`machine.transition(snapshot, event, scope)`). xstate's own
+ * `transition()` builds a fresh actor, and with it the machine's initial state, on every call —
+ * more than the transition itself; this machine has no invoked or spawned actors and only `assign`
+ * actions, so one inert scope per graph serves every transition of every run.
+ */
+function inertScope(machine: AnyStateMachine): AnyActorScope {
+  const self = createActor(machine);
+  return { self, system: self.system, id: '', sessionId: '', logger: () => {}, defer: () => {}, emit: () => {}, stopChild: () => {}, actionExecutor: () => {} };
 }

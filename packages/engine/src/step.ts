@@ -1,20 +1,12 @@
-import { createActor, fromPromise, waitFor } from 'xstate';
+import type { AnyMachineSnapshot } from 'xstate';
 import { END, type GraphDefinition } from '@sup/graphs';
-import { FAILED, graphMachine, type CompiledGraph, type NodeRun, type NodeRunInput, type RunContext } from './machine.js';
+import { FAILED, graphMachine, type CompiledGraph, type NodeDoneEvent, type RunContext } from './machine.js';
 import { runNode, StepAborted } from './run-node.js';
 import type { StepDeps, StepOutcome } from './index.js';
 
-/**
- * The node runner of each step in flight, by actor system. `machine.provide()` rebuilds every
- * state node (milliseconds for a large graph), so it runs once per graph, not once per step.
- */
-const runners = new WeakMap<object, (req: NodeRunInput) => Promise<NodeRun>>();
-
-/** Graph definition → machine with its node runner provided. Pure; call once per graph and reuse. */
+/** Graph definition → its machine and transition scope. Pure; call once per graph and reuse. */
 export function compileGraph(def: GraphDefinition): CompiledGraph {
-  const g = graphMachine(def);
-  const nodeActor = fromPromise<NodeRun, NodeRunInput>(({ input, system }) => runners.get(system)!(input));
-  return { ...g, machine: g.machine.provide({ actors: { runNode: nodeActor } }) };
+  return graphMachine(def);
 }
 
 interface Persisted { status?: string; value?: unknown; context?: RunContext }
@@ -29,8 +21,16 @@ export function nodeOf(graph: CompiledGraph, snapshot: unknown | null): string |
 }
 
 /**
- * Runs exactly one node: restore the actor, send STEP, wait until the node leaves `running`,
- * persist, stop. A persisted snapshot never holds a running node, so restoring it runs nothing.
+ * The machine snapshot behind each persisted snapshot step() returned, so the next step of the
+ * same job pass goes on from it instead of restoring it again. Keyed by the (never mutated)
+ * persisted object: a snapshot read back from Redis is a new object and is restored.
+ */
+const live = new WeakMap<object, AnyMachineSnapshot>();
+
+/**
+ * Runs exactly one node: restore the machine snapshot, run the current node, feed its result to
+ * the machine as one pure transition (DONE), return the persisted snapshot. A persisted snapshot
+ * is always between two nodes (ready or parked), so restoring it runs nothing.
  */
 export async function step(graph: CompiledGraph, snapshot: unknown | null, input: Record<string, unknown>, deps: StepDeps): Promise<StepOutcome> {
   if (deps.signal.aborted) throw new StepAborted();
@@ -42,51 +42,41 @@ export async function step(graph: CompiledGraph, snapshot: unknown | null, input
   const started = deps.now();
   const stats = { toolCalls: 0 };
   const common = () => ({ node, toolCalls: stats.toolCalls, durationMs: deps.now() - started });
+  const { machine, scope } = graph;
 
-  let options: Parameters<typeof createActor>[1];
-  if (snapshot) options = { snapshot: snapshot as never };
+  let current: AnyMachineSnapshot;
+  if (snapshot) current = live.get(snapshot as object) ?? machine.restoreSnapshot!(snapshot as never, scope);
   else {
     const parsed = graph.def.input.safeParse(input);
     if (!parsed.success) {
       return { kind: 'failed', visit: 1, error: { code: 'invalid_input', message: `input for graph ${graph.def.name} is invalid`, node, details: { issues: parsed.error.issues } }, snapshot: null, ...common() };
     }
-    options = { input: { input: parsed.data as Record<string, unknown> } };
+    current = machine.getInitialSnapshot(scope, { input: parsed.data as Record<string, unknown> });
   }
 
-  let aborted = false;
-  const actor = createActor(graph.machine, options);
-  runners.set(actor.system, (req) =>
-    runNode(graph.nodes.get(req.node)!, req, deps, stats).catch((err) => {
-      if (err instanceof StepAborted) aborted = true;
-      throw err;
-    }),
-  );
+  const ctx = current.context as RunContext;
+  const visit = ctx.visits[node] ?? 1;
+  // rejects only with StepAborted: every other outcome of the node is data
+  const run = await runNode(graph.nodes.get(node)!, { node, visit, park: ctx.park, state: ctx.state, input: ctx.input, outputs: ctx.outputs }, deps, stats);
+
+  let after: AnyMachineSnapshot;
   try {
-    actor.start();
-    const visit = (actor.getSnapshot().context as RunContext).visits[node] ?? 1;
-    actor.send({ type: 'STEP' });
-    let after;
-    try {
-      after = await waitFor(actor, (s) => !s.matches({ [node]: 'running' }));
-    } catch (err) {
-      // a throwing edge guard or graph.result: the machine itself errored
-      if (aborted) throw new StepAborted();
-      return { kind: 'failed', visit, error: { code: 'node_error', message: err instanceof Error ? err.message : String(err), node }, snapshot, ...common() };
-    }
-    if (aborted) throw new StepAborted();
-    const ctx = after.context as RunContext;
-    const persisted = actor.getPersistedSnapshot();
-    if (after.matches(END)) return { kind: 'succeeded', visit, output: ctx.outputs[node], result: after.output, snapshot: persisted, ...common() };
-    if (after.matches(FAILED)) return { kind: 'failed', visit, error: ctx.error!, snapshot: persisted, ...common() };
-    if (after.matches({ [node]: 'parked' })) {
-      const retry = ctx.reason === 'retry' ? { attempt: ctx.retries, error: ctx.error! } : {};
-      return { kind: 'waiting', visit, delayMs: ctx.delayMs, reason: ctx.reason, ...retry, snapshot: persisted, ...common() };
-    }
-    return { kind: 'advanced', visit, output: ctx.outputs[node], next: nodeOf(graph, persisted)!, snapshot: persisted, ...common() };
-  } finally {
-    actor.stop();
-    runners.delete(actor.system);
+    after = machine.transition(current, { type: 'DONE', run } satisfies NodeDoneEvent, scope);
+    if (after.status === 'error') throw after.error;
+  } catch (err) {
+    // a throwing edge guard or graph.result: nothing advanced
+    return { kind: 'failed', visit, error: { code: 'node_error', message: err instanceof Error ? err.message : String(err), node }, snapshot, ...common() };
   }
+  const c = after.context as RunContext;
+  const persisted = machine.getPersistedSnapshot(after) as object;
+  live.set(persisted, after);
+  if (after.matches(END)) return { kind: 'succeeded', visit, output: c.outputs[node], result: after.output, snapshot: persisted, ...common() };
+  if (after.matches(FAILED)) return { kind: 'failed', visit, error: c.error!, snapshot: persisted, ...common() };
+  if (after.matches({ [node]: 'parked' })) {
+    const retry = c.reason === 'retry' ? { attempt: c.retries, error: c.error! } : {};
+    return { kind: 'waiting', visit, delayMs: c.delayMs, reason: c.reason, ...retry, snapshot: persisted, ...common() };
+  }
+  return { kind: 'advanced', visit, output: c.outputs[node], next: nodeOf(graph, persisted)!, snapshot: persisted, ...common() };
 }
 
 /** What a run had done, read from its snapshot: for compensation when it is cancelled. */

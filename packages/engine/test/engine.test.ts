@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { ToolError } from '@sup/contracts';
-import { END, type NodeDef } from '@sup/graphs';
+import { END, makeNoopGraph, type NodeDef } from '@sup/graphs';
 import { compileGraph, nodeOf, step, StepAborted, type StepOutcome } from '../src/index.js';
 import { drive, fakeDeps, graph, viaJson } from './helpers.js';
 
@@ -42,7 +42,7 @@ describe('step', () => {
     expect(nodeOf(g, viaJson(os[2]!.snapshot))).toBeNull();
   });
 
-  it('persists no invoked child in any snapshot, and restoring one runs nothing by itself', async () => {
+  it('persists no child actor in any snapshot, and restoring one runs nothing by itself', async () => {
     const runs = { a: 0, b: 0 };
     const g = compileGraph(graph(
       [out('a', async () => ({ output: ++runs.a })), out('b', async () => ({ output: ++runs.b }))],
@@ -52,6 +52,45 @@ describe('step', () => {
     const os = await drive(g, {}, deps);
     for (const o of os) expect((viaJson(o.snapshot) as { children: object }).children).toEqual({});
     expect(runs).toEqual({ a: 1, b: 1 });
+  });
+
+  it('goes on from the snapshot object it returned exactly as from the same snapshot read back from Redis', async () => {
+    const def = graph(
+      [
+        out('a', async () => ({ output: 1 })),
+        out('b', async ({ state }) => (state === undefined ? { wait: { delayMs: 5, state: 's', reason: 'poll' } } : { output: state })),
+        out('c', async ({ outputs }) => ({ output: [outputs.a, outputs.b] })),
+      ],
+      [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: END }],
+    );
+    const g = compileGraph(def);
+    const { deps } = fakeDeps();
+    const viaRedis = await drive(g, {}, deps);
+    const inMemory: StepOutcome[] = [];
+    let snap: unknown = null;
+    do {
+      inMemory.push(await step(g, snap, {}, deps));
+      snap = inMemory.at(-1)!.snapshot; // no JSON round trip: the worker's path within one job pass
+    } while (inMemory.at(-1)!.kind === 'advanced' || inMemory.at(-1)!.kind === 'waiting');
+    expect(kinds(inMemory)).toEqual(['advanced:a', 'waiting:b', 'advanced:b', 'succeeded:c']);
+    expect(inMemory.map((o) => viaJson(o.snapshot))).toEqual(viaRedis.map((o) => viaJson(o.snapshot)));
+    expect(inMemory.at(-1)).toMatchObject({ kind: 'succeeded', result: [1, 's'] });
+  });
+
+  it('resumes a snapshot persisted by the previous engine (actor-based, with `children`)', async () => {
+    const g = compileGraph(makeNoopGraph('noop3', 3));
+    // written by the engine before pure transitions (2026-11-27), for this graph after node_0
+    const old = {
+      status: 'active', value: { node_1: 'ready' }, historyValue: {},
+      context: { input: {}, outputs: { node_0: { i: 0 } }, visits: { node_0: 1, node_1: 1 }, park: 0, retries: 0, delayMs: 0, reason: '', error: null, last: 'node_0' },
+      children: {},
+    };
+    const { deps } = fakeDeps();
+    const o1 = await step(g, old, {}, deps);
+    expect(o1).toMatchObject({ kind: 'advanced', node: 'node_1', visit: 1, next: 'node_2' });
+    const o2 = await step(g, viaJson(o1.snapshot), {}, deps);
+    expect(o2).toMatchObject({ kind: 'succeeded', node: 'node_2', result: { i: 2 } });
+    expect((viaJson(o2.snapshot) as { context: { visits: object } }).context.visits).toEqual({ node_0: 1, node_1: 1, node_2: 1 });
   });
 
   it('follows the first conditional edge whose guard holds, with the new output visible', async () => {
