@@ -53,3 +53,13 @@ export function parseRecord(raw: string, runId: string): RunRecord {
     nodes: pick(v.nodes, Array.isArray, []) as RunRecord['nodes'],
   };
 }
+
+/**
+ * The stored form of a record: `run_id`, `status`, `lease` and `graph` first, always, so
+ * commit.lua reads the fields it checks from the head of the string instead of decoding the whole
+ * document (see `head` in lua/commit.lua).
+ */
+export function serializeRecord(r: RunRecord): string {
+  const { run_id, status, lease, graph, ...rest } = r;
+  return JSON.stringify({ run_id, status, lease: lease ?? null, graph, ...rest });
+}

@@ -2,7 +2,7 @@ import { isTerminal, type RunEvent, type RunRecord, type RunStatus } from '@sup/
 import { StoreError } from './errors.js';
 import { createKeys, type Keys } from './keys.js';
 import { listRuns, type ListQuery, type RunList } from './list.js';
-import { parseRecord } from './record.js';
+import { parseRecord, serializeRecord } from './record.js';
 import { commitResult, createResult, removeResult, type CommitResult } from './results.js';
 import { defineScripts, type RedisClient, type Scripts } from './scripts.js';
 
@@ -79,7 +79,7 @@ export class RunStore {
     if (opts.idempotencyKey !== undefined) keys.push(k.idem(record.agent_id, opts.idempotencyKey));
     const createdMs = Date.parse(record.created_at);
     const reply = await this.scripts.run('create', keys, [
-      JSON.stringify(record), this.ttlSec, Number.isFinite(createdMs) ? createdMs : Date.now(), id, indexes.length,
+      serializeRecord(record), this.ttlSec, Number.isFinite(createdMs) ? createdMs : Date.now(), id, indexes.length,
       ...opts.events.map(encodeEvent),
     ]);
     const r = createResult(reply, id);
@@ -101,7 +101,7 @@ export class RunStore {
     // the stats hash only goes along when the run may be finishing: the script then counts it once
     const keys = [this.keys.run(runId), this.keys.events(runId), ...(isTerminal(req.record.status) ? [this.keys.stats] : [])];
     const reply = await this.scripts.run('commit', keys, [
-      req.ifStatus.join(','), req.ifLease ?? '', JSON.stringify(req.record), this.ttlSec,
+      req.ifStatus.join(','), req.ifLease ?? '', serializeRecord(req.record), this.ttlSec,
       this.keys.eventsChannel, runId,
       ...(req.events ?? []).map(encodeEvent),
     ]);

@@ -59,6 +59,15 @@ describe('commit', () => {
       .toEqual({ ok: false, reason: 'lease', lease: null });
   });
 
+  it('stores run_id, status, lease and graph first, whatever order the record object has', async () => {
+    const rec = makeRecord({ lease: 'tok-a' });
+    const { run_id, status, lease, graph, ...rest } = rec;
+    await store.create({ ...rest, graph, lease, status, run_id } as RunRecord, { events: [created()] });
+    const raw = (await redis.get(store.keys.run(rec.run_id)))!;
+    expect(raw.startsWith(`{"run_id":"${rec.run_id}","status":"queued","lease":"tok-a","graph":"${rec.graph}",`)).toBe(true);
+    expect(JSON.parse(raw)).toEqual({ ...rec, lease: 'tok-a' });
+  });
+
   it('reports not_found and corrupt', async () => {
     const rec = makeRecord();
     expect(await store.commit(rec.run_id, { ifStatus: ['queued'], record: rec })).toEqual({ ok: false, reason: 'not_found' });
@@ -86,6 +95,25 @@ describe('records set by hand (runbook)', () => {
     expect(typeof got?.created_at).toBe('string');
     expect(await store.commit(rec.run_id, { ifStatus: ['running'], ifLease: 'tok-a', record: { ...rec, current_node: 'poll_job' } }))
       .toEqual({ ok: false, reason: 'status', status: 'failed' });
+  });
+
+  it('checks status and lease of hand-written records in any key order, with escapes, or without a lease', async () => {
+    const rec = await stored({ status: 'running', lease: 'tok-a' });
+    const key = store.keys.run(rec.run_id);
+    const commit = (ifStatus: RunRecord['status'][], ifLease?: string) =>
+      store.commit(rec.run_id, { ifStatus, ...(ifLease === undefined ? {} : { ifLease }), record: { ...rec, current_node: 'x' } });
+    // status last, lease first: not the stored order
+    await redis.set(key, `{"lease":"tok-b","graph":"g","status":"running","run_id":"${rec.run_id}"}`);
+    expect(await commit(['running'], 'tok-a')).toEqual({ ok: false, reason: 'lease', lease: 'tok-b' });
+    expect(await commit(['queued'], 'tok-b')).toEqual({ ok: false, reason: 'status', status: 'running' });
+    // stored order, but a lease with an escaped quote: read in full, not cut at the backslash
+    await redis.set(key, `{"run_id":"${rec.run_id}","status":"running","lease":"tok-\\"a","graph":"g"}`);
+    expect(await commit(['running'], 'tok-')).toEqual({ ok: false, reason: 'lease', lease: 'tok-"a' });
+    expect(await commit(['running'], 'tok-"a')).toEqual({ ok: true });
+    // no lease key at all: an unowned run
+    await redis.set(key, `{"run_id":"${rec.run_id}","status":"waiting","graph":"g"}`);
+    expect(await commit(['waiting'], 'tok-a')).toEqual({ ok: false, reason: 'lease', lease: null });
+    expect(await commit(['waiting'])).toEqual({ ok: true });
   });
 
   it('takes run_id from the key, keeps unknown fields and a plain-string error', async () => {

@@ -57,6 +57,19 @@ describe('run counters (stats hash)', () => {
     ]);
   });
 
+  it('counts a finish from a hand-written record, and a finished run set by hand is not finished again', async () => {
+    const byHand = makeRecord({ graph: 'd' });
+    const done = makeRecord({ graph: 'd' });
+    for (const r of [byHand, done]) await store.create(r, { events: [] });
+    // an operator's record: other key order, no lease, no graph (read in full by commit.lua)
+    await redis.set(store.keys.run(byHand.run_id), JSON.stringify({ status: 'running', run_id: byHand.run_id }));
+    expect((await finish(byHand, 'failed', ['running'])).ok).toBe(true);
+    await redis.set(store.keys.run(done.run_id), JSON.stringify({ status: 'succeeded' }));
+    expect((await finish(done, 'succeeded', ['succeeded'])).ok).toBe(true);
+    const s = await store.stats();
+    expect(s.finished.filter((f) => f.graph === 'd')).toEqual([{ graph: 'd', status: 'failed', count: 1 }]);
+  });
+
   it('ignores fields it does not know', async () => {
     await redis.hset(`${prefix}stats:runs`, 'something|else', 'x', 'bogus', '1');
     const s = await store.stats();

@@ -22,8 +22,35 @@
 local cur = redis.call('GET', KEYS[1])
 if not cur then return {'not_found'} end
 
-local decoded, rec = pcall(cjson.decode, cur)
-if not decoded or type(rec) ~= 'table' or type(rec.status) ~= 'string' then return {'corrupt'} end
+-- Records this store wrote begin {"run_id":"…","status":"…","lease":null|"…","graph":"…", (store.ts
+-- puts those keys first), so the fields this script checks are read from the head of the string:
+-- decoding a whole record with its snapshot and history was most of the script's cost. Anything
+-- else — a hand-SET record, another key order, escapes — is decoded in full.
+local function head(json)
+  local status, at = string.match(json, '^{"run_id":"[^"\\]*","status":"(%l+)",()')
+  if not status then return nil end
+  local lease
+  if string.sub(json, at, at + 12) == '"lease":null,' then
+    at = at + 13
+  else
+    lease, at = string.match(json, '^"lease":"([^"\\]*)",()', at)
+    if not lease then return nil end
+  end
+  local graph = string.match(json, '^"graph":"([^"\\]*)"', at)
+  if not graph then return nil end
+  return { status = status, lease = lease, graph = graph }
+end
+
+local function read(json)
+  local rec = head(json)
+  if rec then return rec end
+  local decoded, full = pcall(cjson.decode, json)
+  if decoded and type(full) == 'table' and type(full.status) == 'string' then return full end
+  return nil
+end
+
+local rec = read(cur)
+if not rec then return {'corrupt'} end
 
 local allowed = false
 for s in string.gmatch(ARGV[1], '[^,]+') do
@@ -46,9 +73,9 @@ if ARGV[5] ~= '' and #ARGV >= 7 then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 
 local final = { succeeded = true, failed = true, cancelled = true }
 if KEYS[3] and not final[rec.status] then
-  -- decoded only on the one commit per run that reaches a final status (KEYS[3] is absent otherwise)
-  local ok, new = pcall(cjson.decode, ARGV[3])
-  if ok and type(new) == 'table' and final[new.status] then
+  -- read only on the one commit per run that reaches a final status (KEYS[3] is absent otherwise)
+  local new = read(ARGV[3])
+  if new and final[new.status] then
     redis.call('HINCRBY', KEYS[3], 'finished|' .. tostring(new.graph or rec.graph) .. '|' .. new.status, 1)
   end
 end
