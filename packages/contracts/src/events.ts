@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoTime } from './time.js';
 
 export const EVENT_TYPES = [
   'run_created', 'run_started', 'run_resumed', 'run_requeued',
@@ -23,5 +24,5 @@ export type RunEvent = z.infer<typeof RunEvent>;
 export const FINAL_EVENT_TYPES: readonly EventType[] = ['run_succeeded', 'run_failed', 'run_cancelled'];
 
 export function event(type: EventType, node?: string, data?: Record<string, unknown>): RunEvent {
-  return { ts: new Date().toISOString(), type, ...(node ? { node } : {}), ...(data ? { data } : {}) };
+  return { ts: isoTime(), type, ...(node ? { node } : {}), ...(data ? { data } : {}) };
 }

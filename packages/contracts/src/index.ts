@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './tools.js';
 export * from './http.js';
 export * from './webhooks.js';
+export * from './time.js';

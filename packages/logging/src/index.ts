@@ -10,8 +10,17 @@ export interface LoggerOptions {
 }
 export type Logger = winston.Logger;
 
-/** `2026-02-23T10:00:01Z`, the runbook's timestamp (second precision). */
-const stamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** `2026-02-23T10:00:01Z`, the runbook's timestamp (second precision; formatted once a second). */
+let stampSec = Number.NaN;
+let stampText = '';
+const stamp = () => {
+  const sec = Math.floor(Date.now() / 1000);
+  if (sec !== stampSec) {
+    stampSec = sec;
+    stampText = `${new Date(sec * 1000).toISOString().slice(0, 19)}Z`;
+  }
+  return stampText;
+};
 
 function fmtValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
@@ -38,13 +47,18 @@ export function createLogger(opts: LoggerOptions): Logger {
   const transport = opts.stream
     ? new winston.transports.Stream({ stream: opts.stream })
     : new winston.transports.Console();
-  return winston.createLogger({
+  // winston formats every message and lets the transport drop it by level afterwards; dropping it
+  // first saves a worker the formatting of its per-step debug/info lines it does not print
+  const enabled = winston.format((info) => (logger.isLevelEnabled(info.level) ? info : false));
+  const logger: Logger = winston.createLogger({
     level: opts.level ?? 'info',
     defaultMeta: { service: opts.service },
     format: winston.format.combine(
+      enabled(),
       winston.format.timestamp({ format: stamp }),
       opts.format === 'json' ? winston.format.json() : textFormat,
     ),
     transports: [transport],
   });
+  return logger;
 }

@@ -26,4 +26,17 @@ describe('logging', () => {
     j.log.info('gateway_call', { tool: 'kb_tool', attempt: 1 });
     expect(JSON.parse(j.lines[0]!)).toMatchObject({ message: 'gateway_call', tool: 'kb_tool', attempt: 1, level: 'info' });
   });
+
+  it('drops lines below the level before formatting them, and follows a level changed later', () => {
+    const t = capture('text');
+    t.log.level = 'warn';
+    const meta = { run: { toJSON: () => { throw new Error('formatted a dropped line'); } } };
+    expect(() => t.log.info('node_done', meta)).not.toThrow();
+    t.log.warn('run_released', { run: 'gr_1' });
+    t.log.level = 'debug';
+    t.log.debug('node_done', { run: 'gr_2' });
+    expect(t.lines).toHaveLength(2);
+    expect(t.lines[0]).toContain('[WARN] run_released run=gr_1');
+    expect(t.lines[1]).toContain('[DEBUG] node_done run=gr_2');
+  });
 });
