@@ -102,8 +102,8 @@ await after.done;
 gen.accepted.push(...after.accepted);
 for (const [k, v] of Object.entries(after.rejected)) gen.rejected[`after_${k}`] = v;
 const out = await settle(admin, sys.prefix, gen.accepted, SHORT ? 40_000 : 180_000);
-// a worker that took no step after the last restart, while there was work, is stuck
-const stepsAfter = sys.workers.map((w, j) => w.lines.slice(atThaw[j] ?? 0).filter((l) => l.includes('node_done')).length);
+// a worker that called no tool and finished no run after the last restart, while there was work, is stuck
+const stepsAfter = sys.workers.map((w, j) => w.lines.slice(atThaw[j] ?? 0).filter((l) => /gateway_call|run_finished/.test(l)).length);
 const errors = [
   ...sys.apis.flatMap((a) => a.lines.filter((l) => /request_error/.test(l))).slice(0, 3),
   ...sys.workers.flatMap((w) => w.lines.filter((l) => /worker_error|run_graph error/.test(l))).slice(0, 3),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { until } from '../src/procs.js';
 import { System } from '../src/system.js';
 
 describe('release_check end to end (api + 2 workers + gateway-sim, real Redis)', () => {
@@ -51,6 +52,12 @@ describe('release_check end to end (api + 2 workers + gateway-sim, real Redis)',
     await sys.waitStatus(id, ['succeeded', 'failed']);
     const lines = sys.workers.flatMap((w) => w.lines);
     expect(lines.some((l) => /\[INFO\] gateway_call tool=job_orchestrator_tool action=start_task node=start_job run=gr_\w+ hash=[0-9a-f]{6} size=\d+ attempt=1/.test(l))).toBe(true);
+    // one summary line per finished run at info; the per-step node_done lines are debug only
+    await until('the run_finished line', async () => sys.workers.flatMap((w) => w.lines).some((l) => l.includes(`run_finished run=${id}`)));
+    const done = sys.workers.flatMap((w) => w.lines).filter((l) => l.includes(`run_finished run=${id}`));
+    expect(done).toHaveLength(1);
+    expect(done[0]).toMatch(new RegExp(`\\[INFO\\] run_finished run=${id} graph=release_check status=succeeded nodes=\\d+ tool_calls=\\d+ attempt=1 elapsed_ms=\\d+$`));
+    expect(lines.some((l) => l.includes('node_done'))).toBe(false);
     expect(lines.some((l) => l.includes(secret))).toBe(false);
   });
 });

@@ -44,6 +44,13 @@ async function showNode(job: Job, node: string | null): Promise<void> {
   await job.updateProgress({ node }).catch(() => undefined);
 }
 
+/** The `run_finished` log line: what an operator greps for, no payload. */
+function runSummary(rec: RunRecord) {
+  const elapsed = rec.started_at && rec.finished_at ? Date.parse(rec.finished_at) - Date.parse(rec.started_at) : -1;
+  const toolCalls = rec.nodes.reduce((n, e) => n + e.tool_calls, 0);
+  return { run: rec.run_id, graph: rec.graph, status: rec.status, nodes: rec.nodes.length, tool_calls: toolCalls, attempt: rec.attempt, elapsed_ms: elapsed };
+}
+
 /**
  * One BullMQ job = one run. Each pass claims the run, then steps it node by node: run the node,
  * then one compare-and-set writes snapshot + history + events and at the same time checks that
@@ -141,7 +148,9 @@ export function createProcessor(d: ProcessorDeps) {
         if (!(await commit(rec, t, ['running'], lease))) return 'released';
         rec = t.record;
         d.onStep?.(rec, o);
-        d.log.info('node_done', { run: runId, node: o.node, outcome: o.kind, tool_calls: o.toolCalls, elapsed_ms: o.durationMs });
+        // per step at debug (every poll of a waiting run is a step); once per run at info
+        d.log.debug('node_done', { run: runId, node: o.node, outcome: o.kind, tool_calls: o.toolCalls, elapsed_ms: o.durationMs });
+        if (o.kind === 'succeeded' || o.kind === 'failed') d.log.info('run_finished', runSummary(rec));
         if (o.kind === 'failed') d.log.error('run_graph error', { run: runId, graph: rec.graph, node: o.node, code: o.error.code });
         if (o.kind === 'waiting') {
           await showNode(job, o.node);

@@ -1,4 +1,4 @@
-import { event, type ErrorData, type NodeHistoryEntry, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
+import { event, isoTime as iso, type ErrorData, type NodeHistoryEntry, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
 import type { StepOutcome } from '@sup/engine';
 import { cancelledRecord } from '@sup/queue';
 
@@ -10,8 +10,6 @@ export interface Transition {
   record: RunRecord;
   events: RunEvent[];
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export function claim(rec: RunRecord, lease: string, firstNode: string | null, nowMs: number, worker: string): Transition {
   // attempt counts pick-ups after a queue or a crash, not wake-ups from a park
