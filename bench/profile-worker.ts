@@ -4,7 +4,7 @@
  * CPU time spent inside a few functions (inclusive, synchronous stacks only — time after an await
  * is attributed to whatever resumed it, so shares do not add up to 100 %).
  *
- *   pnpm exec tsx bench/profile-worker.ts [runs=1500] [--concurrency=10]
+ *   pnpm exec tsx bench/profile-worker.ts [runs=1500] [--concurrency=10] [--top=25]
  */
 import { Session } from 'node:inspector/promises';
 import { RedisServer } from './lib/redis-server.js';
@@ -13,7 +13,7 @@ import { arg } from './lib/util.js';
 
 const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1500);
 const server = await RedisServer.start();
-const w = await startNoopWorker({ url: server.url, prefix: '', concurrency: arg('concurrency', 10), autorun: false, logLevel: 'info' });
+const w = await startNoopWorker({ url: server.url, prefix: '', concurrency: arg('concurrency', 10), autorun: false, logLevel: process.env.LOG_LEVEL ?? 'info' });
 await submitNoop(w, 'noop8', N, 50);
 // the worker logs one line per node, as in production: keep it off the terminal
 const write = process.stdout.write.bind(process.stdout);
@@ -65,6 +65,19 @@ const walk = (id: number, active: Set<string>) => {
 walk(profile.nodes[0]!.id, new Set());
 console.log(`${N} noop8 runs in ${ms} ms (${((N * 1000) / ms).toFixed(0)} runs/s, one process); CPU busy ${((100 * busy) / total).toFixed(0)} % of the profiled time`);
 for (const [label, t] of incl) console.log(`${label.padEnd(52)} ${((100 * t) / busy).toFixed(1)} % of busy CPU`);
+// --top=N: the N functions with the most self time (where the CPU actually is)
+const top = arg('top', 0);
+if (top > 0) {
+  const byFn = new Map<string, number>();
+  for (const [id, t] of self) {
+    const { functionName, url } = nodes.get(id)!.callFrame;
+    if (functionName === '(idle)') continue;
+    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '').replace(/^file:\/\/.*\/(packages|apps|bench)\//, '$1/')}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + t);
+  }
+  console.log(`top ${top} by self time:`);
+  for (const [k, t] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * t) / busy).toFixed(1).padStart(5)} %  ${k}`);
+}
 await w.close();
 await server.stop();
 process.exit(0);

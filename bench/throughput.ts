@@ -9,7 +9,10 @@
  * Each engine cell: fresh key prefix, workers started and ready, queue paused, N runs submitted as
  * the API does (create.lua + queue.add), queue resumed; rate = N / (last finished_at − resume).
  *
- *   pnpm exec tsx bench/throughput.ts [runs-per-cell=1000] [--cells=1x1,1x10,...]
+ * A second reference, `raw1x50`: the same BullMQ Worker and submission with a processor that
+ * returns at once — what one job per run costs before the engine does anything.
+ *
+ *   pnpm exec tsx bench/throughput.ts [runs-per-cell=1000] [--cells=1x1,1x10,...,raw1x50]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -25,10 +28,14 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1000);
 const STEPS = 8;
 const cellsArg = process.argv.find((a) => a.startsWith('--cells='))?.slice(8);
-const CELLS: Array<[number, number]> = cellsArg
-  ? cellsArg.split(',').map((c) => c.split('x').map(Number) as [number, number])
-  : [[1, 1], [1, 10], [1, 50], [2, 1], [2, 10], [2, 50]];
-const CONCURRENCIES = [...new Set(CELLS.map(([, c]) => c))].sort((a, b) => a - b);
+// `raw1x50` = the reference BullMQ cell: same Worker and submission, a processor that returns at once
+const CELLS: Array<[number, number, boolean]> = (cellsArg ?? '1x1,1x10,1x50,2x1,2x10,2x50,raw1x50')
+  .split(',')
+  .map((c) => {
+    const [p, n] = c.replace(/^raw/, '').split('x').map(Number);
+    return [p!, n!, c.startsWith('raw')];
+  });
+const CONCURRENCIES = [...new Set(CELLS.filter(([, , raw]) => !raw).map(([, c]) => c))].sort((a, b) => a - b);
 const say = (m: string) => process.stderr.write(`${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -40,10 +47,10 @@ const loadBefore = load();
 const children = new Set<ChildProcess>();
 process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-function startWorker(prefix: string, concurrency: number): Promise<ChildProcess> {
+function startWorker(prefix: string, concurrency: number, raw: boolean): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/noop-worker.ts`], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', REDIS_URL: server.url, KEY_PREFIX: prefix, WORKER_CONCURRENCY: String(concurrency), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+    env: { PATH: process.env.PATH ?? '', REDIS_URL: server.url, KEY_PREFIX: prefix, WORKER_CONCURRENCY: String(concurrency), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', RAW_BULLMQ: raw ? '1' : '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.add(child);
@@ -75,16 +82,17 @@ async function stopWorker(c: ChildProcess): Promise<void> {
 
 interface Cell { procs: number; concurrency: number; runsPerSec: number; seconds: number; succeeded: number }
 const engine: Cell[] = [];
+const rawBull: Cell[] = [];
 let recordBytes = 0;
 let eventBytes = 0;
 
-for (const [procs, concurrency] of CELLS) {
-  const prefix = `tp${procs}x${concurrency}:`;
+for (const [procs, concurrency, raw] of CELLS) {
+  const prefix = `tp${raw ? 'raw' : ''}${procs}x${concurrency}:`;
   const redis = createRedis(server.url, { name: 'bench-submit' });
   const bull = createRedis(server.url, { name: 'bench-bull', forBullmq: true });
   const store = new RunStore({ redis, prefix, ttlSec: 86_400 });
   const queue = createRunQueue(bull, prefix);
-  const workers = await Promise.all(Array.from({ length: procs }, () => startWorker(prefix, concurrency)));
+  const workers = await Promise.all(Array.from({ length: procs }, () => startWorker(prefix, concurrency, raw)));
   await queue.pause();
   const ids = await submitNoop({ store, queue }, 'noop8', N, 50);
   await sleep(200);
@@ -92,6 +100,19 @@ for (const [procs, concurrency] of CELLS) {
   await queue.resume();
   const deadline = t0 + 600_000;
   let done = 0;
+  if (raw) {
+    // the reference: BullMQ alone; rate from the jobs' own finishedOn
+    while (Date.now() < deadline && (await queue.getJobCountByTypes('completed')) < N) await sleep(20);
+    const jobs = await queue.getJobs(['completed'], 0, -1);
+    const seconds = (Math.max(...jobs.map((j) => j.finishedOn ?? 0)) - t0) / 1000;
+    rawBull.push({ procs, concurrency, runsPerSec: jobs.length / seconds, seconds, succeeded: jobs.length });
+    say(`raw BullMQ ${procs}x${concurrency}: ${jobs.length}/${N} jobs in ${seconds.toFixed(2)} s = ${(jobs.length / seconds).toFixed(1)} jobs/s`);
+    await Promise.all(workers.map(stopWorker));
+    await queue.close();
+    await Promise.allSettled([redis.quit(), bull.quit()]);
+    await admin.flushall();
+    continue;
+  }
   while (Date.now() < deadline) {
     done = Number((await redis.hget(store.keys.stats, 'finished|noop8|succeeded')) ?? 0) + Number((await redis.hget(store.keys.stats, 'finished|noop8|failed')) ?? 0);
     if (done >= N) break;
@@ -160,12 +181,13 @@ for (let round = 0; round < 2; round++) {
 }
 
 const bestFloor = Math.max(...floor.map((f) => f.runsPerSec));
-const bestEngine = engine.reduce((a, b) => (b.runsPerSec > a.runsPerSec ? b : a));
+const bestEngine = engine.reduce((a, b) => (b.runsPerSec > a.runsPerSec ? b : a), { procs: 0, concurrency: 0, runsPerSec: 0, seconds: 0, succeeded: 0 });
 console.log(`throughput: ${N} noop8 runs per cell (${STEPS} steps each), record ${recordBytes} B, event ${eventBytes} B; load before ${loadBefore}, after ${load()}`);
 console.log('| worker processes × concurrency | runs/s | node steps/s | succeeded | vs best floor |');
 for (const c of engine) {
   console.log(`| ${c.procs} × ${c.concurrency} | ${c.runsPerSec.toFixed(1)} | ${(c.runsPerSec * STEPS).toFixed(0)} | ${c.succeeded}/${N} | ${((100 * c.runsPerSec) / bestFloor).toFixed(0)} % |`);
 }
+for (const c of rawBull) console.log(`| raw BullMQ ${c.procs} × ${c.concurrency} (no-op processor) | ${c.runsPerSec.toFixed(1)} jobs/s | | ${c.succeeded}/${N} | ${((100 * c.runsPerSec) / bestFloor).toFixed(0)} % |`);
 console.log('| floor (raw pipeline) concurrency | runs/s | steps/s | | |');
 for (const f of floor) console.log(`| floor × ${f.concurrency} | ${f.runsPerSec.toFixed(1)} | ${(f.runsPerSec * STEPS).toFixed(0)} | | |`);
 console.log(`engine.step alone (one process, no Redis, no BullMQ): ${cpuRunsPerSec.toFixed(1)} runs/s = ${(cpuRunsPerSec * STEPS).toFixed(0)} steps/s`);

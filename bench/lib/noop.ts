@@ -26,6 +26,8 @@ export interface NoopWorkerOptions {
   logLevel?: string;
   lockMs?: number;
   autorun?: boolean;
+  /** Reference: the same Worker with a processor that returns at once (raw BullMQ cost per job). */
+  raw?: boolean;
 }
 
 export interface NoopWorker {
@@ -70,7 +72,7 @@ export async function startNoopWorker(o: NoopWorkerOptions): Promise<NoopWorker>
     onFinished: metrics.onFinished,
   });
   const lockMs = o.lockMs ?? 30_000;
-  const worker = new Worker(QUEUES.runs, processor, {
+  const worker = new Worker(QUEUES.runs, o.raw ? async () => 'raw' : processor, {
     connection: bull, prefix: bullPrefix(o.prefix), concurrency: o.concurrency,
     lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 1_000, autorun: o.autorun ?? true,
   });
