@@ -23,10 +23,12 @@ export interface SubmitDeps {
 export function newRunRecord(p: SubmitParams, now = new Date()): RunRecord {
   const ts = now.toISOString();
   return {
+    // these four first: the stored form starts with them (serializeRecord in @sup/run-store)
     run_id: newRunId(),
+    status: 'queued',
+    lease: null,
     graph: p.graph,
     agent_id: p.agentId,
-    status: 'queued',
     current_node: null,
     created_at: ts,
     started_at: null,
@@ -41,7 +43,6 @@ export function newRunRecord(p: SubmitParams, now = new Date()): RunRecord {
     result: null,
     error: null,
     nodes: [],
-    lease: null,
     snapshot: null,
   };
 }

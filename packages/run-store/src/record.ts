@@ -54,12 +54,18 @@ export function parseRecord(raw: string, runId: string): RunRecord {
   };
 }
 
+const HEAD = ['run_id', 'status', 'lease', 'graph'];
+
 /**
  * The stored form of a record: `run_id`, `status`, `lease` and `graph` first, always, so
  * commit.lua reads the fields it checks from the head of the string instead of decoding the whole
  * document (see `head` in lua/commit.lua).
  */
 export function serializeRecord(r: RunRecord): string {
+  // records made by newRunRecord and carried along by spreads already have that order: no copy
+  let i = 0;
+  for (const k in r) if (k !== HEAD[i] || ++i === HEAD.length) break;
+  if (i === HEAD.length && r.lease !== undefined) return JSON.stringify(r);
   const { run_id, status, lease, graph, ...rest } = r;
   return JSON.stringify({ run_id, status, lease: lease ?? null, graph, ...rest });
 }
