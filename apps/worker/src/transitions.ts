@@ -49,32 +49,33 @@ function historyWith(rec: RunRecord, o: StepOutcome, status: NodeHistoryEntry['s
 }
 
 function finished(rec: RunRecord, status: RunStatus, nowMs: number, extra: Partial<RunRecord>): RunRecord {
-  return { ...rec, ...extra, status, lease: null, finished_at: iso(nowMs), updated_at: iso(nowMs) };
+  const now = iso(nowMs);
+  return { ...rec, ...extra, status, lease: null, finished_at: now, updated_at: now };
 }
 
-/** Applies one engine step to the record. */
+/** Applies one engine step to the record (one object spread per step: this runs for every node). */
 export function afterStep(rec: RunRecord, o: StepOutcome, startedMs: number, nowMs: number): Transition {
   const stats = { tool_calls: o.toolCalls, duration_ms: o.durationMs, visit: o.visit };
-  const base = { ...rec, snapshot: o.snapshot, updated_at: iso(nowMs) };
+  const snapshot = o.snapshot;
   switch (o.kind) {
     case 'advanced':
       return {
-        record: { ...base, current_node: o.next, nodes: historyWith(rec, o, 'succeeded', startedMs, nowMs) },
+        record: { ...rec, snapshot, updated_at: iso(nowMs), current_node: o.next, nodes: historyWith(rec, o, 'succeeded', startedMs, nowMs) },
         events: [event('node_finished', o.node, { ...stats, outcome: 'ok', next: o.next })],
       };
     case 'waiting':
       return {
-        record: { ...base, status: 'waiting', current_node: o.node, nodes: historyWith(rec, o, 'waiting', startedMs, nowMs) },
+        record: { ...rec, snapshot, updated_at: iso(nowMs), status: 'waiting', current_node: o.node, nodes: historyWith(rec, o, 'waiting', startedMs, nowMs) },
         events: [event(o.reason === 'retry' ? 'node_retry' : 'node_waiting', o.node, { ...stats, reason: o.reason, delay_ms: o.delayMs })],
       };
     case 'succeeded':
       return {
-        record: finished(base, 'succeeded', nowMs, { current_node: null, result: o.result, nodes: historyWith(rec, o, 'succeeded', startedMs, nowMs) }),
+        record: finished(rec, 'succeeded', nowMs, { snapshot, current_node: null, result: o.result, nodes: historyWith(rec, o, 'succeeded', startedMs, nowMs) }),
         events: [event('node_finished', o.node, { ...stats, outcome: 'ok' }), event('run_succeeded')],
       };
     case 'failed':
       return {
-        record: finished(base, 'failed', nowMs, { current_node: o.node, error: o.error, nodes: historyWith(rec, o, 'failed', startedMs, nowMs) }),
+        record: finished(rec, 'failed', nowMs, { snapshot, current_node: o.node, error: o.error, nodes: historyWith(rec, o, 'failed', startedMs, nowMs) }),
         events: [event('node_failed', o.node, { ...stats, code: o.error.code }), event('run_failed', o.node, { code: o.error.code, message: o.error.message })],
       };
   }
