@@ -12,7 +12,10 @@
  * A second reference, `raw1x50`: the same BullMQ Worker and submission with a processor that
  * returns at once — what one job per run costs before the engine does anything.
  *
- *   pnpm exec tsx bench/throughput.ts [runs-per-cell=1000] [--cells=1x1,1x10,...,raw1x50]
+ * `--rounds=K` repeats everything K times, engine cells and floor interleaved, and reports medians
+ * and the best-engine ÷ best-floor ratio of each round: on a shared machine single runs swing ±30 %.
+ *
+ *   pnpm exec tsx bench/throughput.ts [runs-per-cell=1000] [--cells=1x1,1x10,...,raw1x50] [--rounds=1]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -35,6 +38,7 @@ const CELLS: Array<[number, number, boolean]> = (cellsArg ?? '1x1,1x10,1x50,2x1,
     const [p, n] = c.replace(/^raw/, '').split('x').map(Number);
     return [p!, n!, c.startsWith('raw')];
   });
+const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 1);
 const CONCURRENCIES = [...new Set(CELLS.filter(([, , raw]) => !raw).map(([, c]) => c))].sort((a, b) => a - b);
 const say = (m: string) => process.stderr.write(`${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,74 +84,62 @@ async function stopWorker(c: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-interface Cell { procs: number; concurrency: number; runsPerSec: number; seconds: number; succeeded: number }
-const engine: Cell[] = [];
-const rawBull: Cell[] = [];
+interface Cell { procs: number; concurrency: number; raw: boolean; runsPerSec: number; succeeded: number }
 let recordBytes = 0;
 let eventBytes = 0;
 
-for (const [procs, concurrency, raw] of CELLS) {
-  const prefix = `tp${raw ? 'raw' : ''}${procs}x${concurrency}:`;
+/** One engine (or raw BullMQ) cell: fresh prefix, workers up, N runs submitted while paused, resume, time. */
+async function runCell(procs: number, concurrency: number, raw: boolean, round: number): Promise<Cell> {
+  const prefix = `tp${round}${raw ? 'raw' : ''}${procs}x${concurrency}:`;
   const redis = createRedis(server.url, { name: 'bench-submit' });
   const bull = createRedis(server.url, { name: 'bench-bull', forBullmq: true });
   const store = new RunStore({ redis, prefix, ttlSec: 86_400 });
   const queue = createRunQueue(bull, prefix);
   const workers = await Promise.all(Array.from({ length: procs }, () => startWorker(prefix, concurrency, raw)));
-  await queue.pause();
-  const ids = await submitNoop({ store, queue }, 'noop8', N, 50);
-  await sleep(200);
-  const t0 = Date.now();
-  await queue.resume();
-  const deadline = t0 + 600_000;
-  let done = 0;
-  if (raw) {
-    // the reference: BullMQ alone; rate from the jobs' own finishedOn
-    while (Date.now() < deadline && (await queue.getJobCountByTypes('completed')) < N) await sleep(20);
-    const jobs = await queue.getJobs(['completed'], 0, -1);
-    const seconds = (Math.max(...jobs.map((j) => j.finishedOn ?? 0)) - t0) / 1000;
-    rawBull.push({ procs, concurrency, runsPerSec: jobs.length / seconds, seconds, succeeded: jobs.length });
-    say(`raw BullMQ ${procs}x${concurrency}: ${jobs.length}/${N} jobs in ${seconds.toFixed(2)} s = ${(jobs.length / seconds).toFixed(1)} jobs/s`);
+  try {
+    await queue.pause();
+    const ids = await submitNoop({ store, queue }, 'noop8', N, 50);
+    await sleep(200);
+    const t0 = Date.now();
+    await queue.resume();
+    const deadline = t0 + 600_000;
+    if (raw) {
+      // the reference: BullMQ alone; rate from the jobs' own finishedOn
+      while (Date.now() < deadline && (await queue.getJobCountByTypes('completed')) < N) await sleep(20);
+      const jobs = await queue.getJobs(['completed'], 0, -1);
+      const seconds = (Math.max(...jobs.map((j) => j.finishedOn ?? 0)) - t0) / 1000;
+      return { procs, concurrency, raw, runsPerSec: jobs.length / seconds, succeeded: jobs.length };
+    }
+    const finished = async () => Number((await redis.hget(store.keys.stats, 'finished|noop8|succeeded')) ?? 0) + Number((await redis.hget(store.keys.stats, 'finished|noop8|failed')) ?? 0);
+    while (Date.now() < deadline && (await finished()) < N) await sleep(20);
+    const recs = (await redis.mget(ids.map((id) => store.keys.run(id)))).map((r) => JSON.parse(r!) as { status: string; finished_at: string | null });
+    const lastMs = Math.max(...recs.map((r) => (r.finished_at ? Date.parse(r.finished_at) : 0)));
+    const succeeded = recs.filter((r) => r.status === 'succeeded').length;
+    if (!recordBytes) {
+      recordBytes = (await redis.strlen(store.keys.run(ids[0]!))) as number;
+      const ev = await redis.xrange(store.keys.events(ids[0]!), '-', '+');
+      eventBytes = Math.round(ev.reduce((a, [, f]) => a + f[1]!.length, 0) / ev.length);
+    }
+    return { procs, concurrency, raw, runsPerSec: succeeded / ((lastMs - t0) / 1000), succeeded };
+  } finally {
     await Promise.all(workers.map(stopWorker));
     await queue.close();
     await Promise.allSettled([redis.quit(), bull.quit()]);
     await admin.flushall();
-    continue;
   }
-  while (Date.now() < deadline) {
-    done = Number((await redis.hget(store.keys.stats, 'finished|noop8|succeeded')) ?? 0) + Number((await redis.hget(store.keys.stats, 'finished|noop8|failed')) ?? 0);
-    if (done >= N) break;
-    await sleep(20);
-  }
-  const recs = (await redis.mget(ids.map((id) => store.keys.run(id)))).map((r) => JSON.parse(r!) as { status: string; finished_at: string | null });
-  const lastMs = Math.max(...recs.map((r) => (r.finished_at ? Date.parse(r.finished_at) : 0)));
-  const succeeded = recs.filter((r) => r.status === 'succeeded').length;
-  const seconds = (lastMs - t0) / 1000;
-  if (!recordBytes) {
-    recordBytes = (await redis.strlen(store.keys.run(ids[0]!))) as number;
-    const ev = await redis.xrange(store.keys.events(ids[0]!), '-', '+');
-    eventBytes = Math.round(ev.reduce((a, [, f]) => a + f[1]!.length, 0) / ev.length);
-  }
-  engine.push({ procs, concurrency, runsPerSec: succeeded / seconds, seconds, succeeded });
-  say(`engine ${procs}x${concurrency}: ${succeeded}/${N} succeeded in ${seconds.toFixed(2)} s = ${(succeeded / seconds).toFixed(1)} runs/s`);
-  await Promise.all(workers.map(stopWorker));
-  await queue.close();
-  await Promise.allSettled([redis.quit(), bull.quit()]);
-  await admin.flushall();
 }
 
-// ---- the floor: raw ioredis pipelines, N runs × 8 steps, same concurrencies ----
-const snapshot = JSON.stringify({ pad: 'x'.repeat(Math.max(0, recordBytes - 12)) });
-const ev = JSON.stringify({ pad: 'y'.repeat(Math.max(0, eventBytes - 12)) });
-const floor: Array<{ concurrency: number; runsPerSec: number; seconds: number }> = [];
-const raw = new Redis(server.url);
-for (const concurrency of CONCURRENCIES) {
+/** The floor: one ioredis client, the minimal durable step work as one pipeline, N runs × 8 steps. */
+async function runFloor(client: Redis, concurrency: number, round: number): Promise<number> {
+  const snapshot = JSON.stringify({ pad: 'x'.repeat(Math.max(0, recordBytes - 12)) });
+  const ev = JSON.stringify({ pad: 'y'.repeat(Math.max(0, eventBytes - 12)) });
   let next = 0;
   const t0 = Date.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < N) {
-      const id = `floor${concurrency}:${next++}`;
+      const id = `floor${round}x${concurrency}:${next++}`;
       for (let s = 0; s < STEPS; s++) {
-        const res = await raw.pipeline()
+        const res = await client.pipeline()
           .get(`${id}:cancel`)
           .set(id, snapshot, 'EX', 86_400)
           .xadd(`${id}:events`, 'MAXLEN', '~', 10_000, '*', 'e', ev)
@@ -157,10 +149,29 @@ for (const concurrency of CONCURRENCIES) {
       }
     }
   }));
-  const seconds = (Date.now() - t0) / 1000;
-  floor.push({ concurrency, runsPerSec: N / seconds, seconds });
-  say(`floor c=${concurrency}: ${(N / seconds).toFixed(1)} runs/s`);
+  const rate = N / ((Date.now() - t0) / 1000);
   await admin.flushall();
+  return rate;
+}
+
+// rounds interleave engine cells and floor, so a neighbour's burst hits both sides of the ratio
+const cells: Cell[][] = [];
+const floors: Array<Map<number, number>> = [];
+const floorClient = new Redis(server.url);
+for (let round = 0; round < ROUNDS; round++) {
+  const rc: Cell[] = [];
+  for (const [procs, concurrency, raw] of CELLS) {
+    const c = await runCell(procs, concurrency, raw, round);
+    rc.push(c);
+    say(`round ${round + 1}: ${raw ? 'raw BullMQ' : 'engine'} ${procs}x${concurrency}: ${c.succeeded}/${N} in ${(N / c.runsPerSec).toFixed(2)} s = ${c.runsPerSec.toFixed(1)} /s`);
+  }
+  const rf = new Map<number, number>();
+  for (const concurrency of CONCURRENCIES) {
+    rf.set(concurrency, await runFloor(floorClient, concurrency, round));
+    say(`round ${round + 1}: floor c=${concurrency}: ${rf.get(concurrency)!.toFixed(1)} runs/s`);
+  }
+  cells.push(rc);
+  floors.push(rf);
 }
 
 // ---- decomposition: engine.step alone, in this process, no Redis (restore → run node → persist) ----
@@ -180,19 +191,29 @@ for (let round = 0; round < 2; round++) {
   cpuRunsPerSec = (N * 1000) / (performance.now() - t0); // the second round (warm JIT) counts
 }
 
-const bestFloor = Math.max(...floor.map((f) => f.runsPerSec));
-const bestEngine = engine.reduce((a, b) => (b.runsPerSec > a.runsPerSec ? b : a), { procs: 0, concurrency: 0, runsPerSec: 0, seconds: 0, succeeded: 0 });
-console.log(`throughput: ${N} noop8 runs per cell (${STEPS} steps each), record ${recordBytes} B, event ${eventBytes} B; load before ${loadBefore}, after ${load()}`);
-console.log('| worker processes × concurrency | runs/s | node steps/s | succeeded | vs best floor |');
-for (const c of engine) {
-  console.log(`| ${c.procs} × ${c.concurrency} | ${c.runsPerSec.toFixed(1)} | ${(c.runsPerSec * STEPS).toFixed(0)} | ${c.succeeded}/${N} | ${((100 * c.runsPerSec) / bestFloor).toFixed(0)} % |`);
+const median = (xs: number[]) => { const a = [...xs].sort((x, y) => x - y); const m = a.length >> 1; return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2; };
+const fmt = (xs: number[]) => (xs.length > 1 ? `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` : xs[0]!.toFixed(1));
+const bestFloorOf = (r: number) => Math.max(...floors[r]!.values());
+const bestEngineOf = (r: number) => cells[r]!.filter((c) => !c.raw).reduce((a, b) => (b.runsPerSec > a.runsPerSec ? b : a), { runsPerSec: 0, procs: 0, concurrency: 0 } as Cell);
+const ratios = cells.map((_, r) => (100 * bestEngineOf(r).runsPerSec) / bestFloorOf(r));
+console.log(`throughput: ${N} noop8 runs per cell (${STEPS} steps each), ${ROUNDS} round(s), record ${recordBytes} B, event ${eventBytes} B; load before ${loadBefore}, after ${load()}`);
+console.log(`| cell | runs/s${ROUNDS > 1 ? ' median (min–max)' : ''} | node steps/s | all succeeded |`);
+CELLS.forEach(([procs, concurrency, raw], i) => {
+  const rates = cells.map((rc) => rc[i]!.runsPerSec);
+  const ok = cells.every((rc) => rc[i]!.succeeded === N);
+  console.log(`| ${raw ? 'raw BullMQ (no-op processor, jobs/s) ' : ''}${procs} × ${concurrency} | ${fmt(rates)} | ${raw ? '' : (median(rates) * STEPS).toFixed(0)} | ${ok ? 'yes' : 'NO'} |`);
+});
+for (const c of CONCURRENCIES) {
+  const rates = floors.map((f) => f.get(c)!);
+  console.log(`| floor (raw pipeline) × ${c} | ${fmt(rates)} | ${(median(rates) * STEPS).toFixed(0)} | |`);
 }
-for (const c of rawBull) console.log(`| raw BullMQ ${c.procs} × ${c.concurrency} (no-op processor) | ${c.runsPerSec.toFixed(1)} jobs/s | | ${c.succeeded}/${N} | ${((100 * c.runsPerSec) / bestFloor).toFixed(0)} % |`);
-console.log('| floor (raw pipeline) concurrency | runs/s | steps/s | | |');
-for (const f of floor) console.log(`| floor × ${f.concurrency} | ${f.runsPerSec.toFixed(1)} | ${(f.runsPerSec * STEPS).toFixed(0)} | | |`);
 console.log(`engine.step alone (one process, no Redis, no BullMQ): ${cpuRunsPerSec.toFixed(1)} runs/s = ${(cpuRunsPerSec * STEPS).toFixed(0)} steps/s`);
-console.log(`best engine ${bestEngine.procs}×${bestEngine.concurrency} = ${bestEngine.runsPerSec.toFixed(1)} runs/s = ${((100 * bestEngine.runsPerSec) / bestFloor).toFixed(0)} % of the best floor (${bestFloor.toFixed(1)} runs/s)`);
-await raw.quit();
+cells.forEach((_, r) => {
+  const e = bestEngineOf(r);
+  console.log(`round ${r + 1}: best engine ${e.procs}×${e.concurrency} ${e.runsPerSec.toFixed(1)} runs/s ÷ best floor ${bestFloorOf(r).toFixed(1)} runs/s = ${ratios[r]!.toFixed(0)} %`);
+});
+console.log(`best engine ÷ best floor, same round: ${ROUNDS > 1 ? `median ${median(ratios).toFixed(0)} %, range ${Math.min(...ratios).toFixed(0)}–${Math.max(...ratios).toFixed(0)} %` : `${ratios[0]!.toFixed(0)} %`}`);
+await floorClient.quit();
 await admin.quit();
 await server.stop();
 process.exit(0);
