@@ -33,7 +33,8 @@ const queue = createRunQueue(bull, env.KEY_PREFIX);
 const webhookQueue = createWebhookQueue(bull, env.KEY_PREFIX);
 // BullMQ reports connection trouble as 'error' events; without a listener it prints raw stacks
 for (const q of [queue, webhookQueue]) q.on('error', onError);
-// every path that finishes a run in this process ends here; the job id keeps it to one webhook
+// runs finished outside a run job (a cancel of a child run, a job out of attempts): best effort,
+// logged when it fails; the run job's own path awaits the enqueue (afterFinish below)
 const runFinished = (rec: RunRecord): void =>
   void enqueueWebhook(webhookQueue, rec, env.RUN_TTL_SEC).catch((e: Error) => log.error('webhook_enqueue_failed', { run: rec.run_id, error: e.message }));
 const metrics = createWorkerMetrics();
@@ -75,10 +76,9 @@ const processor = createProcessor({
   isClosing: () => closing,
   now: Date.now,
   onStep: metrics.onStep,
-  onFinished: (rec) => {
-    metrics.onFinished(rec);
-    runFinished(rec);
-  },
+  onFinished: metrics.onFinished,
+  // awaited: a failed enqueue fails the job attempt and the retry queues the webhook again
+  afterFinish: async (rec) => void (await enqueueWebhook(webhookQueue, rec, env.RUN_TTL_SEC)),
 });
 
 const worker = new Worker(QUEUES.runs, watchdog.track(processor), {

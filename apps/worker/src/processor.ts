@@ -22,6 +22,13 @@ export interface ProcessorDeps {
   now(): number;
   onStep?(rec: RunRecord, o: StepOutcome): void;
   onFinished?(rec: RunRecord): void;
+  /**
+   * After a run's final commit (queues its webhook). The job completes only once this resolves: a
+   * rejection fails the job attempt, BullMQ retries it, and the retry finds the run finished and
+   * calls this again — so a Redis error or a crash right after the final commit loses nothing.
+   * Must be idempotent (the webhook job id is).
+   */
+  afterFinish?(rec: RunRecord): Promise<void>;
   /** A cancelled run that had started work gets its graph's compensation queued. */
   compensateLater(rec: RunRecord): Promise<void>;
   compensate(runId: string): Promise<string>;
@@ -61,7 +68,10 @@ export function createProcessor(d: ProcessorDeps) {
   async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string): Promise<boolean> {
     const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}) });
     if (res.ok) {
-      if (isTerminal(t.record.status)) d.onFinished?.(t.record);
+      if (isTerminal(t.record.status)) {
+        d.onFinished?.(t.record);
+        await d.afterFinish?.(t.record);
+      }
       return true;
     }
     const meta = { run: rec.run_id, reason: res.reason, ...(res.status ? { status: res.status } : {}) };
@@ -104,7 +114,11 @@ export function createProcessor(d: ProcessorDeps) {
       d.log.warn('run_missing', { run: runId });
       return 'missing';
     }
-    if (isTerminal(rec.status)) return rec.status;
+    if (isTerminal(rec.status)) {
+      // finished by an earlier attempt whose afterFinish failed or never ran (crash), or by hand
+      await d.afterFinish?.(rec);
+      return rec.status;
+    }
     if (rec.status === 'cancelling') {
       await finishCancelled(runId);
       return 'cancelled';

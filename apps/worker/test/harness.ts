@@ -33,7 +33,7 @@ export const testGraph: GraphDefinition = {
   ],
 };
 
-export function harness(hooks: Pick<ProcessorDeps, 'onStep' | 'onFinished'> = {}) {
+export function harness(hooks: Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'afterFinish'> = {}) {
   const prefix = `t-worker-${randomBytes(4).toString('hex')}:`;
   const redis = new Redis(REDIS_URL);
   const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });

@@ -18,12 +18,13 @@ const logStream = new PassThrough();
 logStream.on('data', (b: Buffer) => logs.push(b.toString()));
 const log = createLogger({ service: 'webhook-test', stream: logStream });
 
-/** What finishes runs in main.ts: every terminal commit queues the run's webhook. */
-let finished: (rec: RunRecord) => void = () => undefined;
-const h = harness({ onFinished: (rec) => finished(rec) });
+/** As main.ts wires it: after every final commit the run job awaits queueing the run's webhook. */
+let afterFinish: (rec: RunRecord) => Promise<void> = async () => undefined;
+const h = harness({ afterFinish: (rec) => afterFinish(rec) });
 const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 const webhooks = createWebhookQueue(bull, h.prefix);
-finished = (rec) => void enqueueWebhook(webhooks, rec, 600, fastRetry);
+const queueWebhook = async (rec: RunRecord) => void (await enqueueWebhook(webhooks, rec, 600, fastRetry));
+afterFinish = queueWebhook;
 
 /** A local webhook receiver on port 0: records each request's raw body, answers `status()`. */
 interface Received { headers: IncomingHttpHeaders; raw: string }
@@ -106,6 +107,31 @@ describe('run webhooks', () => {
     const later = await finishedRun();
     await until('the later webhook', async () => (await eventsOf(later.run_id, 'webhook_delivered')).length > 0);
     expect(received.map((r) => JSON.parse(r.raw).run_id)).toEqual([record.run_id, later.run_id]);
+  });
+
+  it('a webhook enqueue that fails after the final commit fails the job attempt; the retry queues it', async () => {
+    await startDeliverer();
+    let tries = 0;
+    afterFinish = async (rec) => {
+      if (++tries === 1) throw new Error('Connection is closed.'); // Redis gone right after the commit
+      return queueWebhook(rec);
+    };
+    try {
+      h.resetGate();
+      const { record } = await submitRun({ store: h.store, queue: h.queue, ttlSec: 600 }, { graph: 'abc', agentId: 'sofiia', input: {}, webhook: hookUrl });
+      await h.gate.entered();
+      h.gate.open();
+      await until('webhook_delivered', async () => (await eventsOf(record.run_id, 'webhook_delivered')).length > 0);
+      expect(tries).toBe(2);
+      expect(received.map((r) => JSON.parse(r.raw))).toEqual([expect.objectContaining({ run_id: record.run_id, status: 'succeeded' })]);
+      // the retry found the run finished: no node ran twice, the job ended with the run's status
+      expect(h.calls.filter((c) => c.key.startsWith(record.run_id)).map((c) => c.node)).toEqual(['a', 'b', 'c']);
+      const job = (await h.queue.getJob(record.run_id))!;
+      expect(job.attemptsMade).toBe(2);
+      expect(job.returnvalue).toBe('succeeded');
+    } finally {
+      afterFinish = queueWebhook;
+    }
   });
 
   it('retries a 500 with backoff, then succeeds, signing the same body each time', async () => {
