@@ -33,10 +33,12 @@ const queue = createRunQueue(bull, env.KEY_PREFIX);
 const webhookQueue = createWebhookQueue(bull, env.KEY_PREFIX);
 // BullMQ reports connection trouble as 'error' events; without a listener it prints raw stacks
 for (const q of [queue, webhookQueue]) q.on('error', onError);
-// runs finished outside a run job (a cancel of a child run, a job out of attempts): best effort,
-// logged when it fails; the run job's own path awaits the enqueue (afterFinish below)
+// a run job awaits this after its final commit (afterFinish below), and so does a cancel of a child
+// run (CancelService keeps the run job when it fails, so the job's own pass queues it later)
+const queueWebhook = async (rec: RunRecord): Promise<void> => void (await enqueueWebhook(webhookQueue, rec, env.RUN_TTL_SEC));
+// a run marked failed after its job ran out of attempts has no job left to retry: best effort, logged
 const runFinished = (rec: RunRecord): void =>
-  void enqueueWebhook(webhookQueue, rec, env.RUN_TTL_SEC).catch((e: Error) => log.error('webhook_enqueue_failed', { run: rec.run_id, error: e.message }));
+  void queueWebhook(rec).catch((e: Error) => log.error('webhook_enqueue_failed', { run: rec.run_id, error: e.message }));
 const metrics = createWorkerMetrics();
 // a connection that is 'ready' but never answers, or a Worker that stopped taking jobs: unhealthy at
 // once, exit 1 after a minute so the supervisor restarts this process (chaos/redis-restart.ts)
@@ -60,7 +62,7 @@ const gateway = createGatewayClient({
 const compiled = new Map<string, CompiledGraph>(Object.values(graphs).map((g) => [g.name, compileGraph(g)]));
 const keys = createKeys(env.KEY_PREFIX);
 const cancels = await CancelWatcher.start(sub, keys.cancelChannel);
-const cancelService = new CancelService({ store, queue, publisher: redis, channel: keys.cancelChannel, log, ttlSec: env.RUN_TTL_SEC, onFinished: runFinished });
+const cancelService = new CancelService({ store, queue, publisher: redis, channel: keys.cancelChannel, log, ttlSec: env.RUN_TTL_SEC, onFinished: queueWebhook });
 const tools = (runId: string, agentId: string) => gatewayTools(gateway, runId, agentId);
 const runs = (runId: string, agentId: string) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId });
 const graph = (name: string) => compiled.get(name);
@@ -78,7 +80,7 @@ const processor = createProcessor({
   onStep: metrics.onStep,
   onFinished: metrics.onFinished,
   // awaited: a failed enqueue fails the job attempt and the retry queues the webhook again
-  afterFinish: async (rec) => void (await enqueueWebhook(webhookQueue, rec, env.RUN_TTL_SEC)),
+  afterFinish: queueWebhook,
 });
 
 const worker = new Worker(QUEUES.runs, watchdog.track(processor), {

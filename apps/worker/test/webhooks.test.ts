@@ -7,7 +7,7 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { event, QUEUES, type RunRecord } from '@sup/contracts';
 import { createLogger } from '@sup/logging';
-import { bullPrefix, createWebhookQueue, enqueueWebhook, newRunRecord, submitRun, type WebhookRetry } from '@sup/queue';
+import { bullPrefix, CancelService, createWebhookQueue, enqueueWebhook, newRunRecord, submitRun, type WebhookRetry } from '@sup/queue';
 import { createWebhookProcessor } from '../src/webhooks.js';
 import { harness, REDIS_URL, until } from './harness.js';
 
@@ -131,6 +131,28 @@ describe('run webhooks', () => {
       expect(job.returnvalue).toBe('succeeded');
     } finally {
       afterFinish = queueWebhook;
+    }
+  });
+
+  it('a queued run cancelled while its webhook cannot be queued keeps its job; the worker queues the webhook', async () => {
+    await startDeliverer();
+    const cancels = new CancelService({
+      store: h.store, queue: h.queue, publisher: h.redis, channel: h.keys.cancelChannel, log, ttlSec: 600,
+      onFinished: async () => { throw new Error('Connection is closed.'); },
+    });
+    await h.queue.pause();
+    try {
+      const { record } = await submitRun({ store: h.store, queue: h.queue, ttlSec: 600 }, { graph: 'abc', agentId: 'sofiia', input: {}, webhook: hookUrl });
+      expect((await cancels.cancel(record)).status).toBe('cancelled');
+      expect(await h.queue.getJob(record.run_id)).toBeDefined(); // kept: nothing else would queue the webhook
+      expect(logs.join('')).toContain(`run_finished_hook_failed run=${record.run_id}`);
+      await h.queue.resume();
+      await until('webhook_delivered', async () => (await eventsOf(record.run_id, 'webhook_delivered')).length > 0);
+      expect(received.map((r) => JSON.parse(r.raw))).toEqual([expect.objectContaining({ run_id: record.run_id, status: 'cancelled' })]);
+      expect(h.calls.filter((c) => c.key.startsWith(record.run_id))).toEqual([]); // no node ever ran
+      expect((await h.queue.getJob(record.run_id))!.returnvalue).toBe('cancelled');
+    } finally {
+      await h.queue.resume();
     }
   });
 

@@ -11,8 +11,10 @@ export interface CancelDeps {
   log: Logger;
   ttlSec: number;
   /**
-   * Called after this service itself finished a run (queued/waiting → cancelled), e.g. to queue its
-   * webhook; a failure is logged, never turned into a failed cancel (the cancel did happen).
+   * Called after this service itself finished a run (queued/waiting → cancelled), to queue its
+   * webhook. A rejection is logged, never turned into a failed cancel (the cancel did happen), and
+   * the run's job is then left in the queue: the worker that picks it up finds the run finished and
+   * queues the webhook itself (apps/worker processor, afterFinish).
    */
   onFinished?(rec: RunRecord): Promise<unknown> | void;
 }
@@ -58,15 +60,17 @@ export class CancelService {
         const done = event('run_cancelled', rec.current_node ?? undefined, { from: rec.status, ...(reason ? { reason } : {}) });
         const res = await this.d.store.commit(rec.run_id, { ifStatus: [rec.status], record: next, events: [requested, done] });
         if (res.ok) {
-          // best effort: a job that a worker holds right now cannot be removed, and needs not be
-          await this.d.queue.remove(rec.run_id).catch(() => 0);
-          if (rec.snapshot) await enqueueCompensation(this.d.queue, { run_id: rec.run_id, graph: rec.graph }, this.d.ttlSec);
           this.d.log.info('run_cancelled', { run: rec.run_id, from: rec.status });
+          let hooked = true;
           try {
             await this.d.onFinished?.(next);
           } catch (err) {
-            this.d.log.error('run_finished_hook_failed', { run: rec.run_id, error: (err as Error).message });
+            hooked = false;
+            this.d.log.error('run_finished_hook_failed', { run: rec.run_id, error: (err as Error).message, run_job: 'kept' });
           }
+          // best effort: a job that a worker holds right now cannot be removed, and needs not be
+          if (hooked) await this.d.queue.remove(rec.run_id).catch(() => 0);
+          if (rec.snapshot) await enqueueCompensation(this.d.queue, { run_id: rec.run_id, graph: rec.graph }, this.d.ttlSec);
           return next;
         }
       }
