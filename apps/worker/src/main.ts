@@ -1,13 +1,11 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
-import { QUEUES } from '@sup/contracts';
+import { QUEUES, type RunRecord } from '@sup/contracts';
 import { loadOrExit, WorkerEnv } from '@sup/config';
 import { createLogger } from '@sup/logging';
 import { connectRedis, createKeys, RunStore } from '@sup/run-store';
 import { createGatewayClient } from '@sup/gateway-client';
-import { bullPrefix, CancelService, createRunQueue, enqueueCompensation } from '@sup/queue';
-import { createWebhookQueue, enqueueWebhook } from '@sup/queue';
-import type { RunRecord } from '@sup/contracts';
+import { bullPrefix, CancelService, createRunQueue, createWebhookQueue, enqueueCompensation, enqueueWebhook } from '@sup/queue';
 import { compileGraph, type CompiledGraph } from '@sup/engine';
 import { graphs } from '@sup/graphs';
 import { CancelWatcher } from './cancels.js';
@@ -15,10 +13,9 @@ import { childRuns, gatewayTools } from './adapters.js';
 import { createProcessor } from './processor.js';
 import { compensate } from './compensate.js';
 import { onJobFailed } from './failures.js';
-import { createWebhookProcessor } from './webhooks.js';
 import { createWorkerMetrics, redisHealth, serveMetrics } from './metrics.js';
 import { allHealthy, createWatchdog } from './watchdog.js';
-import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/schedules';
+import { startSideWorkers } from './side-workers.js';
 
 const env = loadOrExit(WorkerEnv);
 const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
@@ -96,22 +93,8 @@ worker.on('failed', (job, err) => void onJobFailed(store, log, job, err, runFini
 worker.on('error', (err) => log.error('worker_error', { error: err.message }));
 await worker.waitUntilReady();
 
-// webhooks of finished runs: retried with backoff by BullMQ, delivered by any worker process
-const webhookWorker = new Worker(QUEUES.webhooks, createWebhookProcessor({
-  store, log, secret: env.WEBHOOK_SECRET, timeoutMs: env.WEBHOOK_TIMEOUT_MS, now: Date.now,
-}), { connection: bull, prefix: bullPrefix(env.KEY_PREFIX), concurrency: 5 });
-webhookWorker.on('error', (err) => log.error('worker_error', { queue: QUEUES.webhooks, error: err.message }));
-await webhookWorker.waitUntilReady();
-
-// schedule ticks: BullMQ's job schedulers emit one tick job per fire time, taken by one worker
-const scheduleQueue = createScheduleQueue(bull, env.KEY_PREFIX);
-scheduleQueue.on('error', onError);
-const tickWorker = new Worker(QUEUES.schedules, createTickProcessor({
-  store: new ScheduleStore(redis, env.KEY_PREFIX), submit: { store, queue, ttlSec: env.RUN_TTL_SEC }, graphs, log,
-  removeScheduler: (id) => scheduleQueue.removeJobScheduler(id),
-}), { connection: bull, prefix: bullPrefix(env.KEY_PREFIX), concurrency: 5 });
-tickWorker.on('error', (err) => log.error('worker_error', { queue: QUEUES.schedules, error: err.message }));
-await tickWorker.waitUntilReady();
+// webhooks and schedule ticks
+const sideWorkers = await startSideWorkers({ bull, redis, store, queue, log, onError, env });
 log.info('worker_ready', { pid: process.pid, concurrency: env.WORKER_CONCURRENCY, gateway_url: env.GATEWAY_URL, graphs: [...compiled.keys()].join(',') });
 watchdog.start();
 
@@ -122,9 +105,8 @@ function shutdown(signal: string): Promise<void> {
     log.info('worker_stopping', { signal });
     // waits for in-flight nodes; the processor then hands each run back to the queue
     await worker.close().catch((e: Error) => log.error('worker_close_failed', { error: e.message }));
-    await webhookWorker.close().catch((e: Error) => log.error('worker_close_failed', { queue: QUEUES.webhooks, error: e.message }));
-    await tickWorker.close().catch((e: Error) => log.error('worker_close_failed', { queue: QUEUES.schedules, error: e.message }));
-    await Promise.allSettled([cancels.close(), queue.close(), webhookQueue.close(), scheduleQueue.close()]);
+    await sideWorkers.close();
+    await Promise.allSettled([cancels.close(), queue.close(), webhookQueue.close()]);
     await Promise.allSettled([redis.quit(), bull.quit()]);
     metricsServer?.close();
     log.info('worker_stopped', { signal });

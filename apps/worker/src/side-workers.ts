@@ -1,0 +1,49 @@
+import { Worker, type ConnectionOptions } from 'bullmq';
+import { QUEUES } from '@sup/contracts';
+import type { Logger } from '@sup/logging';
+import { bullPrefix, type RunQueue } from '@sup/queue';
+import type { RedisClient, RunStore } from '@sup/run-store';
+import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/schedules';
+import { graphs } from '@sup/graphs';
+import { createWebhookProcessor } from './webhooks.js';
+
+export interface SideWorkerDeps {
+  bull: ConnectionOptions;
+  redis: RedisClient;
+  store: RunStore;
+  queue: RunQueue;
+  log: Logger;
+  onError(err: Error): void;
+  env: { KEY_PREFIX: string; RUN_TTL_SEC: number; WEBHOOK_SECRET: string; WEBHOOK_TIMEOUT_MS: number };
+}
+
+/**
+ * The two small queues every worker process also serves: webhooks of finished runs (retried with
+ * backoff by BullMQ, delivered by any worker process) and schedule ticks (BullMQ's job schedulers
+ * emit one tick job per fire time, taken by one worker).
+ */
+export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Promise<void> }> {
+  const prefix = bullPrefix(d.env.KEY_PREFIX);
+  const webhookWorker = new Worker(QUEUES.webhooks, createWebhookProcessor({
+    store: d.store, log: d.log, secret: d.env.WEBHOOK_SECRET, timeoutMs: d.env.WEBHOOK_TIMEOUT_MS, now: Date.now,
+  }), { connection: d.bull, prefix, concurrency: 5 });
+  webhookWorker.on('error', (err) => d.log.error('worker_error', { queue: QUEUES.webhooks, error: err.message }));
+  await webhookWorker.waitUntilReady();
+
+  const scheduleQueue = createScheduleQueue(d.bull, d.env.KEY_PREFIX);
+  scheduleQueue.on('error', d.onError);
+  const tickWorker = new Worker(QUEUES.schedules, createTickProcessor({
+    store: new ScheduleStore(d.redis, d.env.KEY_PREFIX), submit: { store: d.store, queue: d.queue, ttlSec: d.env.RUN_TTL_SEC }, graphs, log: d.log,
+    removeScheduler: (id) => scheduleQueue.removeJobScheduler(id),
+  }), { connection: d.bull, prefix, concurrency: 5 });
+  tickWorker.on('error', (err) => d.log.error('worker_error', { queue: QUEUES.schedules, error: err.message }));
+  await tickWorker.waitUntilReady();
+
+  return {
+    async close() {
+      await webhookWorker.close().catch((e: Error) => d.log.error('worker_close_failed', { queue: QUEUES.webhooks, error: e.message }));
+      await tickWorker.close().catch((e: Error) => d.log.error('worker_close_failed', { queue: QUEUES.schedules, error: e.message }));
+      await scheduleQueue.close().catch(() => undefined);
+    },
+  };
+}
