@@ -3,7 +3,7 @@
 #   node apps/api/dist/main.js | node apps/worker/dist/main.js | node apps/gateway-sim/dist/main.js
 # Stages: base (node + pinned pnpm) → deps (registry download, cached on the lockfile alone)
 #         → build (offline install, tsc, then dev dependencies dropped) → runtime (non-root).
-# Never built on the development machine (it has no Docker engine); see docs/deployment.md.
+# Built and run on 2026-11-28 with local stand-ins for the base images (docs/deployment.md).
 
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 

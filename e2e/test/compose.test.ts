@@ -62,7 +62,7 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
 
   it('the production file: Redis with noeviction, AOF everysec and a volume', () => {
     const { services, volumes } = resolved([PROD]);
-    const redis = services.redis!;
+    const redis = services['sofiia-redis']!;
     expect(flat(redis.command)).toContain('--maxmemory-policy noeviction');
     expect(flat(redis.command)).toContain('--appendonly yes');
     expect(flat(redis.command)).toContain('--appendfsync everysec');
@@ -70,19 +70,30 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
     expect(volumes).toHaveProperty('redis-data');
     // the runbook's `docker exec sofiia-redis redis-cli ping` / `docker logs sofiia-supervisor`
     expect(redis.container_name).toBe('sofiia-redis');
-    expect(services['supervisor-api']!.container_name).toBe('sofiia-supervisor');
+    expect(services['sofiia-supervisor']!.container_name).toBe('sofiia-supervisor');
+  });
+
+  it("the runbook's compose commands: its file name, its service names, and bringing the supervisor up brings the workers", () => {
+    // `docker compose -f docker-compose.node2-sofiia-supervisor.yml restart sofiia-supervisor`, run in compose/
+    const linked = resolved(['compose/docker-compose.node2-sofiia-supervisor.yml']);
+    expect(linked).toEqual(resolved([PROD]));
+    expect(Object.keys(linked.services)).toEqual(expect.arrayContaining(['sofiia-supervisor', 'sofiia-redis']));
+    const deps = (linked.services['sofiia-supervisor'] as Service & { depends_on?: Record<string, { condition: string }> }).depends_on;
+    expect(deps).toEqual({ 'sofiia-redis': { condition: 'service_healthy' }, 'sofiia-supervisor-worker': { condition: 'service_started' } });
+    // other containers reach Redis without a password whatever image runs it (found on a real engine)
+    expect(flat(linked.services['sofiia-redis']!.command)).toContain('--protected-mode no');
   });
 
   it('the production file: api on 8084, replicated workers, health checks, restart policies, resource limits', () => {
     const { services } = resolved([PROD]);
-    const api = services['supervisor-api']!;
-    const worker = services['supervisor-worker']!;
+    const api = services['sofiia-supervisor']!;
+    const worker = services['sofiia-supervisor-worker']!;
     expect(api.ports).toEqual([expect.objectContaining({ published: 8084, target: 8084 })]);
     expect(flat(api.command)).toBe('node apps/api/dist/main.js');
     expect(flat(worker.command)).toBe('node apps/worker/dist/main.js');
     expect(worker.deploy?.replicas).toBe(2);
     expect(worker.container_name).toBeUndefined(); // a fixed name would forbid replicas
-    for (const name of ['redis', 'supervisor-api', 'supervisor-worker']) {
+    for (const name of ['sofiia-redis', 'sofiia-supervisor', 'sofiia-supervisor-worker']) {
       const s = services[name]!;
       expect([name, Boolean(s.healthcheck?.test?.length)]).toEqual([name, true]);
       expect(s.restart).toBe('unless-stopped');
@@ -93,7 +104,7 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
     expect(flat(worker.healthcheck!.test)).toContain(`127.0.0.1:${worker.environment!.WORKER_METRICS_PORT}/healthz`);
     for (const s of [api, worker]) expect(s.build?.dockerfile).toBe('Dockerfile');
     // scaled by configuration
-    expect(resolved([PROD], { WORKER_REPLICAS: '6' }).services['supervisor-worker']!.deploy?.replicas).toBe(6);
+    expect(resolved([PROD], { WORKER_REPLICAS: '6' }).services['sofiia-supervisor-worker']!.deploy?.replicas).toBe(6);
   });
 
   it('the production file: gateway-sim only in the dev profile, reachable as "router"', () => {
@@ -101,7 +112,7 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
     expect(services['gateway-sim']!.profiles).toEqual(['dev']);
     expect(services['gateway-sim']!.networks?.default?.aliases).toContain('router');
     for (const [name, s] of Object.entries(services)) if (name !== 'gateway-sim') expect([name, s.profiles]).toEqual([name, undefined]);
-    expect(services['supervisor-api']!.environment!.GATEWAY_URL).toBe('http://router:8000');
+    expect(services['sofiia-supervisor']!.environment!.GATEWAY_URL).toBe('http://router:8000');
   });
 
   it('every environment variable the files set is one the app reads (no silently ignored typo)', () => {
@@ -112,18 +123,19 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
       const { services } = resolved([file], { WORKER_REPLICAS: '1' });
       // SUPERVISOR_API_KEY on the api only serves the runbook's `docker exec sofiia-supervisor env | grep`
       const unknown = (keys: Set<string>, s: Service, extra: string[] = []) => Object.keys(s.environment ?? {}).filter((k) => !keys.has(k) && !extra.includes(k));
-      expect([file, unknown(api, services['supervisor-api']!, ['SUPERVISOR_API_KEY'])]).toEqual([file, []]);
-      expect([file, unknown(worker, services['supervisor-worker']!)]).toEqual([file, []]);
+      expect([file, unknown(api, services['sofiia-supervisor']!, ['SUPERVISOR_API_KEY'])]).toEqual([file, []]);
+      expect([file, unknown(worker, services['sofiia-supervisor-worker']!)]).toEqual([file, []]);
       expect([file, unknown(sim, services['gateway-sim']!)]).toEqual([file, []]);
     }
   });
 
   it('the dev file stands alone: gateway-sim always on, Redis noeviction without persistence', () => {
     const { services } = resolved([DEV]);
-    expect(Object.keys(services).sort()).toEqual(['gateway-sim', 'redis', 'supervisor-api', 'supervisor-worker']);
+    expect(Object.keys(services).sort()).toEqual(['gateway-sim', 'sofiia-redis', 'sofiia-supervisor', 'sofiia-supervisor-worker']);
     expect(services['gateway-sim']!.profiles).toBeUndefined();
-    expect(flat(services.redis!.command)).toContain('--maxmemory-policy noeviction');
-    expect(flat(services.redis!.command)).toContain('--appendonly no');
+    expect(flat(services['sofiia-redis']!.command)).toContain('--maxmemory-policy noeviction');
+    expect(flat(services['sofiia-redis']!.command)).toContain('--appendonly no');
+    expect(flat(services['sofiia-redis']!.command)).toContain('--protected-mode no');
   });
 
   it('rejects what is wrong (the validation is real)', () => {
