@@ -15,6 +15,8 @@
  * `--rounds=K` repeats everything K times, engine cells and floor interleaved, and reports medians
  * and the best-engine ÷ best-floor ratio of each round: on a shared machine single runs swing ±30 %.
  *
+ * `CHILD_PROF=1` writes a V8 CPU profile of every worker process to /tmp/childprof.
+ *
  *   pnpm exec tsx bench/throughput.ts [runs-per-cell=1000] [--cells=1x1,1x10,...,raw1x50] [--rounds=1]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -52,7 +54,7 @@ const children = new Set<ChildProcess>();
 process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 function startWorker(prefix: string, concurrency: number, raw: boolean): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/noop-worker.ts`], {
+  const child = spawn(process.execPath, [...(process.env.CHILD_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/childprof'] : []), '--import', 'tsx', `${ROOT}bench/noop-worker.ts`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', REDIS_URL: server.url, KEY_PREFIX: prefix, WORKER_CONCURRENCY: String(concurrency), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', RAW_BULLMQ: raw ? '1' : '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
