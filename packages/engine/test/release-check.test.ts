@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ToolError } from '@sup/contracts';
-import { releaseCheck } from '@sup/graphs';
+import { jittered, releaseCheck } from '@sup/graphs';
 import { compileGraph, type StepOutcome } from '../src/index.js';
 import { drive, fakeDeps, type ToolReq } from './helpers.js';
 
@@ -33,7 +33,9 @@ describe('release_check through the engine', () => {
     expect(summary(os)).toEqual([
       'advanced:start_job', 'waiting:poll_job:job_running', 'waiting:poll_job:job_running', 'advanced:poll_job', 'succeeded:result',
     ]);
-    expect(os[1]).toMatchObject({ delayMs: 3_000 });
+    // JOB_POLL_INTERVAL_SEC ±10 %, reproducible from run id and poll number
+    expect(os[1]).toMatchObject({ delayMs: jittered(3_000, 'gr_test:1') });
+    expect((os[2] as { delayMs: number }).delayMs).toBe(jittered(3_000, 'gr_test:2'));
     expect(calls[0]).toMatchObject({ tool: 'job_orchestrator_tool', action: 'start_task', params: { task: 'release_check', service: 'payments', version: '1.4.2', checks: ['smoke', 'migrations'] } });
     expect(calls.slice(1).map((c) => [c.action, c.params, c.idempotencyKey])).toEqual([
       ['get_task', { job_id: 'job_7' }, 'gr_test:poll_job:1.0:0'],
@@ -63,8 +65,12 @@ describe('release_check through the engine', () => {
 
   it('fails with job_timeout once timeout_sec has passed since the first poll', async () => {
     const { os, last } = await run([{ status: 'running' }], { ...input, timeout_sec: 10 });
-    // polls at t=0, 3, 6, 9 s, then one clipped to the deadline at 10 s
-    expect(os.filter((o) => o.kind === 'waiting').map((o) => (o as { delayMs: number }).delayMs)).toEqual([3_000, 3_000, 3_000, 1_000]);
+    // polls about every 3 s (±10 %), the last wait clipped so that the final poll lands on the 10 s deadline
+    const waits = os.filter((o) => o.kind === 'waiting').map((o) => (o as { delayMs: number }).delayMs);
+    expect(waits.slice(0, -1).every((d, i) => d === jittered(3_000, `gr_test:${i + 1}`))).toBe(true);
+    expect(waits.slice(0, -1).every((d) => d >= 2_700 && d <= 3_300)).toBe(true);
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(10_000);
+    expect(waits.at(-1)!).toBeLessThan(jittered(3_000, `gr_test:${waits.length}`));
     expect(last).toMatchObject({ kind: 'failed', node: 'poll_job', error: { code: 'job_timeout', node: 'poll_job', message: expect.stringContaining('job_7'), details: { attempts: 1 } } });
   });
 

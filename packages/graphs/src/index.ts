@@ -7,6 +7,7 @@ export * from './types.js';
 export { releaseCheck, ReleaseCheckInput, verdictOf } from './release-check.js';
 export type { Check, PollOutput, ReleaseVerdict, StartOutput } from './release-check.js';
 export { makeNoopGraph } from './noop.js';
+export { jittered } from './jitter.js';
 export { incidentTriage, IncidentTriageInput, kbQuery, TRIAGE_QUERY } from './incident-triage.js';
 export {
   applyPrivacy, buildTriageReport, deployInWindow, severityOf, suspectedCause, THRESHOLDS, topError, triageMarkdown,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ToolError } from '@sup/contracts';
+import { jittered } from './jitter.js';
 import { END, type GraphDefinition, type NodeContext, type NodeDef } from './types.js';
 
 const TOOL = 'job_orchestrator_tool';
@@ -54,9 +55,9 @@ const startJob: NodeDef<ReleaseCheckInput> = {
 
 const pollJob: NodeDef<ReleaseCheckInput> = {
   name: 'poll_job',
-  description: `${TOOL}.get_task every JOB_POLL_INTERVAL_SEC until the job is done or timeout_sec passed`,
+  description: `${TOOL}.get_task every JOB_POLL_INTERVAL_SEC (±10 %) until the job is done or timeout_sec passed`,
   policy: { timeoutMs: 30_000, retries: 5, backoffMs: 1_000 },
-  async run({ input, outputs, state, tools, now, settings }: Ctx) {
+  async run({ runId, input, outputs, state, tools, now, settings }: Ctx) {
     const { job_id } = outputs.start_job as StartOutput;
     // the clock starts at the first poll and survives parks through the node-local state
     const prev = PollState.safeParse(state);
@@ -73,8 +74,9 @@ const pollJob: NodeDef<ReleaseCheckInput> = {
       if (remainingMs <= 0) {
         throw new ToolError('job_timeout', `job ${job_id} still ${status} after ${input.timeout_sec}s (${polls} polls)`, false, { job_id, status, polls });
       }
-      // never sleep past the deadline: the last poll lands on it
-      const delayMs = Math.min(settings.jobPollIntervalMs, remainingMs);
+      // ±10 % so runs started together do not poll together forever; never past the deadline:
+      // the last poll lands on it
+      const delayMs = Math.min(jittered(settings.jobPollIntervalMs, `${runId}:${polls}`), remainingMs);
       return { wait: { delayMs, state: { first_poll_ms, polls }, reason: 'job_running' } };
     }
     const out: PollOutput = { job_id, status, checks: checks.map((c) => ({ name: c.name, status: c.status, detail: detailText(c.detail) })) };

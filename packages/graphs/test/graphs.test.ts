@@ -1,6 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import {
-  END, getGraph, graphs, incidentTriage, makeNoopGraph, postmortemDraft, ReleaseCheckInput, releaseCheck, verdictOf,
+  END, getGraph, graphs, incidentTriage, jittered, makeNoopGraph, postmortemDraft, ReleaseCheckInput, releaseCheck, verdictOf,
   type CancelContext, type GraphDefinition, type NodeContext,
 } from '../src/index.js';
 
@@ -52,11 +52,12 @@ describe('release_check', () => {
   it('poll_job starts its clock at the first poll and keeps it across parks', async () => {
     const poll = releaseCheck.nodes[1]!;
     const ctx = (state: unknown, t: number) => ({
-      input: { service: 's', version: 'v', timeout_sec: 600 }, outputs: { start_job: { job_id: 'j' } }, state, now: () => t,
+      runId: 'gr_p', input: { service: 's', version: 'v', timeout_sec: 600 }, outputs: { start_job: { job_id: 'j' } }, state, now: () => t,
       settings: { jobPollIntervalMs: 3_000 }, tools: { call: async () => ({ status: 'running' }) },
     }) as unknown as NodeContext<ReleaseCheckInput>;
     const first = await poll.run(ctx(undefined, 5_000));
-    expect(first).toEqual({ wait: { delayMs: 3_000, state: { first_poll_ms: 5_000, polls: 1 }, reason: 'job_running' } });
+    // the interval spread ±10 %, seeded by run id and poll number
+    expect(first).toEqual({ wait: { delayMs: jittered(3_000, 'gr_p:1'), state: { first_poll_ms: 5_000, polls: 1 }, reason: 'job_running' } });
     const second = await poll.run(ctx({ first_poll_ms: 5_000, polls: 1 }, 8_000));
     expect(second).toMatchObject({ wait: { state: { first_poll_ms: 5_000, polls: 2 } } });
   });
