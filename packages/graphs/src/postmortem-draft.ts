@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ToolError } from '@sup/contracts';
 import { IncidentTriageInput } from './incident-triage.js';
+import { jittered } from './jitter.js';
 import { buildPostmortem, triageView, type IncidentView, type Postmortem } from './postmortem.js';
 import { parseResult, Text } from './tool-result.js';
 import { END, type ChildRuns, type GraphDefinition, type NodeContext, type NodeDef } from './types.js';
@@ -74,7 +75,8 @@ const ensureTriage: NodeDef<PostmortemDraftInput> = {
   async run({ input, outputs, state, runs, now, settings }: Ctx) {
     const inc = outputs.load_incident as IncidentView;
     if (inc.triage) return { output: { source: 'incident', triage: inc.triage } satisfies TriageOutput };
-    const park = (s: z.infer<typeof WaitState>) => ({ wait: { delayMs: settings.jobPollIntervalMs, state: s, reason: 'child_run' } });
+    // the poll interval ±10 % (as release_check's), so parents started together do not poll together
+    const park = (s: z.infer<typeof WaitState>) => ({ wait: { delayMs: jittered(settings.jobPollIntervalMs, `${s.child_run_id}:${s.polls}`), state: s, reason: 'child_run' } });
 
     const prev = WaitState.safeParse(state);
     if (!prev.success) {
