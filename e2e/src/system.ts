@@ -131,10 +131,35 @@ export class System {
   }
 
   async waitStatus(id: string, statuses: string[], timeoutMs = 60_000): Promise<any> {
-    return until(`run ${id} to reach ${statuses.join('|')}`, async () => {
+    try {
+      return await until(`run ${id} to reach ${statuses.join('|')}`, async () => {
+        const r = await this.run(id);
+        return statuses.includes(r.status) ? r : undefined;
+      }, timeoutMs);
+    } catch (err) {
+      // a timeout in CI is only worth something with the run's state in the message
+      throw new Error(`${(err as Error).message}\n${await this.diagnose(id)}`);
+    }
+  }
+
+  /** What the API and the processes' logs say about a run: for test failure messages. */
+  async diagnose(id: string): Promise<string> {
+    const out: string[] = [];
+    try {
       const r = await this.run(id);
-      return statuses.includes(r.status) ? r : undefined;
-    }, timeoutMs);
+      out.push(`record: status=${r.status} current_node=${r.current_node} attempt=${r.attempt} updated_at=${r.updated_at}`);
+      const ev = await this.api('GET', `/v1/runs/${id}/events`);
+      const last = (ev.body?.events ?? []).slice(-8).map((e: { ts: string; type: string; node?: string }) => `${e.ts} ${e.type}${e.node ? `:${e.node}` : ''}`);
+      out.push(`last events: ${last.join(', ')}`);
+    } catch (e) {
+      out.push(`API: ${(e as Error).message}`);
+    }
+    for (const p of [...this.workers, ...this.apis]) {
+      // the test's own polling shows in the API's access log: left out
+      const lines = p.lines.filter((l) => !l.includes('http_request') && (l.includes(id) || /\[(WARN|ERROR)\]/.test(l))).slice(-8);
+      if (lines.length) out.push(`${p.name}:\n  ${lines.join('\n  ')}`);
+    }
+    return out.join('\n');
   }
 
   async stop(): Promise<void> {
