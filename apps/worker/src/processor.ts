@@ -64,30 +64,52 @@ function runSummary(rec: RunRecord) {
  * nobody cancelled, force-set or took over the run meanwhile. A park moves the job to delayed.
  */
 export function createProcessor(d: ProcessorDeps) {
-  /** Writes a transition; false when the run changed under us (handled here). */
-  async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string): Promise<boolean> {
+  /**
+   * Writes a transition. 'ok'; 'released' when the run is no longer this pass's to continue
+   * (cancelled — finished here —, ended or deleted by an operator, unreadable); 'changed' when it is
+   * still live but not as this pass left it (another lease, or an older status: taken over, or the
+   * latest writes lost, e.g. in a Redis failover) — see handBack.
+   */
+  async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string): Promise<'ok' | 'released' | 'changed'> {
     const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}) });
     if (res.ok) {
       if (isTerminal(t.record.status)) {
         d.onFinished?.(t.record);
         await d.afterFinish?.(t.record);
       }
-      return true;
+      return 'ok';
     }
     const meta = { run: rec.run_id, reason: res.reason, ...(res.status ? { status: res.status } : {}) };
     if (res.reason === 'status' && res.status === 'cancelling') {
       await finishCancelled(rec.run_id);
-      return false;
+      return 'released';
     }
-    // lease lost: another worker owns the run now; terminal/not_found: an operator ended or deleted it
     d.log.warn('run_released', meta);
-    return false;
+    const live = res.reason === 'lease' || (res.reason === 'status' && res.status !== undefined && !isTerminal(res.status));
+    return live ? 'changed' : 'released';
+  }
+
+  /**
+   * The run changed under this pass although it may still hold the run's job. If BullMQ confirms
+   * the job is ours (moveToWait with our lock token succeeds), the job goes back to the queue and
+   * the next pass re-reads the record: without this, completing the job would leave a live run with
+   * no job at all. If the job is not ours (another worker took it over), that worker owns the run.
+   */
+  async function handBack(job: Job, token: string | undefined, runId: string): Promise<string> {
+    if (!token) return 'released';
+    try {
+      await job.moveToWait(token);
+    } catch {
+      return 'released';
+    }
+    d.log.warn('run_handed_back', { run: runId });
+    throw new WaitingError();
   }
 
   async function finishCancelled(runId: string): Promise<void> {
     const rec = await d.store.get(runId);
     if (!rec || rec.status !== 'cancelling') return;
-    if (!(await commit(rec, cancelled(rec, d.now()), ['cancelling']))) return;
+    if ((await commit(rec, cancelled(rec, d.now()), ['cancelling'])) !== 'ok') return;
     d.log.info('run_cancelled', { run: runId, node: rec.current_node ?? '-' });
     if (rec.snapshot) await d.compensateLater(rec);
   }
@@ -130,7 +152,9 @@ export function createProcessor(d: ProcessorDeps) {
     const ac = d.cancels.watch(runId);
     try {
       const c = claim(rec, lease, nodeOf(graph, rec.snapshot ?? null), d.now(), d.workerId);
-      if (!(await commit(rec, c, [rec.status]))) return 'released';
+      const claimed = await commit(rec, c, [rec.status]);
+      if (claimed === 'changed') return await handBack(job, token, runId);
+      if (claimed === 'released') return 'released';
       rec = c.record;
       // the same for every step of this pass
       const stepDeps: StepDeps = {
@@ -139,11 +163,12 @@ export function createProcessor(d: ProcessorDeps) {
       };
       for (;;) {
         if (d.isClosing()) {
-          if (await commit(rec, requeued(rec, d.now()), ['running'], lease)) {
+          const handed = await commit(rec, requeued(rec, d.now()), ['running'], lease);
+          if (handed === 'ok') {
             await job.moveToWait(token);
             throw new WaitingError();
           }
-          return 'released';
+          return handed === 'changed' ? await handBack(job, token, runId) : 'released';
         }
         const startedMs = d.now();
         const inFlight = rec.current_node;
@@ -159,7 +184,9 @@ export function createProcessor(d: ProcessorDeps) {
         }
         clearTimeout(progress);
         const t = afterStep(rec, o, startedMs, d.now());
-        if (!(await commit(rec, t, ['running'], lease))) return 'released';
+        const written = await commit(rec, t, ['running'], lease);
+        if (written === 'changed') return await handBack(job, token, runId);
+        if (written === 'released') return 'released';
         rec = t.record;
         d.onStep?.(rec, o);
         // per step at debug (every poll of a waiting run is a step); once per run at info

@@ -35,6 +35,27 @@ describe('worker processor over real BullMQ + Redis', () => {
     expect(h.calls.filter((c) => c.key.startsWith(`${record.run_id}:c:`))).toHaveLength(0);
   });
 
+  it('a record that went back to an earlier state while its job is ours (writes lost, e.g. in a failover): the job is handed back and the run finishes', async () => {
+    h.resetGate();
+    const { record } = await h.submit();
+    const asSubmitted = (await h.redis.get(h.keys.run(record.run_id)))!;
+    await h.gate.entered(); // node b in flight; the claim and node a's commit are in Redis
+    await h.redis.set(h.keys.run(record.run_id), asSubmitted); // ...and now they are not
+    h.resetGate();
+    h.gate.open(); // b's commit is refused (status queued): the job must not complete as 'released'
+    await h.gate.entered(); // the next pass claimed the run again and reached b
+    h.gate.open();
+    await until('succeeded', async () => (await statusOf(record.run_id)) === 'succeeded');
+    const job = (await h.queue.getJob(record.run_id))!;
+    await until('job completed', async () => (await job.getState()) === 'completed');
+    expect((await h.queue.getJob(record.run_id))!.returnvalue).toBe('succeeded');
+    // the lost nodes ran again with the same idempotency keys; c once
+    const calls = h.calls.filter((c) => c.key.startsWith(`${record.run_id}:`));
+    expect(calls.map((c) => c.node)).toEqual(['a', 'b', 'a', 'b', 'c']);
+    expect(calls[2]!.key).toBe(calls[0]!.key);
+    expect(calls[3]!.key).toBe(calls[1]!.key);
+  });
+
   it('aborts the tool call in flight when the run is set cancelling and its id published', async () => {
     h.resetGate();
     const { record } = await h.submit();
