@@ -13,9 +13,14 @@ export function issues(err: z.ZodError) {
   return err.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code }));
 }
 
+// Redis answering but not taking writes now: a master without enough replicas (min-replicas-to-write),
+// a replica mid-failover, a dataset still loading, a cluster slot moving. All pass in seconds.
+const REDIS_NOT_NOW = /\b(NOREPLICAS|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
+
 function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return err.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable)|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(err.message);
+  return err.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable)|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(err.message)
+    || (err.name === 'ReplyError' && REDIS_NOT_NOW.test(err.message));
 }
 
 /** Every error leaves as `{"error":{code,message,details}}`: never HTML, never a stack. */
@@ -30,11 +35,12 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     else if (err?.type === 'entity.parse.failed') e = new AppError(400, 'invalid_json', 'request body is not valid JSON');
     else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new AppError(415, 'unsupported_encoding', String(err.message));
     else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new AppError(err.status, 'bad_request', String(err.message ?? 'bad request'));
-    // Redis down or unreachable (ioredis gave up on the command): retryable, so 503, not 500 (chaos/redis-restart.ts)
+    // Redis down, unreachable or not taking writes now: retryable, so 503, not 500 (chaos/redis-restart.ts,
+    // chaos/sentinel-failover.ts)
     else if (isRedisUnavailable(err)) {
       log.warn('redis_unavailable', { method: req.method, path: req.path, error: String(err.message) });
       res.set('Retry-After', '1');
-      e = new AppError(503, 'redis_unavailable', 'the state backend (Redis) is unreachable; retry shortly');
+      e = new AppError(503, 'redis_unavailable', 'the state backend (Redis) is unreachable or not taking writes; retry shortly');
     }
     else {
       log.error('request_error', { method: req.method, path: req.path, request_id: requestIdOf(res) ?? '-', error: err instanceof Error ? err.message : String(err) });

@@ -1,5 +1,9 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import { ReplyError } from 'ioredis';
 import request from 'supertest';
+import { createLogger } from '@sup/logging';
+import { errorHandler } from '../src/errors.js';
 import { testApp } from './helpers.js';
 
 // regressions found by chaos/bad-input.ts and chaos/redis-restart.ts
@@ -29,5 +33,21 @@ describe('hostile input', () => {
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('redis_unavailable');
     expect(res.headers['retry-after']).toBe('1');
+  });
+
+  it('answers 503 too while Redis answers but takes no writes (failover, too few replicas, loading), and 500 for other Redis errors', async () => {
+    const app = express();
+    app.get('/err/:msg', (req) => { throw new ReplyError(req.params.msg); });
+    app.use(errorHandler(createLogger({ service: 'test', level: 'error' })));
+    for (const msg of [
+      'NOREPLICAS Not enough good replicas to write.', "READONLY You can't write against a read only replica.",
+      'LOADING Redis is loading the dataset in memory', 'MASTERDOWN Link with MASTER is down', 'CLUSTERDOWN The cluster is down',
+      'ERR Error running script (call to f_x): @user_script:12: NOREPLICAS Not enough good replicas to write.',
+    ]) {
+      const res = await request(app).get(`/err/${encodeURIComponent(msg)}`);
+      expect([msg, res.status, res.body.error.code, res.headers['retry-after']]).toEqual([msg, 503, 'redis_unavailable', '1']);
+    }
+    const other = await request(app).get(`/err/${encodeURIComponent('WRONGTYPE Operation against a key holding the wrong kind of value')}`);
+    expect(other.status).toBe(500);
   });
 });
