@@ -4,6 +4,8 @@ import { graphs } from '@sup/graphs';
 import { createLogger } from '@sup/logging';
 import { createKeys, RunStore } from '@sup/run-store';
 import { createApp } from '../src/app.js';
+// the Prometheus text parser the end-to-end tests use
+import { sample } from '../../../e2e/src/metrics.js';
 import { testApp } from './helpers.js';
 
 const open = testApp();
@@ -12,17 +14,6 @@ const publicMetrics = testApp({ apiKeys: ['k1'], metricsPublic: true });
 afterAll(async () => {
   await Promise.all([open.close(), secured.close(), publicMetrics.close()]);
 });
-
-/** The value of one sample of the exposition text; undefined when the sample is absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
 
 async function submit(graph: string, input: Record<string, unknown>) {
   const res = await request(open.app).post(`/v1/graphs/${graph}/runs`).send({ agent_id: 'sofiia', input });

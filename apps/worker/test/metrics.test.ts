@@ -6,6 +6,8 @@ import { Redis } from 'ioredis';
 import { createGatewayClient } from '@sup/gateway-client';
 import { createLogger } from '@sup/logging';
 import { createWorkerMetrics, redisHealth, serveMetrics } from '../src/metrics.js';
+// the Prometheus text parser the end-to-end tests use
+import { sample } from '../../../e2e/src/metrics.js';
 import { harness, REDIS_URL, until } from './harness.js';
 
 const metrics = createWorkerMetrics();
@@ -37,15 +39,6 @@ afterAll(async () => {
   if (redis.status !== 'end') redis.disconnect();
 });
 
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
 const scrape = async () => (await fetch(`http://127.0.0.1:${served.port}/metrics`)).text();
 
 describe('worker metrics', () => {
