@@ -12,7 +12,7 @@
 import { Redis } from 'ioredis';
 import { RedisServer } from './lib/redis-server.js';
 import { startNoopWorker, submitNoop } from './lib/noop.js';
-import { arg } from './lib/util.js';
+import { arg, infoNumber } from './lib/util.js';
 
 const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 3000);
 const concurrency = arg('concurrency', 50);
@@ -23,8 +23,8 @@ const w = await startNoopWorker({ url: server.url, prefix: '', concurrency, auto
 await submitNoop(w, 'noop8', N, 50);
 
 const redisCpu = async () => {
-  const info = Object.fromEntries((await admin.info('cpu')).split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':')));
-  return Number(info.used_cpu_user) + Number(info.used_cpu_sys);
+  const info = await admin.info('cpu');
+  return infoNumber(info, 'used_cpu_user') + infoNumber(info, 'used_cpu_sys');
 };
 if (slowlog) {
   await admin.config('SET', 'slowlog-log-slower-than', '0');

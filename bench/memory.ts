@@ -13,13 +13,13 @@
  */
 import { Redis } from 'ioredis';
 import { RedisServer } from './lib/redis-server.js';
-import { arg, load, say, sleep, systemOn, startSystem } from './lib/util.js';
+import { arg, infoNumber, load, say, sleep, systemOn, startSystem } from './lib/util.js';
 
 const N = arg('runs', 300);
 const server = await RedisServer.start();
 const System = await systemOn(server.url);
 const admin = new Redis(server.url);
-const usedMemory = async () => Number((await admin.info('memory')).match(/used_memory:(\d+)/)![1]);
+const usedMemory = async () => infoNumber(await admin.info('memory'), 'used_memory');
 const mu = async (k: string) => Number((await admin.call('MEMORY', 'USAGE', k, 'SAMPLES', '0')) ?? 0);
 const avg = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
 const loadBefore = load();

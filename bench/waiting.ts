@@ -12,7 +12,7 @@
  */
 import { Redis } from 'ioredis';
 import { RedisServer } from './lib/redis-server.js';
-import { arg, load, mb, pct, procStats, say, sleep, systemOn, startSystem } from './lib/util.js';
+import { arg, infoNumber, load, mb, pct, procStats, say, sleep, systemOn, startSystem } from './lib/util.js';
 
 const N = arg('runs', 1000);
 const JOB_SEC = arg('job-sec', 300);
@@ -22,7 +22,7 @@ const CONC = arg('concurrency', 10);
 const server = await RedisServer.start();
 const System = await systemOn(server.url);
 const admin = new Redis(server.url);
-const usedMemory = async () => Number((await admin.info('memory')).match(/used_memory:(\d+)/)![1]);
+const usedMemory = async () => infoNumber(await admin.info('memory'), 'used_memory');
 const loadBefore = load();
 
 const sys = await startSystem(System, {

@@ -9,7 +9,7 @@
  *   pnpm exec tsx chaos/sentinel-failover.ts [--short] [--runs=300] [--failovers=6]
  */
 import { Redis } from 'ioredis';
-import { arg } from '../bench/lib/util.js';
+import { arg, infoField } from '../bench/lib/util.js';
 import { finish, load, paced, say, settle, SHORT, sleep, startSystem, watchdog } from './lib.js';
 
 const RUNS = arg('runs', SHORT ? 40 : 300);
@@ -48,12 +48,11 @@ const switchMs: number[] = [];
 async function replicaInSync(): Promise<void> {
   const master = await sentinel.masterPort();
   const replica = master === sentinel.master.port ? sentinel.replica.port : sentinel.master.port;
-  const field = (info: string, k: string) => info.split('\r\n').find((l) => l.startsWith(`${k}:`))?.slice(k.length + 1);
   await until('the replica to be linked and caught up', async () => {
     const r = await redisCli(replica, 'INFO', 'replication');
     const m = await redisCli(master, 'INFO', 'replication');
-    return field(r, 'role') === 'slave' && field(r, 'master_port') === String(master) && field(r, 'master_link_status') === 'up'
-      && Number(field(m, 'master_repl_offset')) - Number(field(r, 'slave_repl_offset')) < 100_000;
+    return infoField(r, 'role') === 'slave' && infoField(r, 'master_port') === String(master) && infoField(r, 'master_link_status') === 'up'
+      && Number(infoField(m, 'master_repl_offset')) - Number(infoField(r, 'slave_repl_offset')) < 100_000;
   }, 30_000, 100);
 }
 

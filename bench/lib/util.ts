@@ -12,6 +12,18 @@ export function pct(xs: number[], p: number): number {
 }
 
 /** `--name=value` from argv, else the default. */
+/** One field of a Redis INFO reply (`used_memory`, `role`, `master_link_status`, ...). */
+export function infoField(info: string, key: string): string | undefined {
+  return info.split('\r\n').find((l) => l.startsWith(`${key}:`))?.slice(key.length + 1);
+}
+
+/** A numeric INFO field; throws when Redis did not report it. */
+export function infoNumber(info: string, key: string): number {
+  const v = infoField(info, key);
+  if (v === undefined) throw new Error(`INFO has no ${key}`);
+  return Number(v);
+}
+
 export function arg(name: string, dflt: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
   return a ? Number(a.slice(name.length + 3)) : dflt;
