@@ -68,7 +68,7 @@ export function createProcessor(d: ProcessorDeps) {
    * Writes a transition. 'ok'; 'released' when the run is no longer this pass's to continue
    * (cancelled — finished here —, ended or deleted by an operator, unreadable); 'changed' when it is
    * still live but not as this pass left it (another lease, or an older status: taken over, or the
-   * latest writes lost, e.g. in a Redis failover) — see handBack.
+   * latest writes lost, e.g. in a Redis failover) — see letGo.
    */
   async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string): Promise<'ok' | 'released' | 'changed'> {
     const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}) });
@@ -90,13 +90,14 @@ export function createProcessor(d: ProcessorDeps) {
   }
 
   /**
-   * The run changed under this pass although it may still hold the run's job. If BullMQ confirms
-   * the job is ours (moveToWait with our lock token succeeds), the job goes back to the queue and
-   * the next pass re-reads the record: without this, completing the job would leave a live run with
-   * no job at all. If the job is not ours (another worker took it over), that worker owns the run.
+   * Ends a pass whose commit was refused. A 'released' run is simply let go. A 'changed' one may
+   * still be this pass's job: if BullMQ confirms it (moveToWait with our lock token succeeds), the
+   * job goes back to the queue and the next pass re-reads the record — completing the job instead
+   * would leave a live run with no job at all. If the job is not ours (another worker took it
+   * over), that worker owns the run.
    */
-  async function handBack(job: Job, token: string | undefined, runId: string): Promise<string> {
-    if (!token) return 'released';
+  async function letGo(outcome: 'released' | 'changed', job: Job, token: string | undefined, runId: string): Promise<string> {
+    if (outcome === 'released' || !token) return 'released';
     try {
       await job.moveToWait(token);
     } catch {
@@ -153,8 +154,7 @@ export function createProcessor(d: ProcessorDeps) {
     try {
       const c = claim(rec, lease, nodeOf(graph, rec.snapshot ?? null), d.now(), d.workerId);
       const claimed = await commit(rec, c, [rec.status]);
-      if (claimed === 'changed') return await handBack(job, token, runId);
-      if (claimed === 'released') return 'released';
+      if (claimed !== 'ok') return await letGo(claimed, job, token, runId);
       rec = c.record;
       // the same for every step of this pass
       const stepDeps: StepDeps = {
@@ -164,11 +164,9 @@ export function createProcessor(d: ProcessorDeps) {
       for (;;) {
         if (d.isClosing()) {
           const handed = await commit(rec, requeued(rec, d.now()), ['running'], lease);
-          if (handed === 'ok') {
-            await job.moveToWait(token);
-            throw new WaitingError();
-          }
-          return handed === 'changed' ? await handBack(job, token, runId) : 'released';
+          if (handed !== 'ok') return await letGo(handed, job, token, runId);
+          await job.moveToWait(token);
+          throw new WaitingError();
         }
         const startedMs = d.now();
         const inFlight = rec.current_node;
@@ -185,8 +183,7 @@ export function createProcessor(d: ProcessorDeps) {
         clearTimeout(progress);
         const t = afterStep(rec, o, startedMs, d.now());
         const written = await commit(rec, t, ['running'], lease);
-        if (written === 'changed') return await handBack(job, token, runId);
-        if (written === 'released') return 'released';
+        if (written !== 'ok') return await letGo(written, job, token, runId);
         rec = t.record;
         d.onStep?.(rec, o);
         // per step at debug (every poll of a waiting run is a step); once per run at info
