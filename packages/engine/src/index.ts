@@ -24,5 +24,6 @@ export type StepOutcome =
   | (StepStats & { kind: 'failed'; error: ErrorData });
 
 export { DEFAULT_POLICY, type CompiledGraph } from './machine.js';
-export { compileGraph, step, nodeOf, progressOf } from './step.js';
+export { compileGraph } from './machine.js';
+export { step, nodeOf, progressOf } from './step.js';
 export { StepAborted } from './run-node.js';

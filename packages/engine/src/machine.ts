@@ -105,8 +105,11 @@ function nodeState(def: GraphDefinition, node: NodeDef) {
 
 const RESERVED = new Set([END, FAILED]);
 
-/** Graph definition (data) → a pure XState machine with one state per node, stepped by DONE events. */
-export function graphMachine(def: GraphDefinition): CompiledGraph {
+/**
+ * Graph definition (data) → a pure XState machine with one state per node, stepped by DONE events,
+ * and its transition scope. Pure; call once per graph and reuse.
+ */
+export function compileGraph(def: GraphDefinition): CompiledGraph {
   const nodes = new Map(def.nodes.map((n) => [n.name, n]));
   const problems: string[] = [];
   if (nodes.size !== def.nodes.length) problems.push('node names are not unique');

@@ -1,13 +1,8 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import { END, type GraphDefinition } from '@sup/graphs';
-import { FAILED, graphMachine, type CompiledGraph, type NodeDoneEvent, type RunContext } from './machine.js';
+import { END } from '@sup/graphs';
+import { FAILED, type CompiledGraph, type NodeDoneEvent, type RunContext } from './machine.js';
 import { runNode, StepAborted } from './run-node.js';
 import type { StepDeps, StepOutcome } from './index.js';
-
-/** Graph definition → its machine and transition scope. Pure; call once per graph and reuse. */
-export function compileGraph(def: GraphDefinition): CompiledGraph {
-  return graphMachine(def);
-}
 
 interface Persisted { status?: string; value?: unknown; context?: RunContext }
 
