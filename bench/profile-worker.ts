@@ -9,6 +9,7 @@
 import { Session } from 'node:inspector/promises';
 import { RedisServer } from './lib/redis-server.js';
 import { startNoopWorker, submitNoop } from './lib/noop.js';
+import { inclusive, summarise, topSelf, type CpuProfile } from './lib/profile.js';
 import { arg } from './lib/util.js';
 
 const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1500);
@@ -32,17 +33,7 @@ const ms = Date.now() - t0;
 const { profile } = await session.post('Profiler.stop');
 process.stdout.write = write;
 
-interface Node { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
-const nodes = new Map<number, Node>((profile.nodes as Node[]).map((n) => [n.id, n]));
-const self = new Map<number, number>();
-let total = 0;
-profile.samples!.forEach((id, i) => {
-  const dt = profile.timeDeltas![i] ?? 0;
-  self.set(id, (self.get(id) ?? 0) + dt);
-  total += dt;
-});
-const idle = [...self].filter(([id]) => nodes.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, t]) => a + t, 0);
-const busy = total - idle;
+const s = summarise(profile as CpuProfile);
 const WATCH: Array<[string, RegExp]> = [
   ['engine step() (XState restore, run node, persist)', /^step@.*engine\/dist\/step\.js$/],
   ['  of which createActor', /^createActor@/],
@@ -52,31 +43,13 @@ const WATCH: Array<[string, RegExp]> = [
   ['BullMQ moveToFinished', /^moveToFinished@/],
   ['garbage collector', /^\(garbage collector\)@/],
 ];
-const incl = new Map<string, number>(WATCH.map(([k]) => [k, 0]));
-const walk = (id: number, active: Set<string>) => {
-  const n = nodes.get(id)!;
-  const key = `${n.callFrame.functionName}@${n.callFrame.url}`;
-  const now = new Set(active);
-  for (const [label, re] of WATCH) if (re.test(key)) now.add(label);
-  const s = self.get(id) ?? 0;
-  for (const l of now) incl.set(l, incl.get(l)! + s);
-  for (const c of n.children ?? []) walk(c, now);
-};
-walk(profile.nodes[0]!.id, new Set());
-console.log(`${N} noop8 runs in ${ms} ms (${((N * 1000) / ms).toFixed(0)} runs/s, one process); CPU busy ${((100 * busy) / total).toFixed(0)} % of the profiled time`);
-for (const [label, t] of incl) console.log(`${label.padEnd(52)} ${((100 * t) / busy).toFixed(1)} % of busy CPU`);
+console.log(`${N} noop8 runs in ${ms} ms (${((N * 1000) / ms).toFixed(0)} runs/s, one process); CPU busy ${((100 * s.busy) / s.total).toFixed(0)} % of the profiled time`);
+for (const [label, share] of inclusive(s, WATCH, profile.nodes[0]!.id)) console.log(`${label.padEnd(52)} ${share.toFixed(1)} % of busy CPU`);
 // --top=N: the N functions with the most self time (where the CPU actually is)
 const top = arg('top', 0);
 if (top > 0) {
-  const byFn = new Map<string, number>();
-  for (const [id, t] of self) {
-    const { functionName, url } = nodes.get(id)!.callFrame;
-    if (functionName === '(idle)') continue;
-    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '').replace(/^file:\/\/.*\/(packages|apps|bench)\//, '$1/')}`;
-    byFn.set(key, (byFn.get(key) ?? 0) + t);
-  }
   console.log(`top ${top} by self time:`);
-  for (const [k, t] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * t) / busy).toFixed(1).padStart(5)} %  ${k}`);
+  for (const l of topSelf(s, top)) console.log(l);
 }
 await w.close();
 await server.stop();
