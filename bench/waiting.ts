@@ -9,6 +9,9 @@
  *   redis          used_memory per waiting run (all N parked) over the empty baseline
  *
  *   pnpm exec tsx bench/waiting.ts [--runs=1000] [--job-sec=300] [--poll-sec=3] [--concurrency=10]
+ *
+ * WORKER_NODE_OPTIONS is handed to the worker as NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`
+ * for a V8 profile of the worker (written when it exits).
  */
 import { Redis } from 'ioredis';
 import { RedisServer } from './lib/redis-server.js';
@@ -27,13 +30,15 @@ const loadBefore = load();
 
 const sys = await startSystem(System, {
   workers: 1,
-  workerEnv: { WORKER_CONCURRENCY: String(CONC), JOB_POLL_INTERVAL_SEC: String(POLL_SEC), WORKER_LOCK_MS: '30000' },
+  workerEnv: { WORKER_CONCURRENCY: String(CONC), JOB_POLL_INTERVAL_SEC: String(POLL_SEC), WORKER_LOCK_MS: '30000',
+    ...(process.env.WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS } : {}) },
   simEnv: { SIM_JOB_DURATION_MS: String(JOB_SEC * 1000) },
 });
 const wpid = sys.workers[0]!.child.pid!;
 try {
   await sleep(1_000);
   const baseline = await usedMemory();
+  const cpuAtStart = procStats(wpid)!.cpuSec;
   const t0 = Date.now();
   const ids: string[] = [];
   let next = 0;
@@ -102,6 +107,8 @@ try {
   const steady = samples.filter((s) => s.done === 0);
   const cpus = steady.map((s) => s.cpu * 100);
   const rss = steady.map((s) => s.rss);
+  const cpuSec = procStats(wpid)!.cpuSec - cpuAtStart;
+  console.log(`worker CPU per poll, whole run (creation and finish included): ${((cpuSec / Math.max(1, polls)) * 1e6).toFixed(0)} µs (${cpuSec.toFixed(1)} s for ${polls} polls)`);
   console.log(`worker while all wait (${steady.length} samples): cpu ${Math.min(...cpus).toFixed(0)}–${Math.max(...cpus).toFixed(0)} % of a core, rss ${mb(Math.min(...rss))}–${mb(Math.max(...rss))}`);
   console.log('| t (s) | worker CPU | worker RSS | Redis used_memory | active | done |');
   for (const s of samples) console.log(`| ${s.t.toFixed(0)} | ${(s.cpu * 100).toFixed(0)} % | ${mb(s.rss)} | ${mb(s.mem)} | ${s.waiting} | ${s.done} |`);
