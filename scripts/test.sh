@@ -9,6 +9,8 @@ ensure_chromium
 ensure_deployment_tools
 say "build + typecheck"
 pnpm turbo run build typecheck --output-logs=errors-only
+# bench/ and chaos/ are scripts, not workspace packages: typecheck them here so they cannot rot
+pnpm exec tsc -p bench/tsconfig.json
 say "jest (all projects)"
 rm -f .test-results.json
 set +e
