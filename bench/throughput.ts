@@ -28,6 +28,7 @@ import { createRunQueue } from '@sup/queue';
 import { createRedis, RunStore } from '@sup/run-store';
 import { RedisServer } from './lib/redis-server.js';
 import { NOOP_GRAPHS, submitNoop } from './lib/noop.js';
+import { procStats } from './lib/util.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1000);
@@ -86,7 +87,17 @@ async function stopWorker(c: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-interface Cell { procs: number; concurrency: number; raw: boolean; runsPerSec: number; succeeded: number }
+/** CPU per run in µs over the timed part: the worker processes together, and redis-server. */
+interface Cpu { workers: number; redis: number }
+interface Cell { procs: number; concurrency: number; raw: boolean; runsPerSec: number; succeeded: number; cpu: Cpu }
+
+/** CPU seconds of the given processes so far, for a per-run delta. */
+const cpuOf = (pids: number[]) => pids.reduce((a, pid) => a + (procStats(pid)?.cpuSec ?? 0), 0);
+function cpuMeter(workerPids: number[]) {
+  const w0 = cpuOf(workerPids);
+  const r0 = cpuOf([server.pid!]);
+  return (runs: number): Cpu => ({ workers: ((cpuOf(workerPids) - w0) / runs) * 1e6, redis: ((cpuOf([server.pid!]) - r0) / runs) * 1e6 });
+}
 let recordBytes = 0;
 let eventBytes = 0;
 
@@ -102,18 +113,21 @@ async function runCell(procs: number, concurrency: number, raw: boolean, round: 
     await queue.pause();
     const ids = await submitNoop({ store, queue }, 'noop8', N, 50);
     await sleep(200);
+    const meter = cpuMeter(workers.map((w) => w.pid!));
     const t0 = Date.now();
     await queue.resume();
     const deadline = t0 + 600_000;
     if (raw) {
       // the reference: BullMQ alone; rate from the jobs' own finishedOn
       while (Date.now() < deadline && (await queue.getJobCountByTypes('completed')) < N) await sleep(20);
+      const cpu = meter(N);
       const jobs = await queue.getJobs(['completed'], 0, -1);
       const seconds = (Math.max(...jobs.map((j) => j.finishedOn ?? 0)) - t0) / 1000;
-      return { procs, concurrency, raw, runsPerSec: jobs.length / seconds, succeeded: jobs.length };
+      return { procs, concurrency, raw, runsPerSec: jobs.length / seconds, succeeded: jobs.length, cpu };
     }
     const finished = async () => Number((await redis.hget(store.keys.stats, 'finished|noop8|succeeded')) ?? 0) + Number((await redis.hget(store.keys.stats, 'finished|noop8|failed')) ?? 0);
     while (Date.now() < deadline && (await finished()) < N) await sleep(20);
+    const cpu = meter(N);
     const recs = (await redis.mget(ids.map((id) => store.keys.run(id)))).map((r) => JSON.parse(r!) as { status: string; finished_at: string | null });
     const lastMs = Math.max(...recs.map((r) => (r.finished_at ? Date.parse(r.finished_at) : 0)));
     const succeeded = recs.filter((r) => r.status === 'succeeded').length;
@@ -122,7 +136,7 @@ async function runCell(procs: number, concurrency: number, raw: boolean, round: 
       const ev = await redis.xrange(store.keys.events(ids[0]!), '-', '+');
       eventBytes = Math.round(ev.reduce((a, [, f]) => a + f[1]!.length, 0) / ev.length);
     }
-    return { procs, concurrency, raw, runsPerSec: succeeded / ((lastMs - t0) / 1000), succeeded };
+    return { procs, concurrency, raw, runsPerSec: succeeded / ((lastMs - t0) / 1000), succeeded, cpu };
   } finally {
     await Promise.all(workers.map(stopWorker));
     await queue.close();
@@ -132,10 +146,11 @@ async function runCell(procs: number, concurrency: number, raw: boolean, round: 
 }
 
 /** The floor: one ioredis client, the minimal durable step work as one pipeline, N runs × 8 steps. */
-async function runFloor(client: Redis, concurrency: number, round: number): Promise<number> {
+async function runFloor(client: Redis, concurrency: number, round: number): Promise<{ rate: number; cpu: Cpu }> {
   const snapshot = JSON.stringify({ pad: 'x'.repeat(Math.max(0, recordBytes - 12)) });
   const ev = JSON.stringify({ pad: 'y'.repeat(Math.max(0, eventBytes - 12)) });
   let next = 0;
+  const meter = cpuMeter([process.pid]);
   const t0 = Date.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < N) {
@@ -152,28 +167,35 @@ async function runFloor(client: Redis, concurrency: number, round: number): Prom
     }
   }));
   const rate = N / ((Date.now() - t0) / 1000);
+  const cpu = meter(N);
   await admin.flushall();
-  return rate;
+  return { rate, cpu };
 }
 
 // rounds interleave engine cells and floor, so a neighbour's burst hits both sides of the ratio
 const cells: Cell[][] = [];
 const floors: Array<Map<number, number>> = [];
+const floorCpu: Array<Map<number, Cpu>> = [];
+const cpuText = (c: Cpu, who = 'workers') => `${who} ${c.workers.toFixed(0)} µs + redis ${c.redis.toFixed(0)} µs CPU per run`;
 const floorClient = new Redis(server.url);
 for (let round = 0; round < ROUNDS; round++) {
   const rc: Cell[] = [];
   for (const [procs, concurrency, raw] of CELLS) {
     const c = await runCell(procs, concurrency, raw, round);
     rc.push(c);
-    say(`round ${round + 1}: ${raw ? 'raw BullMQ' : 'engine'} ${procs}x${concurrency}: ${c.succeeded}/${N} in ${(N / c.runsPerSec).toFixed(2)} s = ${c.runsPerSec.toFixed(1)} /s`);
+    say(`round ${round + 1}: ${raw ? 'raw BullMQ' : 'engine'} ${procs}x${concurrency}: ${c.succeeded}/${N} in ${(N / c.runsPerSec).toFixed(2)} s = ${c.runsPerSec.toFixed(1)} /s; ${cpuText(c.cpu)}`);
   }
   const rf = new Map<number, number>();
+  const rfc = new Map<number, Cpu>();
   for (const concurrency of CONCURRENCIES) {
-    rf.set(concurrency, await runFloor(floorClient, concurrency, round));
-    say(`round ${round + 1}: floor c=${concurrency}: ${rf.get(concurrency)!.toFixed(1)} runs/s`);
+    const f = await runFloor(floorClient, concurrency, round);
+    rf.set(concurrency, f.rate);
+    rfc.set(concurrency, f.cpu);
+    say(`round ${round + 1}: floor c=${concurrency}: ${f.rate.toFixed(1)} runs/s; ${cpuText(f.cpu, 'client')}`);
   }
   cells.push(rc);
   floors.push(rf);
+  floorCpu.push(rfc);
 }
 
 // ---- decomposition: engine.step alone, in this process, no Redis (restore → run node → persist) ----
@@ -199,15 +221,17 @@ const bestFloorOf = (r: number) => Math.max(...floors[r]!.values());
 const bestEngineOf = (r: number) => cells[r]!.filter((c) => !c.raw).reduce((a, b) => (b.runsPerSec > a.runsPerSec ? b : a), { runsPerSec: 0, procs: 0, concurrency: 0 } as Cell);
 const ratios = cells.map((_, r) => (100 * bestEngineOf(r).runsPerSec) / bestFloorOf(r));
 console.log(`throughput: ${N} noop8 runs per cell (${STEPS} steps each), ${ROUNDS} round(s), record ${recordBytes} B, event ${eventBytes} B; load before ${loadBefore}, after ${load()}`);
-console.log(`| cell | runs/s${ROUNDS > 1 ? ' median (min–max)' : ''} | node steps/s | all succeeded |`);
+// CPU per run, medians over the rounds: worker processes (the floor: its one client) + redis-server
+const cpuCell = (cs: Cpu[]) => `${median(cs.map((c) => c.workers)).toFixed(0)} + ${median(cs.map((c) => c.redis)).toFixed(0)}`;
+console.log(`| cell | runs/s${ROUNDS > 1 ? ' median (min–max)' : ''} | node steps/s | CPU µs per run: workers (floor: client) + redis | all succeeded |`);
 CELLS.forEach(([procs, concurrency, raw], i) => {
   const rates = cells.map((rc) => rc[i]!.runsPerSec);
   const ok = cells.every((rc) => rc[i]!.succeeded === N);
-  console.log(`| ${raw ? 'raw BullMQ (no-op processor, jobs/s) ' : ''}${procs} × ${concurrency} | ${fmt(rates)} | ${raw ? '' : (median(rates) * STEPS).toFixed(0)} | ${ok ? 'yes' : 'NO'} |`);
+  console.log(`| ${raw ? 'raw BullMQ (no-op processor, jobs/s) ' : ''}${procs} × ${concurrency} | ${fmt(rates)} | ${raw ? '' : (median(rates) * STEPS).toFixed(0)} | ${cpuCell(cells.map((rc) => rc[i]!.cpu))} | ${ok ? 'yes' : 'NO'} |`);
 });
 for (const c of CONCURRENCIES) {
   const rates = floors.map((f) => f.get(c)!);
-  console.log(`| floor (raw pipeline) × ${c} | ${fmt(rates)} | ${(median(rates) * STEPS).toFixed(0)} | |`);
+  console.log(`| floor (raw pipeline) × ${c} | ${fmt(rates)} | ${(median(rates) * STEPS).toFixed(0)} | ${cpuCell(floorCpu.map((f) => f.get(c)!))} | |`);
 }
 console.log(`engine.step alone (one process, no Redis, no BullMQ): ${cpuRunsPerSec.toFixed(1)} runs/s = ${(cpuRunsPerSec * STEPS).toFixed(0)} steps/s`);
 cells.forEach((_, r) => {
