@@ -8,11 +8,17 @@
  *   worker         CPU (share of one core) and RSS every 10 s, from /proc
  *   redis          used_memory per waiting run (all N parked) over the empty baseline
  *
- *   pnpm exec tsx bench/waiting.ts [--runs=1000] [--job-sec=300] [--poll-sec=3] [--concurrency=10]
+ *   reference      first, in the same run: bench/delay-cycle.ts --tool=1 on the same N, poll interval
+ *                  and concurrency — the floor of a poll (raw BullMQ park/wake + one gateway call,
+ *                  nothing else); the summary divides our CPU per poll by the floor's
+ *
+ *   pnpm exec tsx bench/waiting.ts [--runs=1000] [--job-sec=300] [--poll-sec=3] [--concurrency=10] [--reference=1|0]
  *
  * WORKER_NODE_OPTIONS is handed to the worker as NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`
  * for a V8 profile of the worker (written when it exits).
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisServer } from './lib/redis-server.js';
 import { arg, infoNumber, load, mb, pct, procStats, say, sleep, systemOn, startSystem } from './lib/util.js';
@@ -21,6 +27,17 @@ const N = arg('runs', 1000);
 const JOB_SEC = arg('job-sec', 300);
 const POLL_SEC = arg('poll-sec', 3);
 const CONC = arg('concurrency', 10);
+
+// the reference runs alone, before this script starts anything, on its own redis-server
+const reference = arg('reference', 1) === 1
+  ? await new Promise<string>((resolve, reject) => {
+    say(`reference: bench/delay-cycle.ts --tool=1 for ${Math.min(60, JOB_SEC)} s`);
+    execFile(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./delay-cycle.ts', import.meta.url)),
+      `--runs=${N}`, `--poll-sec=${POLL_SEC}`, `--concurrency=${CONC}`, '--tool=1', `--sec=${Math.min(60, JOB_SEC)}`],
+    { maxBuffer: 1 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+  })
+  : '';
+const floorUsPerPoll = Number(reference.match(/= (\d+) µs per cycle/)?.[1] ?? NaN);
 
 const server = await RedisServer.start();
 const System = await systemOn(server.url);
@@ -108,7 +125,12 @@ try {
   const cpus = steady.map((s) => s.cpu * 100);
   const rss = steady.map((s) => s.rss);
   const cpuSec = procStats(wpid)!.cpuSec - cpuAtStart;
-  console.log(`worker CPU per poll, whole run (creation and finish included): ${((cpuSec / Math.max(1, polls)) * 1e6).toFixed(0)} µs (${cpuSec.toFixed(1)} s for ${polls} polls)`);
+  const usPerPoll = (cpuSec / Math.max(1, polls)) * 1e6;
+  console.log(`worker CPU per poll, whole run (creation and finish included): ${usPerPoll.toFixed(0)} µs (${cpuSec.toFixed(1)} s for ${polls} polls)`);
+  if (reference) {
+    console.log(`reference, same run (bench/delay-cycle.ts --tool=1, the floor of a poll):\n${reference.replace(/^/gm, '  ')}`);
+    console.log(`worker CPU per poll ÷ the floor's: ${(usPerPoll / floorUsPerPoll).toFixed(2)} (${usPerPoll.toFixed(0)} ÷ ${floorUsPerPoll} µs)`);
+  }
   console.log(`worker while all wait (${steady.length} samples): cpu ${Math.min(...cpus).toFixed(0)}–${Math.max(...cpus).toFixed(0)} % of a core, rss ${mb(Math.min(...rss))}–${mb(Math.max(...rss))}`);
   console.log('| t (s) | worker CPU | worker RSS | Redis used_memory | active | done |');
   for (const s of samples) console.log(`| ${s.t.toFixed(0)} | ${(s.cpu * 100).toFixed(0)} % | ${mb(s.rss)} | ${mb(s.mem)} | ${s.waiting} | ${s.done} |`);
