@@ -69,11 +69,12 @@ const loadBefore = load();
 const t0 = Date.now() + 2_000;
 for (let i = 0; i < N; i += 1_000) {
   const batch = Array.from({ length: Math.min(1_000, N - i) }, (_, j) => {
+    const jobId = `j${i + j}`;
     const at = t0 + Math.floor(((i + j) / N) * POLL_MS);
-    return { name: 'poll', data: {}, opts: { jobId: `j${i + j}`, delay: at - Date.now(), removeOnComplete: true } };
+    due.set(jobId, at);
+    return { name: 'poll', data: {}, opts: { jobId, delay: at - Date.now(), removeOnComplete: true } };
   });
   await queue.addBulk(batch);
-  for (const b of batch) due.set(b.opts.jobId, t0 + Math.floor((Number(b.opts.jobId.slice(1)) / N) * POLL_MS));
 }
 say(`${N} jobs added; first due in ${t0 - Date.now()} ms`);
 void worker.run();
