@@ -43,13 +43,17 @@ export interface RedisServer {
   dir: string;
 }
 
+function spawnRedis(port: number, dir: string, args: string[], name: string): Proc {
+  return startProcess('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args,
+  ], { PATH: process.env.PATH ?? '' }, `${name}:${port}`);
+}
+
 /** redis-server in the foreground (a child of this process), nothing on disk unless args say so. */
 export async function startRedisServer(args: string[] = [], name = 'redis'): Promise<RedisServer> {
   const port = await freeRedisPort();
   const dir = mkdtempSync(join(tmpdir(), `sup-${name}-`));
-  const proc = startProcess('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args,
-  ], { PATH: process.env.PATH ?? '' }, `${name}:${port}`);
+  const proc = spawnRedis(port, dir, args, name);
   const server = { port, url: `redis://127.0.0.1:${port}`, proc, dir };
   try {
     await proc.waitFor(/Ready to accept connections/);
@@ -98,21 +102,34 @@ export class LocalCluster {
   }
 }
 
-/** A master, one replica and one sentinel watching the master as `name`. */
+/** A master, `replicas` replicas (default one) and one sentinel watching the master as `name`. */
 export class LocalSentinel {
   master!: RedisServer;
-  replica!: RedisServer;
+  readonly replicas: RedisServer[] = [];
   sentinel!: RedisServer;
   private confDir = '';
 
-  constructor(readonly name = 'mymaster') {}
+  constructor(readonly name = 'mymaster', private readonly replicaCount = 1) {}
+
+  /** The first replica (the one a single-replica set-up has). */
+  get replica(): RedisServer {
+    return this.replicas[0]!;
+  }
+
+  /** Master and replicas, in start order (roles change with every failover). */
+  get nodes(): RedisServer[] {
+    return [this.master, ...this.replicas];
+  }
 
   async start(): Promise<this> {
     // diskless sync starts at once (Redis waits 5 s by default for more replicas to join)
     const sync = ['--repl-diskless-sync-delay', '0'];
     this.master = await startRedisServer(['--maxmemory-policy', 'noeviction', ...sync], 'sentinel-master');
-    this.replica = await startRedisServer(['--maxmemory-policy', 'noeviction', ...sync, '--replicaof', '127.0.0.1', String(this.master.port)], 'sentinel-replica');
-    await this.replica.proc.waitFor(/MASTER <-> REPLICA sync: Finished with success/);
+    for (let i = 0; i < this.replicaCount; i++) {
+      const r = await startRedisServer(['--maxmemory-policy', 'noeviction', ...sync, '--replicaof', '127.0.0.1', String(this.master.port)], `sentinel-replica${i}`);
+      this.replicas.push(r);
+      await r.proc.waitFor(/MASTER <-> REPLICA sync: Finished with success/);
+    }
     const port = await freeRedisPort();
     this.confDir = mkdtempSync(join(tmpdir(), 'sup-sentinel-'));
     const conf = join(this.confDir, 'sentinel.conf');
@@ -127,10 +144,33 @@ export class LocalSentinel {
     const proc = startProcess('redis-server', [conf, '--sentinel'], { PATH: process.env.PATH ?? '' }, `sentinel:${port}`);
     this.sentinel = { port, url: `redis://127.0.0.1:${port}`, proc, dir: this.confDir }; // stop() needs it even if the wait fails
     await proc.waitFor(/\+monitor master/);
-    // a failover needs the sentinel to know the replica
-    await until('the sentinel to see the replica', async () =>
-      (await redisCli(port, 'SENTINEL', 'REPLICAS', this.name)).includes(String(this.replica.port)), 30_000, 200);
+    // a failover needs the sentinel to know the replicas
+    await until('the sentinel to see the replicas', async () => {
+      const known = await redisCli(port, 'SENTINEL', 'REPLICAS', this.name);
+      return this.replicas.every((r) => known.includes(String(r.port)));
+    }, 30_000, 200);
     return this;
+  }
+
+  private node(port: number): RedisServer {
+    const n = this.nodes.find((x) => x.port === port);
+    if (!n) throw new Error(`no redis-server of this sentinel set-up on port ${port}`);
+    return n;
+  }
+
+  /** SIGKILLs one node: to the others it is a dead host. */
+  async kill(port: number): Promise<void> {
+    await stopProc(this.node(port).proc, 'SIGKILL');
+  }
+
+  /**
+   * Starts a killed node again on its port — empty (nothing on disk) and configured as a master, as
+   * a rebooted host would be; the sentinel turns it into a replica of the current master.
+   */
+  async revive(port: number, args: string[] = []): Promise<void> {
+    const n = this.node(port);
+    n.proc = spawnRedis(port, n.dir, ['--maxmemory-policy', 'noeviction', '--repl-diskless-sync-delay', '0', ...args], 'sentinel-revived');
+    await n.proc.waitFor(/Ready to accept connections/);
   }
 
   /** Port of the master the sentinel names right now. */
@@ -140,6 +180,6 @@ export class LocalSentinel {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([this.sentinel, this.replica, this.master].map((s) => stopRedisServer(s)));
+    await Promise.allSettled([this.sentinel, ...this.replicas, this.master].map((s) => stopRedisServer(s)));
   }
 }
