@@ -36,6 +36,25 @@ describe('behind Redis Sentinel (master + replica + 1 sentinel)', () => {
     expect(await redisCli(sentinel!.master.port, 'EXISTS', `${s().prefix}run:${id}`)).toBe('1');
   });
 
+  it('says in /healthz and the log what the replication settings risk (docs/deployment.md#redis-sentinel)', async () => {
+    const warningsOf = async (url: string) => ((await (await fetch(`${url}/healthz`)).json()) as { status: string; warnings?: string[] });
+    // the set-up's default, min-replicas-to-write 0: a failover can lose runs already answered 202
+    const first = await warningsOf(s().apiUrls[0]!);
+    expect(first.status).toBe('ok');
+    expect(first.warnings).toEqual([expect.stringContaining('min-replicas-to-write is 0 behind Sentinel')]);
+    expect(s().apis[0]!.lines.some((l) => /\[WARN\] redis_replication_unsafe min_replicas_to_write=0 replicas=1/.test(l))).toBe(true);
+    // one replica and min-replicas-to-write 1: safe, but a failover stops writes until the old master is back
+    const master = await sentinel!.masterPort();
+    await redisCli(master, 'CONFIG', 'SET', 'min-replicas-to-write', '1');
+    try {
+      const api = await s().startApi();
+      expect((await api.waitFor(/\[WARN\] redis_replication_fragile .*/))[0]).toMatch(/min_replicas_to_write=1 replicas=1/);
+      expect((await warningsOf(s().apiUrls.at(-1)!)).warnings).toEqual([expect.stringMatching(/1 replica\(s\) and min-replicas-to-write 1: .*run 2 replicas/)]);
+    } finally {
+      await redisCli(master, 'CONFIG', 'SET', 'min-replicas-to-write', '0');
+    }
+  });
+
   it('runs waiting across a sentinel failover finish on the promoted replica', async () => {
     const ids = await Promise.all(Array.from({ length: 4 }, (_, i) => s().submit('release_check', { service: `fo${i}`, version: '1.0.0' })));
     await Promise.all(ids.map((id) => s().waitStatus(id, ['waiting'])));

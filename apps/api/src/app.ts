@@ -30,7 +30,8 @@ export interface AppDeps {
   log: Logger;
   cancelChannel: string;
   config: { apiKeys: string[]; bodyLimitKb: number; gatewayUrl: string; ttlSec: number; metricsPublic: boolean };
-  evictionPolicy?: () => string | null;
+  /** /healthz `warnings` about the Redis deployment (RedisChecks). */
+  redisWarnings?: () => string[];
   /** Every queue the system uses (runs, schedules, webhooks…): bull-board tabs and queue-depth metrics. Default: [queue]. */
   queues?: readonly Queue[];
   /** Cron/interval schedules (`/v1/schedules`); the routes are mounted only when given. */
@@ -50,7 +51,7 @@ export function createApp(d: AppDeps): Express {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
     next();
   });
-  app.use(healthRoutes({ redis: d.redis, graphs: Object.keys(d.graphs), gatewayUrl: d.config.gatewayUrl, evictionPolicy: d.evictionPolicy ?? (() => null) }));
+  app.use(healthRoutes({ redis: d.redis, graphs: Object.keys(d.graphs), gatewayUrl: d.config.gatewayUrl, redisWarnings: d.redisWarnings ?? (() => []) }));
   // public like /healthz: the document describes shapes, never data
   app.use(openapiRoutes({ graphs: d.graphs, metricsPublic: d.config.metricsPublic }));
   // /admin checks keys itself (requireAdmin): a browser there may present a session cookie instead

@@ -1,11 +1,12 @@
 import { createServer } from 'node:http';
 import { ApiEnv, loadOrExit } from '@sup/config';
 import { createLogger } from '@sup/logging';
-import { connectRedis, createKeys, evictionPolicy as readEvictionPolicy, RunStore } from '@sup/run-store';
+import { connectRedis, createKeys, redisMode, RunStore } from '@sup/run-store';
 import { createRunQueue, createWebhookQueue } from '@sup/queue';
 import { graphs } from '@sup/graphs';
 import { createScheduleQueue, loadScheduleConfig, ScheduleConfigError, ScheduleService, ScheduleStore, type Schedule } from '@sup/schedules';
 import { createApp } from './app.js';
+import { RedisChecks } from './redis-checks.js';
 import { EventFollower } from './sse/follower.js';
 
 const env = loadOrExit(ApiEnv);
@@ -41,26 +42,16 @@ for (const q of [queue, webhookQueue, scheduleQueue]) q.on('error', onError);
 const startupWaitMs = 5_000;
 await Promise.race([schedules.startup(configuredSchedules), new Promise((r) => setTimeout(r, startupWaitMs).unref())]);
 
-// BullMQ loses jobs under any evicting policy (the MVP ran allkeys-lru): say so loudly at start-up.
-let evictionPolicy: string | null = null;
-async function checkEvictionPolicy(): Promise<void> {
-  try {
-    evictionPolicy = await readEvictionPolicy(redis); // every master of a Cluster
-    if (evictionPolicy && evictionPolicy !== 'noeviction') {
-      log.warn('redis_eviction_policy', { policy: evictionPolicy, expected: 'noeviction', consequence: 'queued jobs can be evicted and runs lost' });
-    }
-  } catch (err) {
-    log.warn('redis_eviction_policy_unknown', { error: (err as Error).message });
-    redis.once('ready', () => void checkEvictionPolicy());
-  }
-}
-await Promise.race([checkEvictionPolicy(), new Promise((r) => setTimeout(r, startupWaitMs).unref())]);
+// what the Redis deployment must be (noeviction; behind Sentinel, min-replicas-to-write): said
+// loudly at start-up and in /healthz
+const redisChecks = new RedisChecks(redis, redisMode(env), log);
+await Promise.race([redisChecks.run(), new Promise((r) => setTimeout(r, startupWaitMs).unref())]);
 
 const app = createApp({
   redis, store, queue, graphs, log,
   cancelChannel: createKeys(env.KEY_PREFIX).cancelChannel,
   config: { apiKeys: env.API_KEYS, bodyLimitKb: env.BODY_LIMIT_KB, gatewayUrl: env.GATEWAY_URL, ttlSec: env.RUN_TTL_SEC, metricsPublic: env.METRICS_PUBLIC },
-  evictionPolicy: () => evictionPolicy,
+  redisWarnings: () => redisChecks.warnings(),
   schedules,
   queues: [queue, scheduleQueue, webhookQueue],
   follower,

@@ -76,3 +76,17 @@ export async function evictionPolicy(client: RedisClient): Promise<string | null
   }
   return policy;
 }
+
+/**
+ * What the master behind a Sentinel set-up promises about replication: its `min-replicas-to-write`
+ * and how many replicas are linked to it now (docs/deployment.md#redis-sentinel explains why both
+ * matter). Throws when Redis refuses CONFIG.
+ */
+export async function replicationSettings(client: Redis): Promise<{ minReplicasToWrite: number; replicas: number }> {
+  const res = (await client.config('GET', 'min-replicas-to-write')) as string[];
+  const info = await client.info('replication');
+  return {
+    minReplicasToWrite: Number(res[1] ?? 0),
+    replicas: Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0),
+  };
+}

@@ -5,8 +5,8 @@ export interface HealthDeps {
   redis: RedisClient;
   graphs: string[];
   gatewayUrl: string;
-  /** Filled at start-up from CONFIG GET maxmemory-policy; null when Redis did not say. */
-  evictionPolicy: () => string | null;
+  /** Problems of the Redis deployment found at start-up (maxmemory-policy, replication). */
+  redisWarnings: () => string[];
 }
 
 /** The runbook's `curl -sf localhost:8084/healthz`: 200 when Redis answers, 503 `degraded` otherwise. */
@@ -14,8 +14,8 @@ export function healthRoutes(d: HealthDeps): Router {
   const r = Router();
   r.get('/healthz', async (_req, res) => {
     const base = { service: 'sofiia-supervisor', graphs: d.graphs, state_backend: 'redis', gateway_url: d.gatewayUrl };
-    const policy = d.evictionPolicy();
-    const warnings = policy && policy !== 'noeviction' ? [`redis maxmemory-policy is ${policy}; BullMQ needs noeviction`] : undefined;
+    const found = d.redisWarnings();
+    const warnings = found.length ? found : undefined;
     try {
       await Promise.race([
         d.redis.ping(),
