@@ -51,7 +51,8 @@ export class RedisChecks {
         this.found.set('replication', 'redis min-replicas-to-write is 0 behind Sentinel: a failover can lose accepted runs (docs/deployment.md#redis-sentinel)');
       } else if (replicas <= min) {
         this.log.warn('redis_replication_fragile', { min_replicas_to_write: min, replicas, consequence: 'writes stop after a failover until the old master is back' });
-        this.found.set('replication', `redis master has ${replicas} replica(s) and min-replicas-to-write ${min}: after a failover the new master refuses writes until the old one is back; run ${min + 1} replicas (docs/deployment.md#redis-sentinel)`);
+        const now = replicas < min ? 'it refuses writes now, and ' : '';
+        this.found.set('replication', `redis master has ${replicas} replica(s) and min-replicas-to-write ${min}: ${now}after a failover the new master refuses writes until the old one is back; run ${min + 1} replicas (docs/deployment.md#redis-sentinel)`);
       }
     } catch (err) {
       this.retryOnReady('redis_replication', () => this.replication(), err);
