@@ -45,7 +45,7 @@ await Promise.race([schedules.startup(configuredSchedules), new Promise((r) => s
 // what the Redis deployment must be (noeviction; behind Sentinel, min-replicas-to-write): said
 // loudly at start-up and in /healthz
 const redisChecks = new RedisChecks(redis, redisMode(env), log);
-await Promise.race([redisChecks.run(), new Promise((r) => setTimeout(r, startupWaitMs).unref())]);
+await Promise.race([redisChecks.start(), new Promise((r) => setTimeout(r, startupWaitMs).unref())]);
 
 const app = createApp({
   redis, store, queue, graphs, log,
