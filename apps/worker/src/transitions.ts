@@ -24,16 +24,23 @@ export function claim(rec: RunRecord, lease: string, firstNode: string | null, n
     current_node: rec.current_node ?? firstNode,
     updated_at: iso(nowMs),
   };
+  // Waking from a park (the next poll, a child run's check, a retry) is not an event: the node's
+  // outcome after it is. Every poll of a long job would otherwise add one to the run's stream.
+  if (rec.status === 'waiting') return { record, events: [] };
   const type = rec.started_at === null ? 'run_started' : 'run_resumed';
   return { record, events: [event(type, record.current_node ?? undefined, { attempt: record.attempt, from: rec.status, worker })] };
 }
 
+/** The history entry of this node visit when the visit is parked already (polling), else undefined. */
+function parkedEntry(rec: RunRecord, o: StepOutcome): NodeHistoryEntry | undefined {
+  const last = rec.nodes.at(-1);
+  return last && last.node === o.node && last.visit === o.visit && last.status === 'waiting' ? last : undefined;
+}
+
 function historyWith(rec: RunRecord, o: StepOutcome, status: NodeHistoryEntry['status'], startedMs: number, nowMs: number): NodeHistoryEntry[] {
   const nodes = [...rec.nodes];
-  const last = nodes.at(-1);
   // a parked node (polling) keeps one history entry per visit, accumulating calls and time
-  const same = last && last.node === o.node && last.visit === o.visit && last.status === 'waiting';
-  const prev = same ? last : undefined;
+  const prev = parkedEntry(rec, o);
   const entry: NodeHistoryEntry = {
     node: o.node,
     visit: o.visit,
@@ -43,7 +50,7 @@ function historyWith(rec: RunRecord, o: StepOutcome, status: NodeHistoryEntry['s
     duration_ms: (prev?.duration_ms ?? 0) + o.durationMs,
     tool_calls: (prev?.tool_calls ?? 0) + o.toolCalls,
   };
-  if (same) nodes[nodes.length - 1] = entry;
+  if (prev) nodes[nodes.length - 1] = entry;
   else nodes.push(entry);
   return nodes;
 }
@@ -63,11 +70,15 @@ export function afterStep(rec: RunRecord, o: StepOutcome, startedMs: number, now
         record: { ...rec, snapshot, updated_at: iso(nowMs), current_node: o.next, nodes: historyWith(rec, o, 'succeeded', startedMs, nowMs) },
         events: [event('node_finished', o.node, { ...stats, outcome: 'ok', next: o.next })],
       };
-    case 'waiting':
+    case 'waiting': {
+      // The first park of a visit is an event, and so is every retry; parking again to poll (the job
+      // or child run still going) is not — the history entry counts those polls' calls and time.
+      const quiet = o.reason !== 'retry' && parkedEntry(rec, o) !== undefined;
       return {
         record: { ...rec, snapshot, updated_at: iso(nowMs), status: 'waiting', current_node: o.node, nodes: historyWith(rec, o, 'waiting', startedMs, nowMs) },
-        events: [event(o.reason === 'retry' ? 'node_retry' : 'node_waiting', o.node, { ...stats, reason: o.reason, delay_ms: o.delayMs })],
+        events: quiet ? [] : [event(o.reason === 'retry' ? 'node_retry' : 'node_waiting', o.node, { ...stats, reason: o.reason, delay_ms: o.delayMs })],
       };
+    }
     case 'succeeded':
       return {
         record: finished(rec, 'succeeded', nowMs, { snapshot, current_node: null, result: o.result, nodes: historyWith(rec, o, 'succeeded', startedMs, nowMs) }),

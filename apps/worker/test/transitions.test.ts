@@ -12,10 +12,30 @@ describe('record transitions', () => {
     expect(c1.events[0]).toMatchObject({ type: 'run_started', data: { worker: 'h:1', attempt: 1 } });
     const parked = { ...c1.record, status: 'waiting' as const };
     const c2 = claim(parked, 'tok2', 'poll_job', 2000, 'h:2');
-    expect(c2.record.attempt).toBe(1);
-    expect(c2.events[0]!.type).toBe('run_resumed');
+    expect(c2.record).toMatchObject({ status: 'running', lease: 'tok2', attempt: 1 });
+    // a wake-up from a park is not an event (every poll would add one)
+    expect(c2.events).toEqual([]);
     const crashed = claim(c1.record, 'tok3', 'poll_job', 3000, 'h:3');
     expect(crashed.record.attempt).toBe(2);
+    expect(crashed.events[0]).toMatchObject({ type: 'run_resumed', data: { worker: 'h:3', attempt: 2, from: 'running' } });
+    const requeuedRun = claim({ ...c1.record, status: 'queued' }, 'tok4', 'poll_job', 4000, 'h:4');
+    expect(requeuedRun.events[0]).toMatchObject({ type: 'run_resumed', data: { from: 'queued' } });
+  });
+
+  it('the first park of a node visit and every retry are events; parking again to poll is not', () => {
+    const wait = { kind: 'waiting', node: 'poll_job', visit: 1, delayMs: 3000, reason: 'job_running', toolCalls: 1, durationMs: 5, snapshot: {} } as const;
+    const retry = { ...wait, reason: 'retry', attempt: 1, error: { code: 'gateway_unavailable', message: 'x', node: 'poll_job' } } as const;
+    let rec = claim(base(), 't', 'poll_job', 0, 'h').record;
+    const first = afterStep(rec, wait, 0, 10);
+    expect(first.events).toEqual([expect.objectContaining({ type: 'node_waiting', node: 'poll_job', data: expect.objectContaining({ reason: 'job_running', delay_ms: 3000 }) })]);
+    rec = first.record;
+    const again = afterStep({ ...rec, status: 'running' }, wait, 20, 30);
+    expect(again.events).toEqual([]);
+    expect(again.record).toMatchObject({ status: 'waiting', updated_at: new Date(30).toISOString() });
+    expect(again.record.nodes).toEqual([expect.objectContaining({ node: 'poll_job', status: 'waiting', tool_calls: 2 })]);
+    expect(afterStep({ ...again.record, status: 'running' }, retry, 40, 50).events.map((e) => e.type)).toEqual(['node_retry']);
+    // a later visit of the same node parks with an event again
+    expect(afterStep({ ...again.record, status: 'running' }, { ...wait, visit: 2 }, 40, 50).events.map((e) => e.type)).toEqual(['node_waiting']);
   });
 
   it('a polled node keeps one history entry per visit, adding calls and time', () => {
