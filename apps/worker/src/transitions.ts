@@ -71,9 +71,10 @@ export function afterStep(rec: RunRecord, o: StepOutcome, startedMs: number, now
         events: [event('node_finished', o.node, { ...stats, outcome: 'ok', next: o.next })],
       };
     case 'waiting': {
-      // The first park of a visit is an event, and so is every retry; parking again to poll (the job
-      // or child run still going) is not — the history entry counts those polls' calls and time.
-      const quiet = o.reason !== 'retry' && parkedEntry(rec, o) !== undefined;
+      // The first park of a visit is an event, and so is every retry and a change of reason; parking
+      // again to poll (the job or child run still going) is not — the history entry counts those
+      // polls' calls and time.
+      const quiet = o.again && o.reason !== 'retry';
       return {
         record: { ...rec, snapshot, updated_at: iso(nowMs), status: 'waiting', current_node: o.node, nodes: historyWith(rec, o, 'waiting', startedMs, nowMs) },
         events: quiet ? [] : [event(o.reason === 'retry' ? 'node_retry' : 'node_waiting', o.node, { ...stats, reason: o.reason, delay_ms: o.delayMs })],

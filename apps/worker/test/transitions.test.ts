@@ -22,25 +22,25 @@ describe('record transitions', () => {
     expect(requeuedRun.events[0]).toMatchObject({ type: 'run_resumed', data: { from: 'queued' } });
   });
 
-  it('the first park of a node visit and every retry are events; parking again to poll is not', () => {
-    const wait = { kind: 'waiting', node: 'poll_job', visit: 1, delayMs: 3000, reason: 'job_running', toolCalls: 1, durationMs: 5, snapshot: {} } as const;
-    const retry = { ...wait, reason: 'retry', attempt: 1, error: { code: 'gateway_unavailable', message: 'x', node: 'poll_job' } } as const;
+  it('the first park of a node visit, every retry and a new reason are events; parking again to poll is not', () => {
+    const wait = { kind: 'waiting', node: 'poll_job', visit: 1, delayMs: 3000, reason: 'job_running', again: false, toolCalls: 1, durationMs: 5, snapshot: {} } as const;
+    const retry = { ...wait, reason: 'retry', again: true, attempt: 2, error: { code: 'gateway_unavailable', message: 'x', node: 'poll_job' } } as const;
     let rec = claim(base(), 't', 'poll_job', 0, 'h').record;
     const first = afterStep(rec, wait, 0, 10);
     expect(first.events).toEqual([expect.objectContaining({ type: 'node_waiting', node: 'poll_job', data: expect.objectContaining({ reason: 'job_running', delay_ms: 3000 }) })]);
     rec = first.record;
-    const again = afterStep({ ...rec, status: 'running' }, wait, 20, 30);
+    const again = afterStep({ ...rec, status: 'running' }, { ...wait, again: true }, 20, 30);
     expect(again.events).toEqual([]);
     expect(again.record).toMatchObject({ status: 'waiting', updated_at: new Date(30).toISOString() });
     expect(again.record.nodes).toEqual([expect.objectContaining({ node: 'poll_job', status: 'waiting', tool_calls: 2 })]);
     expect(afterStep({ ...again.record, status: 'running' }, retry, 40, 50).events.map((e) => e.type)).toEqual(['node_retry']);
-    // a later visit of the same node parks with an event again
-    expect(afterStep({ ...again.record, status: 'running' }, { ...wait, visit: 2 }, 40, 50).events.map((e) => e.type)).toEqual(['node_waiting']);
+    // polling again after a retry, or a later visit of the node, is a first park (the engine's again: false)
+    expect(afterStep({ ...again.record, status: 'running' }, wait, 40, 50).events.map((e) => e.type)).toEqual(['node_waiting']);
   });
 
   it('a polled node keeps one history entry per visit, adding calls and time', () => {
     let rec = claim(base(), 't', 'poll_job', 0, 'h').record;
-    const wait = { kind: 'waiting', node: 'poll_job', visit: 1, delayMs: 100, reason: 'job_running', toolCalls: 1, durationMs: 5, snapshot: {} } as const;
+    const wait = { kind: 'waiting', node: 'poll_job', visit: 1, delayMs: 100, reason: 'job_running', again: false, toolCalls: 1, durationMs: 5, snapshot: {} } as const;
     rec = afterStep(rec, wait, 0, 10).record;
     rec = afterStep({ ...rec, status: 'running' }, wait, 20, 30).record;
     const done = { kind: 'advanced', node: 'poll_job', visit: 1, output: {}, next: 'result', toolCalls: 1, durationMs: 7, snapshot: {} } as const;

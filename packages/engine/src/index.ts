@@ -17,8 +17,12 @@ interface StepStats { node: string; visit: number; toolCalls: number; durationMs
 
 export type StepOutcome =
   | (StepStats & { kind: 'advanced'; output: unknown; next: string })
-  /** A park: the node asked to wait, or a retryable failure with retries left (reason 'retry', with attempt and error). */
-  | (StepStats & { kind: 'waiting'; delayMs: number; reason: string; attempt?: number; error?: ErrorData })
+  /**
+   * A park: the node asked to wait, or a retryable failure with retries left (reason 'retry', with
+   * attempt and error). `again`: the step woke from a park of this node for the same reason and parks
+   * once more (the next poll of a job still running).
+   */
+  | (StepStats & { kind: 'waiting'; delayMs: number; reason: string; again: boolean; attempt?: number; error?: ErrorData })
   | (StepStats & { kind: 'succeeded'; output: unknown; result: unknown })
   /** error.node is set; error.details.attempts counts the tries of the failing visit. */
   | (StepStats & { kind: 'failed'; error: ErrorData });

@@ -69,7 +69,8 @@ export async function step(graph: CompiledGraph, snapshot: unknown | null, input
   if (after.matches(FAILED)) return { kind: 'failed', visit, error: c.error!, snapshot: persisted, ...common() };
   if (after.matches({ [node]: 'parked' })) {
     const retry = c.reason === 'retry' ? { attempt: c.retries, error: c.error! } : {};
-    return { kind: 'waiting', visit, delayMs: c.delayMs, reason: c.reason, ...retry, snapshot: persisted, ...common() };
+    const again = current.matches({ [node]: 'parked' }) && ctx.reason === c.reason;
+    return { kind: 'waiting', visit, delayMs: c.delayMs, reason: c.reason, again, ...retry, snapshot: persisted, ...common() };
   }
   return { kind: 'advanced', visit, output: c.outputs[node], next: nodeOf(graph, persisted)!, snapshot: persisted, ...common() };
 }

@@ -123,6 +123,21 @@ describe('step', () => {
     expect(o).toMatchObject({ kind: 'failed', error: { code: 'no_edge', node: 'a' } });
   });
 
+  it('a park for another reason than the last one is not "again" (a retry, then polls)', async () => {
+    let tries = 0;
+    const g = compileGraph(graph(
+      [{ name: 'w', description: 'w', policy: { retries: 1, backoffMs: 100 }, run: async ({ state }) => {
+        tries++;
+        if (tries === 1) throw new ToolError('upstream_5xx', 'flaky', true);
+        const polls = ((state as { polls?: number } | undefined)?.polls ?? 0) + 1;
+        return polls < 3 ? { wait: { delayMs: 100, state: { polls }, reason: 'poll' } } : { output: { polls } };
+      } }],
+      [{ from: 'w', to: END }],
+    ));
+    const os = await drive(g, {}, fakeDeps().deps);
+    expect(os.map((o) => (o.kind === 'waiting' ? `${o.reason}:${o.again}` : o.kind))).toEqual(['retry:false', 'poll:false', 'poll:true', 'succeeded']);
+  });
+
   it('parks a node that asks to wait, carrying its state, with a new idempotency key per poll', async () => {
     const g = compileGraph(graph(
       [out('w', async ({ state, tools }) => {
@@ -136,6 +151,8 @@ describe('step', () => {
     const os = await drive(g, {}, deps);
     expect(os.map((o) => [o.kind, o.kind === 'waiting' ? o.delayMs : null, o.toolCalls])).toEqual([['waiting', 100, 1], ['waiting', 200, 1], ['succeeded', null, 1]]);
     expect(os[0]).toMatchObject({ reason: 'poll', visit: 1 });
+    // the second park wakes from the first and parks again for the same reason: the next poll
+    expect(os.map((o) => o.kind === 'waiting' && o.again)).toEqual([false, true, false]);
     expect(os[2]).toMatchObject({ result: { polls: 3 } });
     expect(calls.map((c) => c.idempotencyKey)).toEqual(['gr_test:w:1.0:0', 'gr_test:w:1.1:0', 'gr_test:w:1.2:0']);
     expect(calls[0]).toMatchObject({ tool: 'job_tool', action: 'get', node: 'w' });
@@ -232,6 +249,7 @@ describe('step', () => {
       ['retry', 200, 2, 'upstream_5xx'],
       'succeeded',
     ]);
+    expect(os.map((o) => o.kind === 'waiting' && o.again)).toEqual([false, true, false]);
     expect(os.at(-1)).toMatchObject({ result: 3 });
     expect(new Set(calls.map((c) => c.idempotencyKey))).toEqual(new Set(['gr_test:a:1.0:0']));
   });
