@@ -8,7 +8,10 @@ describe('a parked run holds no worker slot', () => {
 
   it('a 60 s release check does not block a second run on a worker with concurrency 1', async () => {
     const slow = await sys.submit('release_check', { service: 'slow', version: '1.0.0' });
-    await sys.waitStatus(slow, ['waiting']);
+    const parked = await sys.waitStatus(slow, ['waiting']);
+    // the record says why it waits and when it polls next
+    expect(parked.waiting).toEqual({ reason: 'job_running', until: expect.any(String) });
+    expect(Date.parse(parked.waiting.until)).toBeGreaterThan(Date.parse(parked.updated_at));
     await sys.simApi('PATCH', '/_sim/config', { jobDurationMs: 300 });
     const fast = await sys.submit('release_check', { service: 'fast', version: '1.0.0' });
     const done = await sys.waitStatus(fast, ['succeeded', 'failed']);
@@ -19,6 +22,8 @@ describe('a parked run holds no worker slot', () => {
     expect(still.nodes.find((n: any) => n.node === 'poll_job').tool_calls).toBeGreaterThanOrEqual(2);
     const cancel = await sys.api('POST', `/v1/runs/${slow}/cancel`, {});
     expect(cancel.status).toBe(202);
-    expect((await sys.waitStatus(slow, ['cancelled'])).status).toBe('cancelled');
+    const over = await sys.waitStatus(slow, ['cancelled']);
+    expect(over.status).toBe('cancelled');
+    expect(over.waiting).toBeUndefined();
   });
 });

@@ -14,6 +14,7 @@ export function runDetail(r: PublicRunRecord): string {
     ['run', r.run_id], ['graph', r.graph], ['agent', r.agent_id], ['status', r.status], ['node', dash(r.current_node)],
     ['created', r.created_at], ['started', dash(r.started_at)], ['finished', dash(r.finished_at)], ['attempt', String(r.attempt)],
   ];
+  if (r.waiting) lines.splice(4, 0, ['waiting', `${r.waiting.reason} until ${r.waiting.until}`]);
   if (r.error) lines.push(['error', `${r.error.code}: ${r.error.message}${r.error.node ? ` (node ${r.error.node})` : ''}`]);
   let out = table(lines);
   if (r.nodes.length > 0) {

@@ -89,6 +89,17 @@ describe('supervisor runs create | get | cancel', () => {
     expect(JSON.parse((await cli(['runs', 'get', id!, '--json'])).out)).toMatchObject({ run_id: id, input: { service: 'billing', version: '1.4.2' } });
   });
 
+  it('shows why and until when a waiting run waits', async () => {
+    const id = await created();
+    const rec = (await open.store.get(id))!;
+    const until = new Date(Date.now() + 3_000).toISOString();
+    const parked = await open.store.commit(id, { ifStatus: ['queued'], record: { ...rec, status: 'waiting', current_node: 'poll_job', waiting: { reason: 'job_running', until } } });
+    expect(parked.ok).toBe(true);
+    const got = await cli(['runs', 'get', id]);
+    expect(got.out).toMatch(/^status\s+waiting$/m);
+    expect(got.out).toMatch(new RegExp(`^waiting\\s+job_running until ${until}$`, 'm'));
+  });
+
   it('reads --input from a file and honours --idempotency-key', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sup-cli-')), 'input.json');
     writeFileSync(file, INPUT);

@@ -1,4 +1,4 @@
-import { event, isoTime as iso, type ErrorData, type NodeHistoryEntry, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
+import { event, isoTime as iso, unparked, type ErrorData, type NodeHistoryEntry, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
 import type { StepOutcome } from '@sup/engine';
 import { cancelledRecord } from '@sup/queue';
 
@@ -16,7 +16,7 @@ export function claim(rec: RunRecord, lease: string, firstNode: string | null, n
   const fresh = rec.status === 'queued';
   const takeover = rec.status === 'running';
   const record: RunRecord = {
-    ...rec,
+    ...unparked(rec),
     status: 'running',
     lease,
     attempt: fresh || takeover ? rec.attempt + 1 : rec.attempt,
@@ -57,7 +57,7 @@ function historyWith(rec: RunRecord, o: StepOutcome, status: NodeHistoryEntry['s
 
 function finished(rec: RunRecord, status: RunStatus, nowMs: number, extra: Partial<RunRecord>): RunRecord {
   const now = iso(nowMs);
-  return { ...rec, ...extra, status, lease: null, finished_at: now, updated_at: now };
+  return { ...unparked(rec), ...extra, status, lease: null, finished_at: now, updated_at: now };
 }
 
 /** Applies one engine step to the record (one object spread per step: this runs for every node). */
@@ -76,7 +76,10 @@ export function afterStep(rec: RunRecord, o: StepOutcome, startedMs: number, now
       // polls' calls and time.
       const quiet = o.again && o.reason !== 'retry';
       return {
-        record: { ...rec, snapshot, updated_at: iso(nowMs), status: 'waiting', current_node: o.node, nodes: historyWith(rec, o, 'waiting', startedMs, nowMs) },
+        record: {
+          ...rec, snapshot, updated_at: iso(nowMs), status: 'waiting', current_node: o.node, nodes: historyWith(rec, o, 'waiting', startedMs, nowMs),
+          waiting: { reason: o.reason, until: iso(nowMs + o.delayMs) },
+        },
         events: quiet ? [] : [event(o.reason === 'retry' ? 'node_retry' : 'node_waiting', o.node, { ...stats, reason: o.reason, delay_ms: o.delayMs })],
       };
     }

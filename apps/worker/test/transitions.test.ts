@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { RunRecord } from '@sup/contracts';
 import { newRunRecord } from '@sup/queue';
-import { afterStep, claim, requeued } from '../src/transitions.js';
+import { afterStep, cancelled, claim, failed, requeued } from '../src/transitions.js';
 
 const base = (): RunRecord => newRunRecord({ graph: 'release_check', agentId: 'sofiia', input: { service: 's', version: '1' } }, new Date(0));
 
@@ -31,7 +31,13 @@ describe('record transitions', () => {
     rec = first.record;
     const again = afterStep({ ...rec, status: 'running' }, { ...wait, again: true }, 20, 30);
     expect(again.events).toEqual([]);
-    expect(again.record).toMatchObject({ status: 'waiting', updated_at: new Date(30).toISOString() });
+    // the record says why it waits and until when
+    expect(again.record).toMatchObject({ status: 'waiting', updated_at: new Date(30).toISOString(), waiting: { reason: 'job_running', until: new Date(3030).toISOString() } });
+    // and stops saying it once the run leaves the waiting status (claimed, finished, cancelled)
+    expect(claim(again.record, 't2', 'poll_job', 4000, 'h').record.waiting).toBeUndefined();
+    expect(cancelled(again.record, 4000).record).toMatchObject({ status: 'cancelled' });
+    expect(cancelled(again.record, 4000).record.waiting).toBeUndefined();
+    expect(failed(again.record, { code: 'unknown_graph', message: 'x' }, 4000).record.waiting).toBeUndefined();
     expect(again.record.nodes).toEqual([expect.objectContaining({ node: 'poll_job', status: 'waiting', tool_calls: 2 })]);
     expect(afterStep({ ...again.record, status: 'running' }, retry, 40, 50).events.map((e) => e.type)).toEqual(['node_retry']);
     // polling again after a retry, or a later visit of the node, is a first park (the engine's again: false)

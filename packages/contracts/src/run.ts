@@ -62,8 +62,21 @@ export const RunRecord = z.looseObject({
   lease: z.string().nullable().optional(),
   /** XState persisted snapshot after the last finished node; null before the first step. */
   snapshot: z.unknown().nullable().optional(),
+  /**
+   * Only while `status` is `waiting`: why the run is parked (`job_running`: polling an external job,
+   * `child_run`: waiting for a child run, `retry`: backing off after a retryable failure) and when
+   * it is due to wake (the next poll).
+   */
+  waiting: z.object({ reason: z.string(), until: z.string() }).optional(),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
+
+/** The record without `waiting`: for every transition out of the waiting status. */
+export function unparked(r: RunRecord): RunRecord {
+  if (r.waiting === undefined) return r;
+  const { waiting: _waiting, ...rest } = r;
+  return rest;
+}
 
 /** What the API answers: the record without internals (lease, snapshot). */
 export function publicRun(r: RunRecord): Omit<RunRecord, 'lease' | 'snapshot'> {

@@ -1,4 +1,4 @@
-import { AppError, event, isTerminal, type RunRecord } from '@sup/contracts';
+import { AppError, event, isTerminal, unparked, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import type { RedisClient, RunStore } from '@sup/run-store';
 import { enqueueCompensation, type RunQueue } from './queue.js';
@@ -26,7 +26,7 @@ export interface CancelDeps {
 export function cancelledRecord(rec: RunRecord, nowMs: number): RunRecord {
   const now = new Date(nowMs).toISOString();
   const nodes = rec.nodes.map((n) => (n.status === 'running' || n.status === 'waiting' ? { ...n, status: 'cancelled' as const, finished_at: now } : n));
-  return { ...rec, nodes, status: 'cancelled', lease: null, finished_at: now, updated_at: now };
+  return { ...unparked(rec), nodes, status: 'cancelled', lease: null, finished_at: now, updated_at: now };
 }
 
 /**
