@@ -24,7 +24,7 @@ import { createGatewayClient } from '@sup/gateway-client';
 import { createLogger } from '@sup/logging';
 import { startApp } from '../e2e/src/procs.js';
 import { RedisServer } from './lib/redis-server.js';
-import { arg, load, mb, pct, procStats, say, sleep } from './lib/util.js';
+import { arg, load, maxOf, mb, pct, procStats, say, sleep } from './lib/util.js';
 
 const N = arg('runs', 10_000);
 const POLL_MS = arg('poll-sec', 3) * 1000;
@@ -93,7 +93,7 @@ const rss = procStats(process.pid)!.rssBytes;
 
 console.log(`raw BullMQ park/wake cycles${TOOL ? ' + one gateway call each' : ''}: ${N} jobs, every ${POLL_MS / 1000} s, 1 process × concurrency ${CONC}, ${secs.toFixed(0)} s measured; load before ${loadBefore}, after ${load()}`);
 console.log(`cycles/s: ${(cycles / secs).toFixed(0)} done of ${(N / (POLL_MS / 1000)).toFixed(0)} due`);
-console.log(`lateness ms: p50=${pct(lateness, 50)} p90=${pct(lateness, 90)} p99=${pct(lateness, 99)} max=${lateness.reduce((a, b) => Math.max(a, b), 0)} (n=${lateness.length})`);
+console.log(`lateness ms: p50=${pct(lateness, 50)} p90=${pct(lateness, 90)} p99=${pct(lateness, 99)} max=${maxOf(lateness)} (n=${lateness.length})`);
 console.log(`CPU (share of one core): worker ${(((cpu1.w.cpuSec - cpu0.w.cpuSec) / secs) * 100).toFixed(0)} % = ${(((cpu1.w.cpuSec - cpu0.w.cpuSec) / cycles) * 1e6).toFixed(0)} µs per cycle, redis-server ${(((cpu1.r.cpuSec - cpu0.r.cpuSec) / secs) * 100).toFixed(0)} %${TOOL ? `, gateway-sim ${(((cpu1.s - cpu0.s) / secs) * 100).toFixed(0)} %` : ''}; worker RSS ${mb(rss)}`);
 
 connection.on('error', () => undefined); // jobs cut off by the forced close below

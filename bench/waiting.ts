@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { jittered } from '@sup/graphs';
 import { RedisServer } from './lib/redis-server.js';
-import { arg, infoNumber, load, mb, pct, procStats, say, sleep, systemOn, startSystem } from './lib/util.js';
+import { arg, infoNumber, load, maxOf, mb, pct, procStats, say, sleep, systemOn, startSystem } from './lib/util.js';
 
 const N = arg('runs', 1000);
 const JOB_SEC = arg('job-sec', 300);
@@ -108,8 +108,6 @@ try {
     if (done === N || now > deadline) break;
   }
 
-  // (spreading 100 000+ values into Math.max overflows the stack)
-  const maxOf = (xs: number[]) => xs.reduce((a, b) => Math.max(a, b), -Infinity);
   // poll lateness from the gateway's call log: poll k parked the run for jittered(POLL, `<run>:<k>`)
   await collectPolls();
   const late: number[] = [];

@@ -11,6 +11,11 @@ export function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
+/** The largest value (NaN when empty, like pct); `Math.max(...xs)` overflows the stack past ~100 000 values. */
+export function maxOf(xs: number[]): number {
+  return xs.length === 0 ? NaN : xs.reduce((a, b) => Math.max(a, b), -Infinity);
+}
+
 /** `--name=value` from argv, else the default. */
 /** One field of a Redis INFO reply (`used_memory`, `role`, `master_link_status`, ...). */
 export function infoField(info: string, key: string): string | undefined {

@@ -19,8 +19,8 @@ interface Problem {
  * (behind Sentinel a reconnect may land on a new master, with its own settings) and every minute (an
  * operator's fix shows without a restart). A problem is logged at warn when it appears or changes,
  * kept for /healthz `warnings` while it lasts, and dropped (logged at info) when a later check finds
- * it gone. A check Redis cannot answer (down, or
- * CONFIG refused by a managed service) is logged once as `<event>_unknown` and keeps being tried.
+ * it gone. A check Redis cannot answer (down, or CONFIG refused by a managed service) is logged once
+ * as `<event>_unknown` and keeps being tried.
  */
 export class RedisChecks {
   private readonly found = new Map<Check, string>();

@@ -31,16 +31,12 @@ export function claim(rec: RunRecord, lease: string, firstNode: string | null, n
   return { record, events: [event(type, record.current_node ?? undefined, { attempt: record.attempt, from: rec.status, worker })] };
 }
 
-/** The history entry of this node visit when the visit is parked already (polling), else undefined. */
-function parkedEntry(rec: RunRecord, o: StepOutcome): NodeHistoryEntry | undefined {
-  const last = rec.nodes.at(-1);
-  return last && last.node === o.node && last.visit === o.visit && last.status === 'waiting' ? last : undefined;
-}
-
 function historyWith(rec: RunRecord, o: StepOutcome, status: NodeHistoryEntry['status'], startedMs: number, nowMs: number): NodeHistoryEntry[] {
   const nodes = [...rec.nodes];
+  const last = nodes.at(-1);
   // a parked node (polling) keeps one history entry per visit, accumulating calls and time
-  const prev = parkedEntry(rec, o);
+  const same = last && last.node === o.node && last.visit === o.visit && last.status === 'waiting';
+  const prev = same ? last : undefined;
   const entry: NodeHistoryEntry = {
     node: o.node,
     visit: o.visit,
@@ -50,7 +46,7 @@ function historyWith(rec: RunRecord, o: StepOutcome, status: NodeHistoryEntry['s
     duration_ms: (prev?.duration_ms ?? 0) + o.durationMs,
     tool_calls: (prev?.tool_calls ?? 0) + o.toolCalls,
   };
-  if (prev) nodes[nodes.length - 1] = entry;
+  if (same) nodes[nodes.length - 1] = entry;
   else nodes.push(entry);
   return nodes;
 }
