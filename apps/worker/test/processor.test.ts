@@ -1,4 +1,8 @@
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createLogger } from '@sup/logging';
+import { CancelService } from '@sup/queue';
+import type { RunStore } from '@sup/run-store';
 import { harness, until } from './harness.js';
 
 const h = harness();
@@ -69,6 +73,29 @@ describe('worker processor over real BullMQ + Redis', () => {
     expect(b?.aborted).toBe(true);
     expect(h.calls.filter((c) => c.key.startsWith(`${record.run_id}:c:`))).toHaveLength(0);
     expect((await h.store.events(record.run_id)).at(-1)?.type).toBe('run_cancelled');
+  });
+
+  it('an API cancel built from a record a worker has since rewritten does not overwrite it: it re-reads', async () => {
+    h.resetGate();
+    const { record } = await h.submit();
+    await h.gate.entered();
+    const stale = (await h.store.read(record.run_id))!;
+    // what a worker's step commit does between the cancel's read and its write
+    const newer = { ...stale.record, metadata: { step: 'committed after the read' }, updated_at: new Date().toISOString() };
+    expect((await h.store.commit(record.run_id, { ifStatus: ['running'], ifLease: stale.record.lease!, record: newer })).ok).toBe(true);
+    let reads = 0;
+    const racing = Object.assign(Object.create(h.store) as RunStore, {
+      read: async (id: string) => (reads++ === 0 ? stale : h.store.read(id)),
+    });
+    const cancels = new CancelService({
+      store: racing, queue: h.queue, publisher: h.redis, channel: h.keys.cancelChannel, ttlSec: 600,
+      log: createLogger({ service: 'worker-test', stream: new PassThrough().resume() }),
+    });
+    const out = await cancels.cancel(record);
+    expect(reads).toBe(2);
+    expect(out).toMatchObject({ status: 'cancelling', metadata: { step: 'committed after the read' } });
+    await until('cancelled', async () => (await statusOf(record.run_id)) === 'cancelled');
+    expect((await h.store.get(record.run_id))!.metadata).toEqual({ step: 'committed after the read' });
   });
 
   it('a graceful stop hands the run back to the queue between nodes, never failing it', async () => {

@@ -33,14 +33,17 @@ export function cancelledRecord(rec: RunRecord, nowMs: number): RunRecord {
  * Queued and waiting runs become `cancelled` at once by a compare-and-set on their status: a worker
  * that picks the job up at the same moment fails its own claim and leaves the run alone. A running
  * run becomes `cancelling`, and its owner — in any process — is told on the cancel channel to abort
- * the call in flight.
+ * the call in flight. Each write is built from the record as read and only lands if nobody wrote it
+ * since (`ifRaw`): a worker's step committed in between is re-read, never overwritten.
  */
 export class CancelService {
   constructor(private readonly d: CancelDeps) {}
 
+  /** `initial` names the run; its record is read again, with the stored JSON each write checks. */
   async cancel(initial: RunRecord, reason?: string): Promise<RunRecord> {
-    let rec: RunRecord | null = initial;
-    for (let tries = 0; tries < 10 && rec; tries++) {
+    let read = await this.d.store.read(initial.run_id);
+    for (let tries = 0; tries < 10 && read; tries++) {
+      const { record: rec, raw } = read;
       if (isTerminal(rec.status)) {
         throw new AppError(409, 'run_finished', `run ${rec.run_id} already finished as ${rec.status}`, { status: rec.status });
       }
@@ -49,7 +52,7 @@ export class CancelService {
       const requested = event('run_cancel_requested', rec.current_node ?? undefined, reason ? { reason } : {});
       if (rec.status === 'running') {
         const next: RunRecord = { ...rec, status: 'cancelling', updated_at: now };
-        const res = await this.d.store.commit(rec.run_id, { ifStatus: ['running'], record: next, events: [requested] });
+        const res = await this.d.store.commit(rec.run_id, { ifStatus: ['running'], ifRaw: raw, record: next, events: [requested] });
         if (res.ok) {
           await this.d.publisher.publish(this.d.channel, rec.run_id);
           this.d.log.info('run_cancel_requested', { run: rec.run_id, status: 'cancelling' });
@@ -58,7 +61,7 @@ export class CancelService {
       } else {
         const next = cancelledRecord(rec, Date.parse(now));
         const done = event('run_cancelled', rec.current_node ?? undefined, { from: rec.status, ...(reason ? { reason } : {}) });
-        const res = await this.d.store.commit(rec.run_id, { ifStatus: [rec.status], record: next, events: [requested, done] });
+        const res = await this.d.store.commit(rec.run_id, { ifStatus: [rec.status], ifRaw: raw, record: next, events: [requested, done] });
         if (res.ok) {
           this.d.log.info('run_cancelled', { run: rec.run_id, from: rec.status });
           let hooked = true;
@@ -74,9 +77,9 @@ export class CancelService {
           return next;
         }
       }
-      rec = await this.d.store.get(rec.run_id);
+      read = await this.d.store.read(rec.run_id);
     }
-    if (!rec) throw new AppError(404, 'run_not_found', `no run ${initial.run_id}`);
+    if (!read) throw new AppError(404, 'run_not_found', `no run ${initial.run_id}`);
     throw new AppError(409, 'cancel_conflict', `run ${initial.run_id} kept changing state; try again`);
   }
 }

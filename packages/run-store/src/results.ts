@@ -4,7 +4,7 @@ import { StoreError } from './errors.js';
 
 export type CommitResult =
   | { ok: true }
-  | { ok: false; reason: 'not_found' | 'corrupt' | 'status' | 'lease'; status?: string; lease?: string | null };
+  | { ok: false; reason: 'not_found' | 'corrupt' | 'status' | 'lease' | 'changed'; status?: string; lease?: string | null };
 
 export type CreateReply = { created: true } | { created: false; json: string; runId: string };
 
@@ -40,6 +40,7 @@ export function commitResult(reply: unknown): CommitResult {
       return { ok: true };
     case 'not_found':
     case 'corrupt':
+    case 'changed':
       return { ok: false, reason: r[0] };
     case 'status':
       return { ok: false, reason: 'status', status: String(r[1]) };

@@ -21,6 +21,11 @@ export interface CommitRequest {
   ifStatus: readonly RunStatus[];
   /** When given, the stored `lease` must equal it (the caller still owns the run). */
   ifLease?: string;
+  /**
+   * When given (`read().raw`), the stored JSON must still be exactly this: for a writer that does not
+   * own the run and builds the new record from the one it read, so it cannot overwrite a newer one.
+   */
+  ifRaw?: string;
   /** The complete new record. */
   record: RunRecord;
   events?: readonly RunEvent[];
@@ -88,8 +93,13 @@ export class RunStore {
 
   /** The record, with defaults filled in for fields a hand-written one lacks; null if absent. */
   async get(runId: string): Promise<RunRecord | null> {
+    return (await this.read(runId))?.record ?? null;
+  }
+
+  /** `get`, plus the stored JSON as it was read (for `CommitRequest.ifRaw`). */
+  async read(runId: string): Promise<{ record: RunRecord; raw: string } | null> {
     const raw = await this.redis.get(this.keys.run(runId));
-    return raw === null ? null : parseRecord(raw, runId);
+    return raw === null ? null : { record: parseRecord(raw, runId), raw };
   }
 
   /** Compare-and-set: writes `record` (+ events) only if status and lease are as expected. */
@@ -102,7 +112,7 @@ export class RunStore {
     const keys = [this.keys.run(runId), this.keys.events(runId), ...(isTerminal(req.record.status) ? [this.keys.stats] : [])];
     const reply = await this.scripts.run('commit', keys, [
       req.ifStatus.join(','), req.ifLease ?? '', serializeRecord(req.record), this.ttlSec,
-      this.keys.eventsChannel, runId,
+      this.keys.eventsChannel, runId, req.ifRaw ?? '',
       ...(req.events ?? []).map(encodeEvent),
     ]);
     return commitResult(reply);

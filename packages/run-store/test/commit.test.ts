@@ -50,6 +50,25 @@ describe('commit', () => {
     expect(await store.events(rec.run_id)).toHaveLength(1);
   });
 
+  it('with ifRaw, writes only while the stored JSON is the one the caller read', async () => {
+    const rec = await stored();
+    const read = (await store.read(rec.run_id))!;
+    expect(read.record).toEqual(rec);
+    // somebody (a worker's step) writes in between: the record read is stale, nothing is written
+    const newer = { ...rec, current_node: 'b', updated_at: '2026-01-01T00:00:01.000Z' };
+    expect(await store.commit(rec.run_id, { ifStatus: ['queued'], record: newer })).toEqual({ ok: true });
+    const stale = { ...read.record, status: 'cancelled' as const };
+    expect(await store.commit(rec.run_id, { ifStatus: ['queued'], ifRaw: read.raw, record: stale, events: [event('run_cancelled')] }))
+      .toEqual({ ok: false, reason: 'changed' });
+    expect(await store.get(rec.run_id)).toEqual(newer);
+    expect((await store.events(rec.run_id)).map((e) => e.type)).toEqual(['run_created']);
+    // built from a fresh read, it lands
+    const fresh = (await store.read(rec.run_id))!;
+    expect(await store.commit(rec.run_id, { ifStatus: ['queued'], ifRaw: fresh.raw, record: { ...fresh.record, status: 'cancelled' }, events: [event('run_cancelled')] }))
+      .toEqual({ ok: true });
+    expect(await store.get(rec.run_id)).toMatchObject({ status: 'cancelled', current_node: 'b' });
+  });
+
   it('reports a lease mismatch with the current lease', async () => {
     const owned = await stored({ lease: 'tok-a' });
     expect(await store.commit(owned.run_id, { ifStatus: ['queued'], ifLease: 'tok-b', record: owned }))

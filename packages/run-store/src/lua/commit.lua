@@ -10,7 +10,9 @@
   ARGV[3] new record JSON, stored verbatim (never re-encoded here: cjson turns [] into {})
   ARGV[4] ttl seconds, applied to both keys (TTL counts from the last write)
   ARGV[5] events channel ('' = none)   ARGV[6] message: the run id, published when events were appended
-  ARGV[7..] one event JSON each (without id), appended in order
+  ARGV[7] the stored JSON exactly as the caller read it; '' = do not check. For writers that do not
+          own the run (an API cancel): the write happens only if nobody wrote the record since
+  ARGV[8..] one event JSON each (without id), appended in order
 
   Returns
     {'ok'}
@@ -18,6 +20,7 @@
     {'corrupt'}                   current value is not a JSON object with a string status
     {'status', <current status>}  current status is not in ARGV[1]
     {'lease', <current lease>}    lease differs; the second element is absent when it is null
+    {'changed'}                   the record is not the one the caller read (ARGV[7])
 ]]
 local cur = redis.call('GET', KEYS[1])
 if not cur then return {'not_found'} end
@@ -63,13 +66,15 @@ if ARGV[2] ~= '' and rec.lease ~= ARGV[2] then
   return {'lease'}
 end
 
+if ARGV[7] ~= '' and cur ~= ARGV[7] then return {'changed'} end
+
 redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'e', ARGV[i])
 end
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 -- in the same script as the XADDs: a follower woken by this finds the events already there
-if ARGV[5] ~= '' and #ARGV >= 7 then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+if ARGV[5] ~= '' and #ARGV >= 8 then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 
 local final = { succeeded = true, failed = true, cancelled = true }
 if KEYS[3] and not final[rec.status] then
