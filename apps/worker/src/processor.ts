@@ -34,17 +34,14 @@ export interface ProcessorDeps {
   compensate(runId: string): Promise<string>;
 }
 
-/**
- * Job progress `{ node }` is what bull-board shows of a run. Written only when the node changes
- * (not on every poll of a parked node), and never allowed to fail a run: it is cosmetic.
- */
 /** How long a node runs before its name is written to the job's progress (bull-board). */
 const PROGRESS_AFTER_MS = 1_000;
 
 /**
  * Job progress `{node}` for bull-board. It costs a Redis round trip, so it is written only for a
  * node still running after PROGRESS_AFTER_MS (the ones an operator looks at) and when a run parks,
- * never for every quick step.
+ * never for every quick step; only when the node changed (not on every poll of a parked node); and
+ * it never fails a run: it is cosmetic.
  */
 async function showNode(job: Job, node: string | null): Promise<void> {
   if (!node || (job.progress as { node?: unknown } | null)?.node === node) return;
@@ -181,7 +178,8 @@ export function createProcessor(d: ProcessorDeps) {
           return 'cancelled';
         }
         clearTimeout(progress);
-        const t = afterStep(rec, o, startedMs, d.now());
+        const endedMs = d.now();
+        const t = afterStep(rec, o, startedMs, endedMs);
         const written = await commit(rec, t, ['running'], lease);
         if (written !== 'ok') return await letGo(written, job, token, runId);
         rec = t.record;
@@ -192,7 +190,8 @@ export function createProcessor(d: ProcessorDeps) {
         if (o.kind === 'failed') d.log.error('run_graph error', { run: runId, graph: rec.graph, node: o.node, code: o.error.code });
         if (o.kind === 'waiting') {
           await showNode(job, o.node);
-          await job.moveToDelayed(d.now() + o.delayMs, token);
+          // due exactly when the record's `waiting.until` says
+          await job.moveToDelayed(endedMs + o.delayMs, token);
           throw new DelayedError();
         }
         if (o.kind === 'succeeded' || o.kind === 'failed') return o.kind;

@@ -33,6 +33,21 @@ export const testGraph: GraphDefinition = {
   ],
 };
 
+/** One node that parks for a minute on its first call (a job still running), then finishes. */
+export const parkGraph: GraphDefinition = {
+  name: 'park',
+  description: 'parks once',
+  input: z.object({}),
+  start: 'p',
+  nodes: [{
+    name: 'p',
+    description: 'p',
+    policy: { timeoutMs: 60_000, retries: 0 },
+    run: async (ctx) => (ctx.state === undefined ? { wait: { delayMs: 60_000, state: 1, reason: 'job_running' } } : { output: 'done' }),
+  }],
+  edges: [{ from: 'p', to: END }],
+};
+
 export function harness(hooks: Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'afterFinish'> = {}) {
   const prefix = `t-worker-${randomBytes(4).toString('hex')}:`;
   const redis = new Redis(REDIS_URL);
@@ -59,7 +74,7 @@ export function harness(hooks: Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'af
       entered?.();
     });
   };
-  const compiled = new Map<string, CompiledGraph>([['abc', compileGraph(testGraph)]]);
+  const compiled = new Map<string, CompiledGraph>([['abc', compileGraph(testGraph)], ['park', compileGraph(parkGraph)]]);
   const logStream = new PassThrough();
   const log = createLogger({ service: 'worker-test', stream: logStream });
   let closing = false;
@@ -90,7 +105,7 @@ export function harness(hooks: Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'af
       worker = new Worker(QUEUES.runs, processor, { connection: bull, prefix: bullPrefix(prefix), concurrency: 2 });
       await worker.waitUntilReady();
     },
-    submit: (input: Record<string, unknown> = {}) => submitRun({ store, queue, ttlSec: 600 }, { graph: 'abc', agentId: 'sofiia', input }),
+    submit: (input: Record<string, unknown> = {}, graph = 'abc') => submitRun({ store, queue, ttlSec: 600 }, { graph, agentId: 'sofiia', input }),
     async close() {
       await worker?.close(true);
       await cancels?.close();

@@ -98,6 +98,18 @@ describe('worker processor over real BullMQ + Redis', () => {
     expect((await h.store.get(record.run_id))!.metadata).toEqual({ step: 'committed after the read' });
   });
 
+  it("parks a waiting run's job until exactly the time its record names", async () => {
+    const { record } = await h.submit({}, 'park');
+    const job = (await h.queue.getJob(record.run_id))!;
+    await until('delayed', async () => (await job.getState()) === 'delayed');
+    const rec = (await h.store.get(record.run_id))!;
+    expect(rec).toMatchObject({ status: 'waiting', waiting: { reason: 'job_running' } });
+    // BullMQ scores a delayed job by due time × 0x1000 (+ a counter for ties)
+    const score = Number(await h.redis.zscore(`${h.queue.qualifiedName}:delayed`, record.run_id));
+    expect(Math.floor(score / 0x1000)).toBe(Date.parse(rec.waiting!.until));
+    await h.queue.remove(record.run_id);
+  });
+
   it('a graceful stop hands the run back to the queue between nodes, never failing it', async () => {
     h.resetGate();
     const { record } = await h.submit();
