@@ -13,6 +13,21 @@ export function issues(err: z.ZodError) {
   return err.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code }));
 }
 
+/** Validates a body, header or query, or throws the 400 naming `what`. */
+export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const res = schema.safeParse(value);
+  if (!res.success) throw new AppError(400, 'validation_failed', `${what} is invalid`, issues(res.error));
+  return res.data;
+}
+
+/**
+ * A query string: a parameter sent empty (`?graph=&limit=`, as clients that always send every
+ * parameter do) counts as absent, not as an invalid value.
+ */
+export function parseQuery<T>(schema: z.ZodType<T>, query: Record<string, unknown>): T {
+  return parse(schema, Object.fromEntries(Object.entries(query).filter(([, v]) => v !== '')), 'query');
+}
+
 // Redis answering but not taking writes now: a master without enough replicas (min-replicas-to-write),
 // a replica mid-failover, a dataset still loading, a cluster slot moving. All pass in seconds.
 const REDIS_NOT_NOW = /\b(NOREPLICAS|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;

@@ -83,6 +83,14 @@ describe('GET /v1/runs', () => {
     expect(ids).toEqual(expected);
   });
 
+  it('takes a parameter sent empty as absent, as the contract writes the query (?graph=&status=&...)', async () => {
+    const res = await request(t.app).get('/v1/runs?graph=&status=&agent_id=&limit=&cursor=');
+    expect(res.status).toBe(200);
+    expect(res.body.runs.map((r: RunRecord) => r.run_id)).toEqual(newestFirst(all).slice(0, 20));
+    const some = await request(t.app).get('/v1/runs?graph=incident_triage&agent_id=&limit=2');
+    expect(some.body.runs.map((r: RunRecord) => r.run_id)).toEqual(newestFirst(all.filter((r) => r.graph === 'incident_triage')).slice(0, 2));
+  });
+
   it('answers an empty page for a filter nothing matches', async () => {
     const res = await request(t.app).get('/v1/runs?agent_id=nobody');
     expect(res.body).toEqual({ runs: [], next_cursor: null });

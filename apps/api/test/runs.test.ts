@@ -65,7 +65,10 @@ describe('reading runs', () => {
     const got = await request(t.app).get(`/v1/runs/${created.body.run_id}`);
     expect(got.status).toBe(200);
     expect(got.body.run_id).toBe(created.body.run_id);
-    expect((await request(t.app).get('/v1/runs/gr_doesnotexist1')).status).toBe(404);
+    const missing = await request(t.app).get('/v1/runs/gr_doesnotexist1');
+    // the contract's error shape: details present, null when there are none
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ error: { code: 'run_not_found', message: 'no run gr_doesnotexist1', details: null } });
     const weird = await request(t.app).get('/v1/runs/..%2F..%2Fetc');
     expect(weird.status).toBe(404);
     expect(weird.body.error.code).toBe('run_not_found');

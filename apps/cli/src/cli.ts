@@ -104,7 +104,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 }
 
 function detailText(details: unknown): string {
-  if (!Array.isArray(details)) return details === undefined ? '' : `\n  ${JSON.stringify(details)}`;
+  if (!Array.isArray(details)) return details === undefined || details === null ? '' : `\n  ${JSON.stringify(details)}`;
   return details.map((d: { path?: string; message?: string }) => `\n  ${d.path || '(body)'}: ${d.message ?? JSON.stringify(d)}`).join('');
 }
 

@@ -14,15 +14,16 @@ const numeric = (def: number, min: number, max: number, integer: boolean) =>
   });
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => numeric(def, min, max, true);
 const num = (def: number, min: number, max: number) => numeric(def, min, max, false);
-const url = (def: string) =>
+/** An http(s) base URL. `router:8000` parses as a URL with the scheme `router:`, so the scheme is checked. */
+const httpUrl = (def: string) =>
   z.string().optional().transform((v, ctx) => {
     const s = v || def;
-    try {
-      return new URL(s).toString().replace(/\/$/, '');
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'expected a URL' });
+    const u = URL.canParse(s) ? new URL(s) : null;
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname) {
+      ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL, such as http://router:8000' });
       return z.NEVER;
     }
+    return u.toString().replace(/\/$/, '');
   });
 const list = z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 const bool = (def: boolean) =>
@@ -56,7 +57,11 @@ export const common = {
   REDIS_URL: redisUrl,
   KEY_PREFIX: keyPrefix,
   RUN_TTL_SEC: int(86_400, 60, 90 * 86_400),
-  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  // case-insensitive, and the Python MVP's WARNING / CRITICAL still start the service
+  LOG_LEVEL: z.preprocess(
+    (v) => (typeof v === 'string' && v !== '' ? ({ warning: 'warn', critical: 'error' }[v.toLowerCase()] ?? v.toLowerCase()) : undefined),
+    z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  ),
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   ...redisTopologyVars,
 };
@@ -65,7 +70,7 @@ export const ApiEnv = z.object({
   ...common,
   PORT: int(8084, 0, 65_535),
   HOST: z.string().default('0.0.0.0'),
-  GATEWAY_URL: url('http://router:8000'),
+  GATEWAY_URL: httpUrl('http://router:8000'),
   API_KEYS: list,
   BODY_LIMIT_KB: int(256, 1, 10_240),
   METRICS_PUBLIC: bool(false),
@@ -80,7 +85,7 @@ export type ApiEnv = z.infer<typeof ApiEnv>;
 
 export const WorkerEnv = z.object({
   ...common,
-  GATEWAY_URL: url('http://router:8000'),
+  GATEWAY_URL: httpUrl('http://router:8000'),
   SUPERVISOR_API_KEY: z.string().default(''),
   WORKER_CONCURRENCY: int(10, 1, 1000),
   JOB_POLL_INTERVAL_SEC: num(3, 0.05, 3600),

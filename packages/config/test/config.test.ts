@@ -20,4 +20,20 @@ describe('config', () => {
     expect(() => parseEnv(WorkerEnv, { REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL="localhost:6379"/);
     expect(() => parseEnv(ApiEnv, { LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
   });
+
+  it('wants the gateway as an http(s) URL: a bare host:port would pass as a URL with the scheme "router:"', () => {
+    for (const bad of ['router:8000', 'localhost:8000', 'ftp://router', 'http//router:8000', 'not a url']) {
+      expect(() => parseEnv(WorkerEnv, { GATEWAY_URL: bad })).toThrow(/^invalid configuration: GATEWAY_URL=.*expected an http:\/\/ or https:\/\/ URL/);
+      expect(() => parseEnv(ApiEnv, { GATEWAY_URL: bad })).toThrow(/GATEWAY_URL/);
+    }
+    expect(parseEnv(WorkerEnv, { GATEWAY_URL: 'https://gw.internal:8443/base/' }).GATEWAY_URL).toBe('https://gw.internal:8443/base');
+  });
+
+  it('reads LOG_LEVEL in any case, and the Python MVP names WARNING and CRITICAL', () => {
+    expect(parseEnv(ApiEnv, { LOG_LEVEL: 'INFO' }).LOG_LEVEL).toBe('info');
+    expect(parseEnv(WorkerEnv, { LOG_LEVEL: 'WARNING' }).LOG_LEVEL).toBe('warn');
+    expect(parseEnv(WorkerEnv, { LOG_LEVEL: 'critical' }).LOG_LEVEL).toBe('error');
+    expect(parseEnv(WorkerEnv, { LOG_LEVEL: '' }).LOG_LEVEL).toBe('info');
+    expect(() => parseEnv(WorkerEnv, { LOG_LEVEL: 'verbose' })).toThrow(/^invalid configuration: LOG_LEVEL="verbose"/);
+  });
 });

@@ -11,8 +11,9 @@ export class AppError extends Error {
     super(message);
     this.name = 'AppError';
   }
+  /** `details` is always there (null when there are none), as the contract names it. */
   toBody() {
-    return { error: { code: this.code, message: this.message, ...(this.details !== undefined ? { details: this.details } : {}) } };
+    return { error: { code: this.code, message: this.message, details: this.details ?? null } };
   }
 }
 

@@ -12,7 +12,7 @@ export const ErrorBody = z.object({
   error: z.object({
     code: z.string().describe('machine-readable, e.g. validation_failed, run_not_found, run_finished'),
     message: z.string(),
-    details: z.unknown().optional().describe('zod issues for a 400, the current status for a 409, ...'),
+    details: z.unknown().describe('zod issues for a 400, the current status for a 409, ...; null when there are none'),
   }),
 }).describe('Every error answer: never HTML, never a stack.');
 export type ErrorBody = z.infer<typeof ErrorBody>;

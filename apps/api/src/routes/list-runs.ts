@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { AppError, ListRunsQuery, publicRun } from '@sup/contracts';
 import type { ListPosition, RunStore } from '@sup/run-store';
-import { issues } from '../errors.js';
+import { parseQuery } from '../errors.js';
 
 /**
  * The cursor is opaque to clients: base64url of `<created ms>.<run id>`, the last position of the
@@ -30,9 +30,7 @@ export interface ListRunsDeps {
 export function listRunsRoutes(d: ListRunsDeps): Router {
   const r = Router();
   r.get('/v1/runs', async (req, res) => {
-    const parsed = ListRunsQuery.safeParse(req.query);
-    if (!parsed.success) throw new AppError(400, 'validation_failed', 'query is invalid', issues(parsed.error));
-    const q = parsed.data;
+    const q = parseQuery(ListRunsQuery, req.query);
     if (q.graph !== undefined && !d.graphs.includes(q.graph)) {
       throw new AppError(400, 'validation_failed', `unknown graph ${JSON.stringify(q.graph)}`, { graphs: d.graphs });
     }

@@ -4,7 +4,7 @@ import { AppError, CreateRunBody, publicRun, RUN_ID_RE, type RunRecord } from '@
 import type { GraphDefinition } from '@sup/graphs';
 import type { RunStore } from '@sup/run-store';
 import { submitRun, type SubmitDeps } from '@sup/queue';
-import { issues } from '../errors.js';
+import { parse, parseQuery } from '../errors.js';
 import type { CancelService } from '@sup/queue';
 import { streamRunEvents, wantsEventStream, type StreamDeps } from '../sse/stream.js';
 
@@ -19,12 +19,6 @@ export interface RunRoutesDeps {
   cancel: CancelService;
   /** SSE on the events route; without it, a stream request answers 503. */
   stream?: StreamDeps;
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const res = schema.safeParse(value);
-  if (!res.success) throw new AppError(400, 'validation_failed', `${what} is invalid`, issues(res.error));
-  return res.data;
 }
 
 export async function loadRun(store: RunStore, id: string): Promise<RunRecord> {
@@ -61,7 +55,7 @@ export function runRoutes(d: RunRoutesDeps): Router {
   r.get('/v1/runs/:id/events', async (req, res) => {
     const rec = await loadRun(d.store, req.params.id);
     if (wantsEventStream(req)) return streamRunEvents(req, res, d.stream, rec);
-    const q = parse(EventsQuery, req.query, 'query');
+    const q = parseQuery(EventsQuery, req.query);
     const events = await d.store.events(rec.run_id, { ...(q.after ? { after: q.after } : {}), limit: q.limit });
     res.json({ run_id: rec.run_id, status: rec.status, events });
   });

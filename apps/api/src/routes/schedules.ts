@@ -3,16 +3,10 @@ import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { AppError, publicRun } from '@sup/contracts';
 import { OVERLAP, type ScheduleService } from '@sup/schedules';
-import { issues } from '../errors.js';
+import { parse, parseQuery } from '../errors.js';
 
 const TriggerBody = z.strictObject({ overlap: z.enum(OVERLAP).optional() }).default({});
 const RunsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const res = schema.safeParse(value);
-  if (!res.success) throw new AppError(400, 'validation_failed', `${what} is invalid`, issues(res.error));
-  return res.data;
-}
 
 /** Cron/interval schedules that start runs; the BullMQ job schedulers behind them fire the ticks. */
 export function scheduleRoutes(svc: ScheduleService): Router {
@@ -55,13 +49,13 @@ export function scheduleRoutes(svc: ScheduleService): Router {
 
   r.get('/v1/schedules/:id/runs', async (req, res) => {
     const s = await svc.get(req.params.id);
-    const q = parse(RunsQuery, req.query, 'query');
+    const q = parseQuery(RunsQuery, req.query);
     res.json({ schedule_id: s.id, runs: (await svc.runs(s.id, q.limit)).map(publicRun) });
   });
 
   r.get('/v1/schedules/:id/ticks', async (req, res) => {
     const s = await svc.get(req.params.id);
-    const q = parse(RunsQuery, req.query, 'query');
+    const q = parseQuery(RunsQuery, req.query);
     res.json({ schedule_id: s.id, ticks: await svc.ticks(s.id, q.limit) });
   });
 
