@@ -22,11 +22,27 @@ describe('POST /v1/graphs/:graph/runs', () => {
   it('returns the same run for the same Idempotency-Key, even when two arrive at once', async () => {
     const send = () => request(t.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'deploy-42').send(body);
     const [a, b] = await Promise.all([send(), send()]);
-    expect([a.status, b.status].sort()).toEqual([200, 202]);
+    // a replay answers like the first request, and says it is one
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect([a.headers['idempotent-replayed'], b.headers['idempotent-replayed']].sort()).toEqual(['false', 'true']);
     expect(a.body.run_id).toBe(b.body.run_id);
     const again = await send();
-    expect(again.status).toBe(200);
+    expect(again.status).toBe(202);
+    expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.body.run_id).toBe(a.body.run_id);
+  });
+
+  it('refuses an Idempotency-Key that already started a run of another graph (409), starting nothing', async () => {
+    const first = await request(t.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'deploy-43').send(body);
+    expect(first.status).toBe(202);
+    const before = await t.store.list({ limit: 100 });
+    const other = await request(t.app).post('/v1/graphs/incident_triage/runs').set('Idempotency-Key', 'deploy-43').send({ agent_id: 'sofiia', input: { service: 'billing' } });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toEqual({
+      code: 'idempotency_key_reused', message: `Idempotency-Key already started run ${first.body.run_id} of graph release_check`,
+      details: { run_id: first.body.run_id, graph: 'release_check' },
+    });
+    expect((await t.store.list({ limit: 100 })).runs.map((r) => r.run_id)).toEqual(before.runs.map((r) => r.run_id));
   });
 
   it.each([

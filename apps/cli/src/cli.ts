@@ -141,11 +141,12 @@ async function createRun({ api, args, v, io, print }: Ctx): Promise<number> {
   const input = jsonObject('input', v.input) ?? {};
   const metadata = jsonObject('metadata', v.metadata);
   const pollMs = seconds(v);
-  const { status, body } = await api.json<PublicRunRecord>('POST', `/v1/graphs/${encodeURIComponent(args[0]!)}/runs`, {
+  const { status, headers, body } = await api.json<PublicRunRecord>('POST', `/v1/graphs/${encodeURIComponent(args[0]!)}/runs`, {
     body: { agent_id: v.agent, input, ...(metadata ? { metadata } : {}), ...(v.webhook ? { webhook: v.webhook } : {}) },
     ...(v['idempotency-key'] ? { headers: { 'idempotency-key': v['idempotency-key'] } } : {}),
   });
-  const how = status === 200 ? 'existing run (same Idempotency-Key)' : 'created';
+  // 200 is how servers before 2026-11-28 answered a replay
+  const how = headers.get('idempotent-replayed') === 'true' || status === 200 ? 'existing run (same Idempotency-Key)' : 'created';
   if (!v.wait) {
     print(body, () => `${how} ${body.run_id} (${body.graph}, ${body.status})`);
     return EXIT.ok;

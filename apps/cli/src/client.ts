@@ -54,9 +54,9 @@ export class ApiClient {
     return res;
   }
 
-  async json<T>(method: string, path: string, opts: { query?: Record<string, string | number | undefined>; headers?: Record<string, string>; body?: unknown } = {}): Promise<{ status: number; body: T }> {
+  async json<T>(method: string, path: string, opts: { query?: Record<string, string | number | undefined>; headers?: Record<string, string>; body?: unknown } = {}): Promise<{ status: number; headers: Headers; body: T }> {
     const res = await this.send(method, this.url(path, opts.query), { ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) });
-    return { status: res.status, body: (await res.json()) as T };
+    return { status: res.status, headers: res.headers, body: (await res.json()) as T };
   }
 }
 

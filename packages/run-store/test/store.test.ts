@@ -79,6 +79,14 @@ describe('idempotency', () => {
     expect(results.map((r) => r.record.run_id)).toEqual([winner, winner]);
   });
 
+  it('keeps the key for twice the TTL: a run that takes longer than a TTL still holds it', async () => {
+    const first = makeRecord();
+    await store.create(first, { events: [], idempotencyKey: 'k-long' });
+    const ttl = await redis.ttl(store.keys.idem(first.agent_id, 'k-long'));
+    expect(ttl).toBeGreaterThan(TTL);
+    expect(ttl).toBeLessThanOrEqual(2 * TTL);
+  });
+
   it('frees the key once the run it names is gone', async () => {
     const first = makeRecord();
     await store.create(first, { events: [], idempotencyKey: 'k2' });

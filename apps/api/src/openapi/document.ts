@@ -22,7 +22,7 @@ const ERROR_RESPONSES = {
   BadRequest: ['400', 'invalid JSON, body, query or header (`details` lists the failing fields)'],
   Unauthorized: ['401', 'API_KEYS is set and the request has no valid `Authorization: Bearer <key>`'],
   NotFound: ['404', 'no such run, graph or schedule'],
-  Conflict: ['409', 'conflicts with the current state: the run already finished (`details.status`), the schedule comes from configuration, or its previous run is unfinished'],
+  Conflict: ['409', 'conflicts with the current state: the run already finished (`details.status`), the schedule comes from configuration, its previous run is unfinished, or the Idempotency-Key started a run of another graph'],
   PayloadTooLarge: ['413', 'request body above BODY_LIMIT_KB'],
   UnsupportedMediaType: ['415', 'the body is not `application/json`'],
 } as const;
@@ -102,16 +102,21 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
     '/v1/graphs/{graph}/runs': {
       post: {
         operationId: 'createRun', tags: ['runs'], summary: 'Start a run of a graph',
-        description: 'Writes the run record (status `queued`) and enqueues it; a worker picks it up. With the same `Idempotency-Key` (per agent, within RUN_TTL_SEC) the existing run is answered with 200 and no second run starts.',
+        description: 'Writes the run record (status `queued`) and enqueues it; a worker picks it up. With the same `Idempotency-Key` (per agent, while the run exists) the existing run is answered, also with 202, with `Idempotent-Replayed: true`, and no second run starts; the same key for another graph is a 409 `idempotency_key_reused`.',
         parameters: [
           { name: 'graph', in: 'path', required: true, schema: { type: 'string', enum: graphNames } },
           { name: 'Idempotency-Key', in: 'header', required: false, description: 'printable ASCII, no spaces, at most 200 characters', schema: { type: 'string', maxLength: 200, pattern: '^[\\x21-\\x7e]+$' } },
         ],
         requestBody: { required: true, content: json(ref('CreateRunBody')) },
         responses: {
-          202: { ...ok('run created (status `queued`)', ref('RunRecord')), headers: { Location: { description: '`/v1/runs/{run_id}`', schema: { type: 'string' } } } },
-          200: ok('an earlier run with the same Idempotency-Key', ref('RunRecord')),
-          ...errors('BadRequest', 'Unauthorized', 'NotFound', 'PayloadTooLarge', 'UnsupportedMediaType'),
+          202: {
+            ...ok('run created (status `queued`), or the earlier run of the same Idempotency-Key', ref('RunRecord')),
+            headers: {
+              Location: { description: '`/v1/runs/{run_id}`', schema: { type: 'string' } },
+              'Idempotent-Replayed': { description: '`true` when an earlier run of the same Idempotency-Key is answered', schema: { type: 'string', enum: ['true', 'false'] } },
+            },
+          },
+          ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Conflict', 'PayloadTooLarge', 'UnsupportedMediaType'),
         },
       },
     },

@@ -45,7 +45,12 @@ export function runRoutes(d: RunRoutesDeps): Router {
       ...(body.webhook ? { webhook: body.webhook } : {}),
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
-    res.status(created ? 202 : 200).location(`/v1/runs/${record.run_id}`).json(publicRun(record));
+    if (!created && record.graph !== graph.name) {
+      // the key is per agent: the same key for another graph is a client bug, not a replay
+      throw new AppError(409, 'idempotency_key_reused', `Idempotency-Key already started run ${record.run_id} of graph ${record.graph}`, { run_id: record.run_id, graph: record.graph });
+    }
+    // a replay answers like the first request (202 + the run), and says it is one
+    res.status(202).set('Idempotent-Replayed', String(!created)).location(`/v1/runs/${record.run_id}`).json(publicRun(record));
   });
 
   r.get('/v1/runs/:id', async (req, res) => {

@@ -17,8 +17,16 @@
 
   The previous run's key is derived from KEYS[1] (same prefix, other id), as BullMQ's scripts do
   for job keys: with a hash-tagged prefix it lies in the same slot.
+
+  A record expires ttl after its LAST write, so a run that took hours outlives created + ttl. The
+  index entries and the idempotency key are kept for 2 × ttl from creation: they cover every run
+  that finished within ttl of its creation, for as long as it exists. A listing drops entries of
+  runs that are gone, and a key whose run is gone is free again, so keeping them longer shows nothing
+  stale.
 ]]
 local ttl = ARGV[2]
+local keep = tonumber(ttl) * 2
+local trimBefore = '(' .. (tonumber(ARGV[3]) - keep * 1000)
 local runId = ARGV[4]
 local nIndexes = tonumber(ARGV[5])
 local idemKey = KEYS[5 + nIndexes]
@@ -34,7 +42,7 @@ if idemKey then
 end
 
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ttl) then return {'exists'} end
-if idemKey then redis.call('SET', idemKey, runId, 'EX', ttl) end
+if idemKey then redis.call('SET', idemKey, runId, 'EX', keep) end
 
 for i = 6, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'e', ARGV[i])
@@ -42,14 +50,14 @@ end
 redis.call('EXPIRE', KEYS[2], ttl)
 
 redis.call('ZADD', KEYS[3], ARGV[3], runId)
--- the index has no TTL of its own; entries older than a TTL point at expired runs (mostly)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[3]) - tonumber(ttl) * 1000))
--- the secondary indexes are trimmed the same way, and expire with the newest run they were given,
--- so one of an agent that stopped creating runs does not stay behind
+-- the index has no TTL of its own; entries older than 2 × ttl point at expired runs (see above)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', trimBefore)
+-- the secondary indexes are trimmed the same way, and expire 2 × ttl after the newest run they were
+-- given, so one of an agent that stopped creating runs does not stay behind
 for i = 5, 4 + nIndexes do
   redis.call('ZADD', KEYS[i], ARGV[3], runId)
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. (tonumber(ARGV[3]) - tonumber(ttl) * 1000))
-  redis.call('EXPIRE', KEYS[i], ttl)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', trimBefore)
+  redis.call('EXPIRE', KEYS[i], keep)
 end
 
 local decoded, rec = pcall(cjson.decode, ARGV[1])
