@@ -27,7 +27,7 @@ export type StepOutcome =
   /** error.node is set; error.details.attempts counts the tries of the failing visit. */
   | (StepStats & { kind: 'failed'; error: ErrorData });
 
-export { DEFAULT_POLICY, type CompiledGraph } from './machine.js';
+export { DEFAULT_POLICY, MAX_RETRY_AFTER_MS, type CompiledGraph } from './machine.js';
 export { compileGraph } from './machine.js';
 export { step, nodeOf, progressOf } from './step.js';
 export { StepAborted } from './run-node.js';

@@ -48,6 +48,20 @@ const errorOf = (e: Args['event']) => (run(e) as Extract<NodeRun, { type: 'error
 const view = (c: RunContext, node: string, output: unknown): EdgeView => ({ input: c.input, outputs: { ...c.outputs, [node]: output } });
 const target = (state: string) => `#graph.${state}`;
 
+/** The longest Retry-After a retry park honours (a far-future HTTP date is clamped to it). */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
+ * The park before a retry: the node's backoff, or longer when the failure says how long to wait
+ * (`details.retry_after_ms`: the gateway's Retry-After, handed back by the gateway client instead
+ * of waiting for it in-process).
+ */
+export function retryDelayMs(backoffMs: number, retries: number, err: ErrorData): number {
+  const backoff = backoffMs * 2 ** retries;
+  const asked = (err.details as { retry_after_ms?: unknown } | undefined)?.retry_after_ms;
+  return typeof asked === 'number' && Number.isFinite(asked) ? Math.max(backoff, Math.min(Math.ceil(asked), MAX_RETRY_AFTER_MS)) : backoff;
+}
+
 function nodeState(def: GraphDefinition, node: NodeDef) {
   const policy = { ...DEFAULT_POLICY, ...node.policy };
   const attempts = (c: RunContext) => c.retries + 1;
@@ -82,7 +96,7 @@ function nodeState(def: GraphDefinition, node: NodeDef) {
       target: 'parked',
       actions: assign(({ context, event }: Args) => ({
         retries: context.retries + 1,
-        delayMs: policy.backoffMs * 2 ** context.retries,
+        delayMs: retryDelayMs(policy.backoffMs, context.retries, errorOf(event)),
         reason: 'retry',
         error: { ...errorOf(event), node: node.name },
       })),

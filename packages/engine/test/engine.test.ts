@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { ToolError } from '@sup/contracts';
 import { END, makeNoopGraph, type NodeDef } from '@sup/graphs';
-import { compileGraph, nodeOf, step, StepAborted, type StepOutcome } from '../src/index.js';
+import { compileGraph, MAX_RETRY_AFTER_MS, nodeOf, step, StepAborted, type StepOutcome } from '../src/index.js';
 import { drive, fakeDeps, graph, viaJson } from './helpers.js';
 
 const out = (name: string, fn: NodeDef['run']): NodeDef => ({ name, description: name, run: fn });
@@ -252,6 +252,25 @@ describe('step', () => {
     expect(os.map((o) => o.kind === 'waiting' && o.again)).toEqual([false, true, false]);
     expect(os.at(-1)).toMatchObject({ result: 3 });
     expect(new Set(calls.map((c) => c.idempotencyKey))).toEqual(new Set(['gr_test:a:1.0:0']));
+  });
+
+  it('parks a retry for as long as the gateway asked (retry_after_ms), never less than the backoff', async () => {
+    const asked = [45_000, 10, 99 * 3_600_000];
+    let n = 0;
+    const g = compileGraph(graph(
+      [{ name: 'a', description: 'a', policy: { retries: 3, backoffMs: 100 }, run: async () => {
+        if (n < asked.length) throw new ToolError('gateway_throttled', 'slow down', true, { status: 429, retry_after_ms: asked[n++] });
+        return { output: 'ok' };
+      } }],
+      [{ from: 'a', to: END }],
+    ));
+    const os = await drive(g, {}, fakeDeps().deps);
+    expect(os.map((o) => (o.kind === 'waiting' ? [o.reason, o.delayMs, o.error?.code] : o.kind))).toEqual([
+      ['retry', 45_000, 'gateway_throttled'],
+      ['retry', 200, 'gateway_throttled'], // the backoff (100 × 2¹) is longer than the 10 ms asked
+      ['retry', MAX_RETRY_AFTER_MS, 'gateway_throttled'],
+      'succeeded',
+    ]);
   });
 });
 

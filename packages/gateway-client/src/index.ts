@@ -20,7 +20,12 @@ export interface GatewayClientOptions {
   metrics?: GatewayMetrics;
   /** First backoff; doubles per retry, "equal jitter" (half fixed, half random). Default 200. */
   retryBaseMs?: number;
-  /** Cap on a Retry-After wait and on the backoff (clamped, not a give-up). Default 30000. */
+  /**
+   * Longest Retry-After waited for in-process (the backoff is clamped to it too). Default 5000. A
+   * longer one ends the call at once with a retryable `gateway_throttled` error whose
+   * `details.retry_after_ms` says how long the gateway asked for: the engine parks the node that
+   * long (slot freed) instead of holding a worker slot — and the node's timeout — while it waits.
+   */
   maxRetryAfterMs?: number;
 }
 export interface GatewayClient {
@@ -41,7 +46,7 @@ const RETRY_STATUS = [429, 500, 502, 503, 504];
 export function retryDelay(baseMs: number, capMs: number) {
   return ({ attemptCount, retryAfter, computedValue }: Pick<RetryObject, 'attemptCount' | 'retryAfter' | 'computedValue'>): number => {
     if (computedValue === 0) return 0;
-    if (retryAfter !== undefined && Number.isFinite(retryAfter)) return Math.max(1, Math.min(retryAfter, capMs));
+    if (retryAfter !== undefined && Number.isFinite(retryAfter)) return retryAfter > capMs ? 0 : Math.max(1, retryAfter);
     const exp = Math.min(baseMs * 2 ** (attemptCount - 1), capMs);
     return Math.max(1, Math.round(exp / 2 + (Math.random() * exp) / 2));
   };
@@ -58,12 +63,25 @@ function bodyCode(body: unknown): string | undefined {
   }
 }
 
+/** A Retry-After header (seconds or an HTTP date) in ms, or undefined. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(header) ? header[0] : header;
+  if (v === undefined || v.trim() === '') return undefined;
+  const ms = /^\s*\d+\s*$/.test(v) ? Number(v) * 1000 : Date.parse(v) - now;
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
+}
+
 /** A got failure (retries already spent) → ToolError. Never copies a response body into it. */
 function fromGot(err: unknown, name: string, attempts: number, timeoutMs: number): ToolError {
   if (err instanceof HTTPError) {
     const status = err.response.statusCode;
     if (status === 401 || status === 403) {
       return new ToolError('gateway_unauthorized', `gateway rejected the supervisor credentials (HTTP ${status}): check SUPERVISOR_API_KEY matches the router`, false, { status });
+    }
+    const after = status === 429 || status === 503 ? retryAfterMs(err.response.headers['retry-after']) : undefined;
+    if (after !== undefined) {
+      // not waited for here (too long, or no retries left): the node parks for it
+      return new ToolError('gateway_throttled', `gateway asked to retry ${name} after ${Math.ceil(after / 1000)} s (HTTP ${status}, attempt ${attempts})`, true, { status, attempts, retry_after_ms: after });
     }
     if (status === 429 || status >= 500) {
       return new ToolError('gateway_unavailable', `gateway answered HTTP ${status} to ${name} after ${attempts} attempt(s)`, true, { status, attempts });
@@ -104,7 +122,7 @@ function aborted(signal: AbortSignal): ToolError {
 export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
   const { apiKey, timeoutMs, logger: log, metrics } = opts;
   const url = new URL('v1/tools/execute', opts.baseUrl.endsWith('/') ? opts.baseUrl : `${opts.baseUrl}/`);
-  const delay = retryDelay(opts.retryBaseMs ?? 200, opts.maxRetryAfterMs ?? 30_000);
+  const delay = retryDelay(opts.retryBaseMs ?? 200, opts.maxRetryAfterMs ?? 5_000);
   const http = got.extend({
     timeout: { request: timeoutMs },
     followRedirect: false,
@@ -113,7 +131,7 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
       limit: Math.max(0, opts.retries),
       methods: ['POST'],
       statusCodes: RETRY_STATUS,
-      maxRetryAfter: Number.POSITIVE_INFINITY, // so got never gives up on a long Retry-After; we clamp
+      maxRetryAfter: Number.POSITIVE_INFINITY, // the cap is ours (retryDelay), so the error can say how long
     },
     headers: { accept: 'application/json', 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
   });

@@ -64,10 +64,24 @@ describe('gateway client', () => {
     expect(gw.seen).toHaveLength(3);
   });
 
-  it('clamps a long Retry-After to maxRetryAfterMs instead of giving up', async () => {
-    gw.reset((_q, res, n) => (n === 1 ? json(res, 429, {}, { 'retry-after': '3600' }) : json(res, 200, { ok: true, result: {} })));
-    await client({ maxRetryAfterMs: 5 }).c.execute(request());
-    expect(gw.seen).toHaveLength(2);
+  it('hands a Retry-After longer than maxRetryAfterMs back as gateway_throttled at once (the node parks for it)', async () => {
+    gw.reset((_q, res, n) => (n === 1 ? json(res, 429, {}, { 'retry-after': '60' }) : json(res, 200, { ok: true, result: {} })));
+    const { c, logs } = client({ maxRetryAfterMs: 5_000 });
+    const err = await failure(c.execute(request()));
+    expect(gw.seen).toHaveLength(1);
+    expect(err).toMatchObject({ code: 'gateway_throttled', retryable: true, details: { status: 429, attempts: 1, retry_after_ms: 60_000 } });
+    expect(err.message).toBe('gateway asked to retry kb_tool.search after 60 s (HTTP 429, attempt 1)');
+    await logs.until(/gateway_tool_fail .* code=gateway_throttled status=429/);
+    expect(logs.lines.join('\n')).not.toMatch(/gateway_retry/);
+  });
+
+  it('says how long the gateway asked for when its retries run out on a 429 (HTTP-date form too)', async () => {
+    const at = new Date(Date.now() + 120_000).toUTCString();
+    gw.reset((_q, res, n) => json(res, 429, {}, { 'retry-after': n < 3 ? '0' : at }));
+    const err = await failure(client({ maxRetryAfterMs: 1_000_000 }).c.execute(request()));
+    expect(gw.seen).toHaveLength(3);
+    expect(err.code).toBe('gateway_throttled');
+    expect((err.details as { retry_after_ms: number }).retry_after_ms).toBeGreaterThan(100_000);
   });
 
   it('gives up after `retries` with gateway_unavailable', async () => {
@@ -167,7 +181,9 @@ describe('retryDelay', () => {
   it('never retries when got says no, and never returns 0 when it says yes', () => {
     expect(d({ attemptCount: 1, computedValue: 0 })).toBe(0);
     expect(d({ attemptCount: 1, computedValue: 1000, retryAfter: 0 })).toBe(1);
-    expect(d({ attemptCount: 1, computedValue: 1000, retryAfter: 3_600_000 })).toBe(30_000);
+    expect(d({ attemptCount: 1, computedValue: 1000, retryAfter: 30_000 })).toBe(30_000);
+    // longer than the in-process cap: not retried here, the error hands it to the engine
+    expect(d({ attemptCount: 1, computedValue: 1000, retryAfter: 30_001 })).toBe(0);
     expect(d({ attemptCount: 1, computedValue: 1000, retryAfter: Number.NaN })).toBeGreaterThan(0);
   });
   it('backs off exponentially with jitter', () => {
