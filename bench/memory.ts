@@ -112,7 +112,7 @@ try {
     }
   }
 
-  // ---- part 2: expiry with RUN_TTL_SEC=3 ----
+  // ---- part 2: expiry with RUN_TTL_SEC=60 ----
   const TTL = 60; // the smallest RUN_TTL_SEC the config accepts
   const expiry: string[] = [];
   {
