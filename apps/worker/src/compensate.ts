@@ -1,5 +1,5 @@
 import { event, toErrorData, type ToolCaller } from '@sup/contracts';
-import { progressOf, type CompiledGraph, type StepDeps } from '@sup/engine';
+import { callKey, progressOf, type CompiledGraph, type StepDeps } from '@sup/engine';
 import type { ChildRuns } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
@@ -26,15 +26,23 @@ export async function compensate(d: CompensateDeps, runId: string): Promise<stri
   if (!graph || !onCancel) return 'none';
   const callTool = d.tools(runId, rec.agent_id);
   const signal = AbortSignal.timeout(d.timeoutMs);
+  const p = progressOf(graph, rec.snapshot ?? null);
   let i = 0;
   const tools: ToolCaller = {
     call: (tool, action, params) => callTool({ tool, action, params, node: 'on_cancel', idempotencyKey: `${runId}:on_cancel:${i++}`, signal }),
   };
-  const p = progressOf(graph, rec.snapshot ?? null);
+  let r = 0;
+  const resend: ToolCaller = {
+    call: (tool, action, params) => {
+      if (!p.node) return Promise.reject(new Error('the run was in no node: nothing to resend'));
+      i++;
+      return callTool({ tool, action, params, node: p.node, idempotencyKey: callKey(runId, p.node, p.visit, p.park, r++), signal });
+    },
+  };
   let outcome: 'compensation_done' | 'compensation_failed' = 'compensation_done';
   let data: Record<string, unknown> = { tool_calls: 0 };
   try {
-    await onCancel({ runId, input: rec.input, outputs: p.outputs, node: rec.current_node ?? p.node, state: p.state, tools, runs: d.runs(runId, rec.agent_id), signal });
+    await onCancel({ runId, input: rec.input, outputs: p.outputs, node: rec.current_node ?? p.node, state: p.state, tools, resend, runs: d.runs(runId, rec.agent_id), signal });
     data = { tool_calls: i };
     d.log.info('run_compensated', { run: runId, graph: rec.graph, tool_calls: i });
   } catch (err) {

@@ -109,7 +109,9 @@ export function createProcessor(d: ProcessorDeps) {
     if (!rec || rec.status !== 'cancelling') return;
     if ((await commit(rec, cancelled(rec, d.now()), ['cancelling'])) !== 'ok') return;
     d.log.info('run_cancelled', { run: runId, node: rec.current_node ?? '-' });
-    if (rec.snapshot) await d.compensateLater(rec);
+    // cancelling implies the run was claimed: even without a snapshot (its first node was in flight)
+    // it may have started something (release_check's start_task) for compensation to undo
+    await d.compensateLater(rec);
   }
 
   async function failWith(rec: RunRecord, error: ErrorData): Promise<string> {

@@ -30,4 +30,4 @@ export type StepOutcome =
 export { DEFAULT_POLICY, MAX_RETRY_AFTER_MS, type CompiledGraph } from './machine.js';
 export { compileGraph } from './machine.js';
 export { step, nodeOf, progressOf } from './step.js';
-export { StepAborted } from './run-node.js';
+export { callKey, StepAborted } from './run-node.js';

@@ -18,6 +18,14 @@ const asToolError = (e: unknown): ToolError | null =>
     : null;
 
 /**
+ * The idempotency key of a node's tool call: `<run>:<node>:<visit>.<park>:<call>`. Stable when the
+ * same node visit runs again (a crash, a retry), new for every poll (park).
+ */
+export function callKey(runId: string, node: string, visit: number, park: number, call: number): string {
+  return `${runId}:${node}:${visit}.${park}:${call}`;
+}
+
+/**
  * A node's abort: on cancel/shutdown (the job's signal) or on the node's timeout. The AbortSignal
  * the node sees is built only when the node (or a tool call) asks for it: an AbortController plus
  * AbortSignal.any per step cost ~8 % of a worker's CPU on quick nodes that never read it.
@@ -88,7 +96,7 @@ export async function runNode(node: NodeDef, req: NodeRunInput, deps: StepDeps, 
   const tools: ToolCaller = {
     call(tool, action, params, opts) {
       if (abort.aborted) throw abort.reason; // a node that ignored its timeout gets no further calls
-      const idempotencyKey = `${deps.runId}:${node.name}:${req.visit}.${req.park}:${callIndex++}`;
+      const idempotencyKey = callKey(deps.runId, node.name, req.visit, req.park, callIndex++);
       stats.toolCalls++;
       const signal = opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal;
       return deps.callTool({ tool, action, params, node: node.name, idempotencyKey, signal });

@@ -75,8 +75,12 @@ export async function step(graph: CompiledGraph, snapshot: unknown | null, input
   return { kind: 'advanced', visit, output: c.outputs[node], next: nodeOf(graph, persisted)!, snapshot: persisted, ...common() };
 }
 
-/** What a run had done, read from its snapshot: for compensation when it is cancelled. */
-export function progressOf(graph: CompiledGraph, snapshot: unknown | null): { outputs: Record<string, unknown>; node: string | null; state: unknown } {
+/**
+ * What a run had done, read from its snapshot: for compensation when it is cancelled. `visit` and
+ * `park` are those of the node it was in — what its interrupted tool calls' keys were made of.
+ */
+export function progressOf(graph: CompiledGraph, snapshot: unknown | null): { outputs: Record<string, unknown>; node: string | null; state: unknown; visit: number; park: number } {
   const ctx = (snapshot as Persisted | null)?.context;
-  return { outputs: ctx?.outputs ?? {}, node: nodeOf(graph, snapshot), state: ctx?.state };
+  const node = nodeOf(graph, snapshot);
+  return { outputs: ctx?.outputs ?? {}, node, state: ctx?.state, visit: (node && ctx?.visits[node]) || 1, park: ctx?.park ?? 0 };
 }

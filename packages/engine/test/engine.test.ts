@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { ToolError } from '@sup/contracts';
 import { END, makeNoopGraph, type NodeDef } from '@sup/graphs';
-import { compileGraph, MAX_RETRY_AFTER_MS, nodeOf, step, StepAborted, type StepOutcome } from '../src/index.js';
+import { callKey, compileGraph, MAX_RETRY_AFTER_MS, nodeOf, progressOf, step, StepAborted, type StepOutcome } from '../src/index.js';
 import { drive, fakeDeps, graph, viaJson } from './helpers.js';
 
 const out = (name: string, fn: NodeDef['run']): NodeDef => ({ name, description: name, run: fn });
@@ -252,6 +252,26 @@ describe('step', () => {
     expect(os.map((o) => o.kind === 'waiting' && o.again)).toEqual([false, true, false]);
     expect(os.at(-1)).toMatchObject({ result: 3 });
     expect(new Set(calls.map((c) => c.idempotencyKey))).toEqual(new Set(['gr_test:a:1.0:0']));
+  });
+
+  it('progressOf names the visit and park an interrupted node\'s calls were keyed with (for onCancel\'s resend)', async () => {
+    const g = compileGraph(graph(
+      [{ name: 'a', description: 'polls twice', run: async ({ tools, state }) => {
+        await tools.call('t', 'x', {});
+        const n = (state as number | undefined) ?? 0;
+        return n < 2 ? { wait: { delayMs: 1, state: n + 1, reason: 'poll' } } : { output: n };
+      } }],
+      [{ from: 'a', to: END }],
+    ));
+    const { deps, calls } = fakeDeps();
+    expect(progressOf(g, null)).toMatchObject({ node: 'a', visit: 1, park: 0 });
+    const first = await step(g, null, {}, deps);
+    expect(calls[0]!.idempotencyKey).toBe(callKey('gr_test', 'a', 1, 0, 0));
+    const p = progressOf(g, viaJson(first.snapshot));
+    expect(p).toMatchObject({ node: 'a', visit: 1, park: 1 });
+    // the call the next pass makes — the one a cancel would interrupt — has exactly that key
+    await step(g, viaJson(first.snapshot), {}, deps);
+    expect(calls[1]!.idempotencyKey).toBe(callKey('gr_test', p.node!, p.visit, p.park, 0));
   });
 
   it('parks a retry for as long as the gateway asked (retry_after_ms), never less than the backoff', async () => {

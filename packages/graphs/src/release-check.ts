@@ -40,13 +40,14 @@ type Ctx = NodeContext<ReleaseCheckInput>;
 
 const detailText = (d: unknown): string => (typeof d === 'string' ? d : d == null ? '' : JSON.stringify(d));
 
+const startParams = ({ service, version, checks }: ReleaseCheckInput) => ({ task: 'release_check', service, version, ...(checks ? { checks } : {}) });
+
 const startJob: NodeDef<ReleaseCheckInput> = {
   name: 'start_job',
   description: `${TOOL}.start_task with the release_check task`,
   policy: { timeoutMs: 30_000, retries: 3, backoffMs: 1_000 },
   async run({ input, tools }: Ctx) {
-    const { service, version, checks } = input;
-    const res = await tools.call(TOOL, 'start_task', { task: 'release_check', service, version, ...(checks ? { checks } : {}) });
+    const res = await tools.call(TOOL, 'start_task', startParams(input));
     const parsed = StartResult.safeParse(res);
     if (!parsed.success) throw new ToolError('malformed_result', `${TOOL}.start_task returned no job_id`, false);
     return { output: { job_id: parsed.data.job_id } satisfies StartOutput };
@@ -122,8 +123,12 @@ export const releaseCheck: GraphDefinition<ReleaseCheckInput> = {
   ],
   result: ({ outputs }) => outputs.result,
   // a job is unfinished until poll_job has seen it end; cancelling a finished one would be noise
-  async onCancel({ outputs, tools }) {
-    const job = StartResult.safeParse(outputs.start_job);
-    if (job.success && outputs.poll_job === undefined) await tools.call(TOOL, 'cancel_task', { job_id: job.data.job_id });
+  async onCancel({ input, node, outputs, tools, resend }) {
+    if (outputs.poll_job !== undefined) return;
+    let job = StartResult.safeParse(outputs.start_job);
+    // cancelled while start_task was in flight (its call aborted): the orchestrator may have created
+    // the job. The same call again, with its key, answers that job (or starts it now) — cancel it.
+    if (!job.success && node === 'start_job') job = StartResult.safeParse(await resend.call(TOOL, 'start_task', startParams(input as ReleaseCheckInput)));
+    if (job.success) await tools.call(TOOL, 'cancel_task', { job_id: job.data.job_id });
   },
 };

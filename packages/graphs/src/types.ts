@@ -19,6 +19,13 @@ export interface CancelContext<I = Record<string, unknown>> {
   node: string | null;
   state: unknown;
   tools: ToolCaller;
+  /**
+   * Sends calls again with the idempotency keys the interrupted node's calls had, in order (the
+   * first `resend.call` gets the key of the node's first call): at a well-behaved gateway the very
+   * same call, answered from what it did — so onCancel can learn, say, the job an aborted
+   * `start_task` created. If the gateway never received the original, the call happens now.
+   */
+  resend: ToolCaller;
   runs: ChildRuns;
   signal: AbortSignal;
 }

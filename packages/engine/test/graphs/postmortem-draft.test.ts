@@ -123,7 +123,7 @@ describe('postmortem_draft through the engine', () => {
 
   describe('onCancel', () => {
     const ctx = (node: string | null, state: unknown, runs: ChildRuns) =>
-      ({ runId: 'gr_parent', input: { incident_id: 'inc_9' }, outputs: {}, node, state, tools: { call: jest.fn(async () => ({})) }, runs, signal: new AbortController().signal });
+      ({ runId: 'gr_parent', input: { incident_id: 'inc_9' }, outputs: {}, node, state, tools: { call: jest.fn(async () => ({})) }, resend: { call: jest.fn(async () => ({})) }, runs, signal: new AbortController().signal });
 
     it('cancels the child the parked ensure_triage waits for', async () => {
       const runs = childRuns(['running']);
