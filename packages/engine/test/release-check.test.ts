@@ -100,34 +100,3 @@ describe('release_check through the engine', () => {
     expect(last).toMatchObject({ kind: 'failed', node: 'start_job', snapshot: null, error: { code: 'invalid_input' } });
   });
 });
-
-describe('release_check onCancel', () => {
-  type Call = [string, string, Record<string, unknown>];
-  const caller = (log: Call[], via: string, answer: Record<string, unknown> = {}) =>
-    ({ call: async (_tool: string, action: string, params: Record<string, unknown>) => (log.push([via, action, params]), answer) });
-  const cancel = async (node: string | null, outputs: Record<string, unknown>) => {
-    const log: Call[] = [];
-    await releaseCheck.onCancel!({
-      runId: 'gr_test', input: { ...input, timeout_sec: 600 }, outputs, node, state: undefined, signal: new AbortController().signal,
-      tools: caller(log, 'tools'), resend: caller(log, 'resend', { job_id: 'job_resent' }),
-      runs: { start: async () => ({ run_id: 'x' }), get: async () => null, cancel: async () => undefined },
-    });
-    return log;
-  };
-
-  it('cancels the job start_task created while poll_job waits for it', async () => {
-    expect(await cancel('poll_job', { start_job: { job_id: 'job_7' } })).toEqual([['tools', 'cancel_task', { job_id: 'job_7' }]]);
-  });
-
-  it('cancelled in start_job (its call aborted): the same start_task again names the job, which is cancelled', async () => {
-    expect(await cancel('start_job', {})).toEqual([
-      ['resend', 'start_task', { task: 'release_check', service: 'payments', version: '1.4.2', checks: ['smoke', 'migrations'] }],
-      ['tools', 'cancel_task', { job_id: 'job_resent' }],
-    ]);
-  });
-
-  it('leaves a job poll_job saw end, and a run that never got to a node, alone', async () => {
-    expect(await cancel('result', { start_job: { job_id: 'job_7' }, poll_job: { status: 'succeeded' } })).toEqual([]);
-    expect(await cancel(null, {})).toEqual([]);
-  });
-});

@@ -63,19 +63,29 @@ describe('release_check', () => {
   });
 
   describe('onCancel', () => {
+    /** Every call onCancel made, in order, as [via, tool, action, params]. */
     const cancel = async (outputs: Record<string, unknown>, node: string | null) => {
-      const call = jest.fn(async (_t: string, _a: string, _p: Record<string, unknown>) => ({ job_id: 'job_7', status: 'cancelled' }));
-      const ctx = { runId: 'gr_x', input: { service: 's', version: 'v', timeout_sec: 600 }, outputs, node, state: { first_poll_ms: 1, polls: 2 }, tools: { call },
+      const seen: unknown[][] = [];
+      const caller = (via: string, answer: Record<string, unknown>) =>
+        ({ call: async (t: string, a: string, p: Record<string, unknown>) => (seen.push([via, t, a, p]), answer) });
+      const ctx = { runId: 'gr_x', input: { service: 's', version: 'v', timeout_sec: 600 }, outputs, node, state: { first_poll_ms: 1, polls: 2 },
+        tools: caller('tools', { job_id: 'job_7', status: 'cancelled' }), resend: caller('resend', { job_id: 'job_resent', queue: 'ci' }),
         runs: { start: jest.fn(), get: jest.fn(), cancel: jest.fn() }, signal: new AbortController().signal } as unknown as CancelContext<ReleaseCheckInput>;
       await releaseCheck.onCancel!(ctx);
-      return call.mock.calls;
+      return seen;
     };
     it('cancels the orchestrator job once start_job has a job_id and poll_job has not seen it end', async () => {
-      expect(await cancel({ start_job: { job_id: 'job_7' } }, 'poll_job')).toEqual([['job_orchestrator_tool', 'cancel_task', { job_id: 'job_7' }]]);
+      expect(await cancel({ start_job: { job_id: 'job_7' } }, 'poll_job')).toEqual([['tools', 'job_orchestrator_tool', 'cancel_task', { job_id: 'job_7' }]]);
     });
-    it('calls nothing before a job exists or after it finished', async () => {
-      expect(await cancel({}, 'start_job')).toEqual([]);
+    it('cancelled in start_job (its call aborted): the same start_task again names the job, which is cancelled', async () => {
+      expect(await cancel({}, 'start_job')).toEqual([
+        ['resend', 'job_orchestrator_tool', 'start_task', { task: 'release_check', service: 's', version: 'v' }],
+        ['tools', 'job_orchestrator_tool', 'cancel_task', { job_id: 'job_resent' }],
+      ]);
+    });
+    it('calls nothing after the job finished, or for a run that was in no node', async () => {
       expect(await cancel({ start_job: { job_id: 'job_7' }, poll_job: { job_id: 'job_7', status: 'succeeded', checks: [] } }, 'result')).toEqual([]);
+      expect(await cancel({}, null)).toEqual([]);
     });
   });
 
