@@ -5,9 +5,10 @@
  * Part 1 (RUN_TTL_SEC default 86400): N finished runs per graph; MEMORY USAGE of each key a run
  *   owns (record `run:<id>`, events `run:<id>:events`, BullMQ job hash), its share of the shared
  *   sorted sets (listing indexes, BullMQ `completed`), and the used_memory delta / N as a check.
- * Part 2 (RUN_TTL_SEC=60, the smallest accepted): runs finish, TTLs shown, then after the TTL the keys are counted by kind;
- *   finished BullMQ jobs go by `removeOnComplete.age`, which BullMQ applies when a later job
- *   completes, so one more run is submitted and the keys are counted again.
+ * Part 2 (RUN_TTL_SEC=60, the smallest accepted; HOUSEKEEPING_EVERY_SEC=10): runs finish, TTLs
+ *   shown, then nothing more is submitted and the keys are counted by kind after the TTL and after
+ *   2 x TTL: records and events go by Redis TTL, finished BullMQ jobs and the listing index by the
+ *   workers' housekeeping (BullMQ's own `removeOnComplete.age` only acts when a later job completes).
  *
  *   pnpm exec tsx bench/memory.ts [--runs=300]
  */
@@ -112,26 +113,24 @@ try {
     }
   }
 
-  // ---- part 2: expiry with RUN_TTL_SEC=60 ----
+  // ---- part 2: expiry with RUN_TTL_SEC=60, nothing submitted after the runs finish ----
   const TTL = 60; // the smallest RUN_TTL_SEC the config accepts
+  const HK = 10; // HOUSEKEEPING_EVERY_SEC
   const expiry: string[] = [];
   {
     const env = { RUN_TTL_SEC: String(TTL) };
-    const sys = await startSystem(System, { workers: 2, apiEnv: env, workerEnv: env, simEnv: { SIM_JOB_DURATION_MS: '500' } });
+    const sys = await startSystem(System, { workers: 2, apiEnv: env, workerEnv: { ...env, HOUSEKEEPING_EVERY_SEC: String(HK) }, simEnv: { SIM_JOB_DURATION_MS: '500' } });
     try {
       const ids = [...(await runAll(sys, 'incident_triage', 20)), ...(await runAll(sys, 'release_check', 20))];
       const one = ids[0]!;
       const bull = `${sys.prefix.replace(/:$/, '')}:runs:`;
       expiry.push(`right after finishing: TTL run:${one} = ${await admin.ttl(`${sys.prefix}run:${one}`)} s, events = ${await admin.ttl(`${sys.prefix}run:${one}:events`)} s, ` +
-        `job hash = ${await admin.ttl(`${bull}${one}`)} (no TTL: removed by removeOnComplete.age=${TTL})`);
+        `job hash = ${await admin.ttl(`${bull}${one}`)} (no TTL: removed by removeOnComplete.age=${TTL} or housekeeping)`);
       expiry.push(`keys right after: ${JSON.stringify(await keyCensus(sys))}`);
+      await sleep((TTL + HK + 2) * 1000);
+      expiry.push(`keys ${TTL + HK + 2} s later (TTL + one housekeeping interval): ${JSON.stringify(await keyCensus(sys))}`);
       await sleep((TTL + 2) * 1000);
-      expiry.push(`keys ${TTL + 2} s later: ${JSON.stringify(await keyCensus(sys))}`);
-      await runAll(sys, 'incident_triage', 1);
-      await sleep(300);
-      expiry.push(`after one more run completed (BullMQ's age clean-up runs on completion): ${JSON.stringify(await keyCensus(sys))}`);
-      await sleep((TTL + 2) * 1000);
-      expiry.push(`${TTL + 2} s after that: ${JSON.stringify(await keyCensus(sys))}`);
+      expiry.push(`keys ${2 * TTL + HK + 4} s after finishing (2 x TTL + one interval): ${JSON.stringify(await keyCensus(sys))}`);
     } finally {
       await sys.stop();
     }

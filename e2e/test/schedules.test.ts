@@ -36,9 +36,20 @@ function expectOneRunPerTick(runs: Run[], everySec: number): number[] {
 const input = { service: 'billing', version: '1.4.2' };
 
 describe('schedules on BullMQ job schedulers (2 APIs, 2 workers, gateway-sim, real Redis)', () => {
-  const sys = new System({ apis: 2, workers: 2, simEnv: { SIM_JOB_DURATION_MS: '200' } });
+  const sys = new System({ apis: 2, workers: 2, simEnv: { SIM_JOB_DURATION_MS: '200' }, workerEnv: { HOUSEKEEPING_EVERY_SEC: '1' } });
   beforeAll(() => sys.start());
   afterAll(() => sys.stop());
+
+  it('housekeeping runs on its own job scheduler, on some worker each interval, and is not a schedule', async () => {
+    const passes = () => sys.workers.flatMap((w) => w.lines).filter((l) => /\bhousekeeping removed_jobs=\d+ removed_index_entries=\d+/.test(l)).length;
+    // each worker's start-up upsert may emit one at once; more than that come from the interval
+    await until('four housekeeping passes', async () => passes() >= 4, 15_000);
+    // BullMQ keeps the scheduler in <bull prefix>:schedules:repeat (the prefix without its colon)
+    expect(await sys.redis.zscore(`${sys.prefix.replace(/:$/, '')}:schedules:repeat`, '_housekeeping')).not.toBeNull();
+    const listed = await sys.api('GET', '/v1/schedules');
+    expect(listed.status).toBe(200);
+    expect(listed.body.schedules.map((s: { id: string }) => s.id)).not.toContain('_housekeeping');
+  });
 
   it('a schedule every 2 s starts runs, exactly one per tick however many processes run', async () => {
     const created = await sys.api('POST', '/v1/schedules', { id: 'every2', graph: 'release_check', every_sec: 2, agent_id: 'sofiia', input, overlap: 'allow' });

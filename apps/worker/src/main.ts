@@ -94,7 +94,7 @@ worker.on('error', (err) => log.error('worker_error', { error: err.message }));
 await worker.waitUntilReady();
 
 // webhooks and schedule ticks
-const sideWorkers = await startSideWorkers({ bull, redis, store, queue, log, onError, env });
+const sideWorkers = await startSideWorkers({ bull, redis, store, queue, webhookQueue, log, onError, env });
 log.info('worker_ready', { pid: process.pid, concurrency: env.WORKER_CONCURRENCY, gateway_url: env.GATEWAY_URL, graphs: [...compiled.keys()].join(',') });
 watchdog.start();
 

@@ -1,10 +1,11 @@
-import { Worker, type ConnectionOptions } from 'bullmq';
-import { QUEUES } from '@sup/contracts';
+import { Worker, type ConnectionOptions, type Job, type Queue } from 'bullmq';
+import { HOUSEKEEPING, QUEUES } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import { bullPrefix, type RunQueue } from '@sup/queue';
 import type { RedisClient, RunStore } from '@sup/run-store';
 import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/schedules';
 import { graphs } from '@sup/graphs';
+import { housekeeping } from './housekeeping.js';
 import { createWebhookProcessor } from './webhooks.js';
 
 export interface SideWorkerDeps {
@@ -12,15 +13,16 @@ export interface SideWorkerDeps {
   redis: RedisClient;
   store: RunStore;
   queue: RunQueue;
+  webhookQueue: Queue;
   log: Logger;
   onError(err: Error): void;
-  env: { KEY_PREFIX: string; RUN_TTL_SEC: number; WEBHOOK_SECRET: string; WEBHOOK_TIMEOUT_MS: number };
+  env: { KEY_PREFIX: string; RUN_TTL_SEC: number; WEBHOOK_SECRET: string; WEBHOOK_TIMEOUT_MS: number; HOUSEKEEPING_EVERY_SEC: number };
 }
 
 /**
  * The two small queues every worker process also serves: webhooks of finished runs (retried with
  * backoff by BullMQ, delivered by any worker process) and schedule ticks (BullMQ's job schedulers
- * emit one tick job per fire time, taken by one worker).
+ * emit one tick job per fire time, taken by one worker) — and, on the same queue, housekeeping.
  */
 export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Promise<void> }> {
   const prefix = bullPrefix(d.env.KEY_PREFIX);
@@ -32,12 +34,20 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
 
   const scheduleQueue = createScheduleQueue(d.bull, d.env.KEY_PREFIX);
   scheduleQueue.on('error', d.onError);
-  const tickWorker = new Worker(QUEUES.schedules, createTickProcessor({
+  const tick = createTickProcessor({
     store: new ScheduleStore(d.redis, d.env.KEY_PREFIX), submit: { store: d.store, queue: d.queue, ttlSec: d.env.RUN_TTL_SEC }, graphs, log: d.log,
     removeScheduler: (id) => scheduleQueue.removeJobScheduler(id),
-  }), { connection: d.bull, prefix, concurrency: 5 });
+  });
+  const housekeepingDeps = { queues: [d.queue, d.webhookQueue], store: d.store, ttlSec: d.env.RUN_TTL_SEC, log: d.log, now: Date.now };
+  const tickWorker = new Worker(QUEUES.schedules, (job: Job) => (job.name === HOUSEKEEPING.jobName ? housekeeping(housekeepingDeps) : tick(job)), {
+    connection: d.bull, prefix, concurrency: 5,
+  });
   tickWorker.on('error', (err) => d.log.error('worker_error', { queue: QUEUES.schedules, error: err.message }));
   await tickWorker.waitUntilReady();
+  // every worker says the same at start-up; BullMQ keeps one scheduler, so one job per interval
+  await scheduleQueue.upsertJobScheduler(HOUSEKEEPING.schedulerId, { every: d.env.HOUSEKEEPING_EVERY_SEC * 1000 }, {
+    name: HOUSEKEEPING.jobName, opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
+  });
 
   return {
     async close() {

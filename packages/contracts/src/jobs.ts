@@ -11,6 +11,14 @@ export const TickJobData = z.object({ schedule_id: z.string() });
 export type TickJobData = z.infer<typeof TickJobData>;
 export const TICK_JOB_NAME = 'tick';
 
+/**
+ * Housekeeping rides on queue `schedules` too: one BullMQ job scheduler (its id starts with `_`, so
+ * no schedule id can take it) emits a `housekeeping` job every HOUSEKEEPING_EVERY_SEC, which one
+ * worker takes. It removes what only a later write would otherwise clean up (finished BullMQ jobs
+ * past RUN_TTL_SEC, listing-index entries past their window), so an idle deployment empties too.
+ */
+export const HOUSEKEEPING = { schedulerId: '_housekeeping', jobName: 'housekeeping' } as const;
+
 export const RunJobData = z.object({ run_id: z.string(), graph: z.string() });
 export type RunJobData = z.infer<typeof RunJobData>;
 

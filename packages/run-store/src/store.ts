@@ -16,6 +16,9 @@ export interface RunStoreOptions {
 
 export type CreateResult = { created: true; record: RunRecord } | { created: false; record: RunRecord };
 
+/** Listing-index entries are kept this many TTLs from creation (create.lua has the same 2). */
+export const INDEX_KEEP_TTLS = 2;
+
 export interface CommitRequest {
   /** The write happens only while the stored status is one of these. */
   ifStatus: readonly RunStatus[];
@@ -135,6 +138,14 @@ export class RunStore {
     const keys = [k.run(runId), k.events(runId), k.index];
     if (idempotency) keys.push(k.idem(idempotency.agentId, idempotency.key));
     return removeResult(await this.scripts.run('remove', keys, [runId]));
+  }
+
+  /**
+   * Drops `runs:index` entries older than the window create.lua keeps (2 × TTL; it trims on every
+   * create, this is for a deployment that stopped creating runs). Returns how many went.
+   */
+  trimIndex(nowMs: number): Promise<number> {
+    return this.redis.zremrangebyscore(this.keys.index, '-inf', `(${nowMs - INDEX_KEEP_TTLS * this.ttlSec * 1000}`);
   }
 
   /**

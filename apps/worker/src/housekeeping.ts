@@ -1,0 +1,38 @@
+import type { Queue } from 'bullmq';
+import type { Logger } from '@sup/logging';
+import type { RunStore } from '@sup/run-store';
+
+export interface HousekeepingDeps {
+  /** The queues whose finished jobs are kept RUN_TTL_SEC (`removeOnComplete/removeOnFail: {age}`). */
+  queues: readonly Queue[];
+  store: Pick<RunStore, 'trimIndex'>;
+  ttlSec: number;
+  log: Logger;
+  now(): number;
+}
+
+/** Jobs removed per `clean` call, and calls per state per pass: one pass stays short. */
+const BATCH = 1_000;
+const MAX_BATCHES = 20;
+
+/**
+ * BullMQ applies `removeOnComplete: {age}` only when a later job of the queue completes, and
+ * create.lua trims the listing index only when a run is created: on a deployment that went idle,
+ * the last burst's job hashes and index entries would stay. This removes them (BullMQ's own
+ * `queue.clean`, with the same age), once per HOUSEKEEPING_EVERY_SEC, on one worker.
+ */
+export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number; index: number }> {
+  let jobs = 0;
+  for (const queue of d.queues) {
+    for (const state of ['completed', 'failed'] as const) {
+      for (let i = 0; i < MAX_BATCHES; i++) {
+        const removed = await queue.clean(d.ttlSec * 1000, BATCH, state);
+        jobs += removed.length;
+        if (removed.length < BATCH) break;
+      }
+    }
+  }
+  const index = await d.store.trimIndex(d.now());
+  d.log.info('housekeeping', { removed_jobs: jobs, removed_index_entries: index });
+  return { jobs, index };
+}

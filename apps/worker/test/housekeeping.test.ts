@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createLogger } from '@sup/logging';
+import { RunStore } from '@sup/run-store';
+import { newRunRecord } from '@sup/queue';
+import { housekeeping } from '../src/housekeeping.js';
+import { REDIS_URL, until } from './harness.js';
+
+const prefix = `t-hk-${randomBytes(4).toString('hex')}`;
+const redis = new Redis(REDIS_URL);
+const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+const queue = new Queue('hk', { connection: bull, prefix });
+const store = new RunStore({ redis, prefix: `${prefix}:`, ttlSec: 60 });
+const log = createLogger({ service: 'worker-test', stream: new PassThrough().resume() });
+
+afterAll(async () => {
+  await queue.obliterate({ force: true });
+  await queue.close();
+  const ks = await redis.keys(`${prefix}*`);
+  if (ks.length) await redis.del(...ks);
+  await redis.quit();
+  await bull.quit();
+});
+
+describe('housekeeping', () => {
+  it('removes finished jobs older than the TTL (completed and failed), none younger', async () => {
+    const workerConn = bull.duplicate();
+    const worker = new Worker('hk', async (job) => {
+      if (job.data.fail) throw new Error('no');
+      return 'ok';
+    }, { connection: workerConn, prefix });
+    const jobs = await Promise.all([{}, {}, { fail: true }].map((data, i) => queue.add('j', data, { jobId: `j${i}`, attempts: 1 })));
+    await until('all finished', async () => {
+      const c = await queue.getJobCounts('completed', 'failed');
+      return c.completed === 2 && c.failed === 1;
+    });
+    await worker.close();
+    await workerConn.quit();
+    const deps = { queues: [queue], store, log, now: Date.now };
+    // within the TTL: kept
+    expect(await housekeeping({ ...deps, ttlSec: 3600 })).toMatchObject({ jobs: 0 });
+    expect(await queue.getJob('j0')).toBeDefined();
+    // past it (a TTL of 0 s, once the clock has moved past their finish)
+    const finished = Math.max(...(await Promise.all(jobs.map(async (j) => (await queue.getJob(j.id!))!.finishedOn!))));
+    await until('the clock past the last finish', async () => Date.now() > finished);
+    expect(await housekeeping({ ...deps, ttlSec: 0 })).toMatchObject({ jobs: 3 });
+    expect(await Promise.all(['j0', 'j1', 'j2'].map((id) => queue.getJob(id)))).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('drops listing-index entries past the 2 × TTL window, keeps the rest', async () => {
+    const old = newRunRecord({ graph: 'release_check', agentId: 'a', input: {} }, new Date(Date.now() - 121_000));
+    const fresh = newRunRecord({ graph: 'release_check', agentId: 'a', input: {} }, new Date(Date.now() - 100_000));
+    await store.create(old, { events: [] });
+    await store.create(fresh, { events: [] });
+    expect(await redis.zscore(store.keys.index, old.run_id)).not.toBeNull();
+    expect(await housekeeping({ queues: [], store, ttlSec: 60, log, now: Date.now })).toEqual({ jobs: 0, index: 1 });
+    expect(await redis.zscore(store.keys.index, old.run_id)).toBeNull();
+    expect(await redis.zscore(store.keys.index, fresh.run_id)).not.toBeNull();
+  });
+});
