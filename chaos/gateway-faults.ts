@@ -2,16 +2,19 @@
  * Gateway faults, two phases on one system (3 workers, incident_triage runs):
  *   A  30 % 5xx + 10 % timeouts (the worker gives up after GATEWAY_TIMEOUT_MS=500) + 5 % 429 with
  *      Retry-After: 1 — every run must succeed through the client's retries (and node retries).
+ *      `--retry-after=10` (anything above the client's 5 s in-process limit) makes each 429 end the
+ *      call as gateway_throttled and park the node that long instead, slot freed.
  *   B  every call answered 401 — every run must fail fast with the error naming SUPERVISOR_API_KEY,
  *      and the gateway must see exactly one call per run (no retry storm).
  *
- *   pnpm exec tsx chaos/gateway-faults.ts [--short] [--runs=200] [--auth-runs=100]
+ *   pnpm exec tsx chaos/gateway-faults.ts [--short] [--runs=200] [--auth-runs=100] [--retry-after=1]
  */
 import { arg, pct } from '../bench/lib/util.js';
 import { chaosSystem, duplicates, finish, load, paced, say, settle, SHORT, simCalls, watchdog, startSystem } from './lib.js';
 
 const RUNS = arg('runs', SHORT ? 20 : 200);
 const AUTH_RUNS = arg('auth-runs', SHORT ? 10 : 100);
+const RETRY_AFTER_SEC = arg('retry-after', 1);
 watchdog(SHORT ? 60_000 : 600_000);
 
 const loadBefore = load();
@@ -21,7 +24,7 @@ const failures: string[] = [];
 const t0 = Date.now();
 
 // ---- A: flaky gateway ----
-await sys.simApi('PATCH', '/_sim/config', { fail5xxRate: 0.3, timeoutRate: 0.1, rate429: 0.05, retryAfterSec: 1, hangMaxMs: 5_000 });
+await sys.simApi('PATCH', '/_sim/config', { fail5xxRate: 0.3, timeoutRate: 0.1, rate429: 0.05, retryAfterSec: RETRY_AFTER_SEC, hangMaxMs: 5_000 });
 const a = paced(sys, 'incident_triage', (i) => ({ service: `svc${i}`, incident_id: `inc_${i}` }), RUNS, SHORT ? 20 : 20);
 await a.done;
 const outA = await settle(admin, sys.prefix, a.accepted, SHORT ? 40_000 : 300_000);
@@ -36,6 +39,12 @@ if ((outA.counts.succeeded ?? 0) !== RUNS) failures.push(`A: not every run succe
 if (dA.repeatedEffects) failures.push(`A: ${dA.repeatedEffects} side effects executed twice`);
 const faults = (byOutcome.server_error ?? 0) + (byOutcome.rate_limited ?? 0) + (byOutcome.aborted ?? 0) + (byOutcome.timeout ?? 0);
 if (faults === 0) failures.push('A: no fault was injected');
+// node retries that waited at least the Retry-After (a throttled call parks its node that long)
+const retryDelays = (await Promise.all(a.accepted.map((id) => admin.xrange(`${sys.prefix}run:${id}:events`, '-', '+'))))
+  .flat().map(([, f]) => JSON.parse(f[1] ?? '{}') as { type?: string; data?: { delay_ms?: number } })
+  .filter((e) => e.type === 'node_retry').map((e) => e.data?.delay_ms ?? 0);
+const longParks = retryDelays.filter((ms) => ms >= RETRY_AFTER_SEC * 1000).length;
+if (RETRY_AFTER_SEC > 5 && (byOutcome.rate_limited ?? 0) > 0 && longParks === 0) failures.push(`A: ${byOutcome.rate_limited} throttled calls, no node parked for the Retry-After`);
 
 // ---- B: every call 401 ----
 await sys.simApi('PATCH', '/_sim/config', { fail5xxRate: 0, timeoutRate: 0, rate429: 0, forceStatus: 401 });
@@ -63,7 +72,7 @@ await admin.quit();
 await server.stop();
 finish({
   runs: RUNS, succeeded: outA.counts.succeeded ?? 0, lost: outA.lost.length + outB.lost.length, duplicated_nodes: dA.duplicatedNodes.length,
-  gateway_calls: mineA.length, injected_5xx: byOutcome.server_error ?? 0, injected_429: byOutcome.rate_limited ?? 0,
+  gateway_calls: mineA.length, injected_5xx: byOutcome.server_error ?? 0, injected_429: byOutcome.rate_limited ?? 0, retry_after_sec: RETRY_AFTER_SEC, node_retries: retryDelays.length, parks_for_retry_after: RETRY_AFTER_SEC > 5 ? longParks : 'n/a',
   injected_timeouts: (byOutcome.aborted ?? 0) + (byOutcome.timeout ?? 0),
   auth_runs: AUTH_RUNS, auth_failed_fast: naming, auth_calls_per_run_max: maxCalls, auth_fail_p99_ms: pct(failMs, 99), seconds,
 }, failures);
