@@ -44,9 +44,10 @@ export class System {
     const id = randomBytes(4).toString('hex');
     this.prefix = r.keyPrefix ?? (r.clusterNodes ? `{e2e${id}}:` : `e2e${id}:`);
     const hostPorts = (list: string) => list.split(',').map((s) => ({ host: s.slice(0, s.lastIndexOf(':')), port: Number(s.slice(s.lastIndexOf(':') + 1)) }));
-    this.redis = r.clusterNodes ? new Cluster(hostPorts(r.clusterNodes), { redisOptions: { maxRetriesPerRequest: 3 } })
-      : r.sentinels ? new Redis({ sentinels: hostPorts(r.sentinels), name: r.sentinelName ?? 'mymaster', maxRetriesPerRequest: 3, failoverDetector: true })
-      : new Redis(r.url ?? REDIS_URL, { maxRetriesPerRequest: 3 });
+    // lazy: a suite filtered out with -t never runs start()/stop(), and must not leave a socket open
+    this.redis = r.clusterNodes ? new Cluster(hostPorts(r.clusterNodes), { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 3 } })
+      : r.sentinels ? new Redis({ sentinels: hostPorts(r.sentinels), name: r.sentinelName ?? 'mymaster', maxRetriesPerRequest: 3, failoverDetector: true, lazyConnect: true })
+      : new Redis(r.url ?? REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
   }
 
   get apiUrl(): string {
