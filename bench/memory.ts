@@ -54,7 +54,7 @@ async function runAll(sys: Sys, graph: Graph, n: number): Promise<string[]> {
 /** Every key under the system's prefix, counted by kind. */
 async function keyCensus(sys: Sys): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  const bull = `${sys.prefix.replace(/:$/, '')}:runs:`;
+  const bull = `${sys.bullPrefix}:runs:`;
   let cursor = '0';
   do {
     const [c, keys] = await admin.scan(cursor, 'MATCH', `${sys.prefix}*`, 'COUNT', 1000);
@@ -86,7 +86,7 @@ try {
     try {
       await runAll(sys, 'incident_triage', 5); // warm-up: scripts loaded, shared keys created
       await runAll(sys, 'release_check', 5);
-      const bull = `${sys.prefix.replace(/:$/, '')}:runs:`;
+      const bull = `${sys.bullPrefix}:runs:`;
       for (const graph of Object.keys(INPUT) as Graph[]) {
         await sleep(500);
         const m0 = await usedMemory();
@@ -123,7 +123,7 @@ try {
     try {
       const ids = [...(await runAll(sys, 'incident_triage', 20)), ...(await runAll(sys, 'release_check', 20))];
       const one = ids[0]!;
-      const bull = `${sys.prefix.replace(/:$/, '')}:runs:`;
+      const bull = `${sys.bullPrefix}:runs:`;
       expiry.push(`right after finishing: TTL run:${one} = ${await admin.ttl(`${sys.prefix}run:${one}`)} s, events = ${await admin.ttl(`${sys.prefix}run:${one}:events`)} s, ` +
         `job hash = ${await admin.ttl(`${bull}${one}`)} (no TTL: removed by removeOnComplete.age=${TTL} or housekeeping)`);
       expiry.push(`keys right after: ${JSON.stringify(await keyCensus(sys))}`);

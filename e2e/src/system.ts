@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
+import { bullPrefix } from '@sup/queue';
 import { startApp, stopProc, until, type Proc } from './procs.js';
 
 export interface SystemOptions {
@@ -48,6 +49,18 @@ export class System {
     this.redis = r.clusterNodes ? new Cluster(hostPorts(r.clusterNodes), { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 3 } })
       : r.sentinels ? new Redis({ sentinels: hostPorts(r.sentinels), name: r.sentinelName ?? 'mymaster', maxRetriesPerRequest: 3, failoverDetector: true, lazyConnect: true })
       : new Redis(r.url ?? REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
+  }
+
+  /** BullMQ's key prefix for this system's queues (`<bull prefix>:runs:…`, `…:schedules:repeat`). */
+  get bullPrefix(): string {
+    return bullPrefix(this.prefix);
+  }
+
+  /** Every master the test's client reaches: the one Redis, or each master of a Cluster (known once it has answered). */
+  async masters(): Promise<Redis[]> {
+    if (!(this.redis instanceof Cluster)) return [this.redis];
+    await this.redis.ping();
+    return this.redis.nodes('master');
   }
 
   get apiUrl(): string {
@@ -166,9 +179,8 @@ export class System {
   async stop(): Promise<void> {
     await Promise.allSettled([...this.workers, ...this.apis].map((p) => stopProc(p)));
     if (this.sim) await stopProc(this.sim);
-    // SCAN sees one node: on a Cluster, every master is scanned (known once it answered)
-    if (this.redis instanceof Cluster) await this.redis.ping();
-    for (const node of this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis]) {
+    // SCAN sees one node: on a Cluster, every master is scanned
+    for (const node of await this.masters()) {
       let cursor = '0';
       do {
         const [next, keys] = await node.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);

@@ -48,9 +48,8 @@ describe('on a 3-master Redis Cluster (api + 2 workers + gateway-sim)', () => {
 
     // where the keys really are: scan every master
     const redis = s().redis as Cluster;
-    await redis.ping(); // the client connects lazily; its masters are known once it has answered
     const byNode = new Map<string, string[]>();
-    for (const node of redis.nodes('master')) {
+    for (const node of await s().masters()) {
       const [, keys] = await node.scan('0', 'MATCH', `${s().prefix}*`, 'COUNT', 10_000);
       if (keys.length) byNode.set(`${node.options.host}:${node.options.port}`, keys);
     }

@@ -44,8 +44,8 @@ describe('schedules on BullMQ job schedulers (2 APIs, 2 workers, gateway-sim, re
     const passes = () => sys.workers.flatMap((w) => w.lines).filter((l) => /\bhousekeeping removed_jobs=\d+ removed_index_entries=\d+/.test(l)).length;
     // each worker's start-up upsert may emit one at once; more than that come from the interval
     await until('four housekeeping passes', async () => passes() >= 4, 15_000);
-    // BullMQ keeps the scheduler in <bull prefix>:schedules:repeat (the prefix without its colon)
-    expect(await sys.redis.zscore(`${sys.prefix.replace(/:$/, '')}:schedules:repeat`, '_housekeeping')).not.toBeNull();
+    // BullMQ keeps the scheduler in <bull prefix>:schedules:repeat
+    expect(await sys.redis.zscore(`${sys.bullPrefix}:schedules:repeat`, '_housekeeping')).not.toBeNull();
     const listed = await sys.api('GET', '/v1/schedules');
     expect(listed.status).toBe(200);
     expect(listed.body.schedules.map((s: { id: string }) => s.id)).not.toContain('_housekeeping');
@@ -202,7 +202,7 @@ schedules:
     s = await list();
     expect(Object.keys(s)).toEqual(['adhoc']);
     // BullMQ holds no scheduler for the removed ones
-    const bullKeys = await sys.redis.zrange(`${sys.prefix.replace(/:$/, '')}:schedules:repeat`, '0', '-1');
+    const bullKeys = await sys.redis.zrange(`${sys.bullPrefix}:schedules:repeat`, '0', '-1');
     expect(bullKeys).toEqual(['adhoc']);
   });
 
