@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
-import { StoreError } from '@sup/run-store';
+import { isRedisUnavailable, StoreError, unavailableReason } from '@sup/run-store';
 import type { z } from 'zod';
 import { requestIdOf } from './request-log.js';
 
@@ -28,16 +28,6 @@ export function parseQuery<T>(schema: z.ZodType<T>, query: Record<string, unknow
   return parse(schema, Object.fromEntries(Object.entries(query).filter(([, v]) => v !== '')), 'query');
 }
 
-// Redis answering but not taking writes now: a master without enough replicas (min-replicas-to-write),
-// a replica mid-failover, a dataset still loading, a cluster slot moving. All pass in seconds.
-const REDIS_NOT_NOW = /\b(NOREPLICAS|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
-
-function isRedisUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  return err.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable)|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(err.message)
-    || (err.name === 'ReplyError' && REDIS_NOT_NOW.test(err.message));
-}
-
 /** Every error leaves as `{"error":{code,message,details}}`: never HTML, never a stack. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -51,11 +41,15 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new AppError(415, 'unsupported_encoding', String(err.message));
     else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new AppError(err.status, 'bad_request', String(err.message ?? 'bad request'));
     // Redis down, unreachable or not taking writes now: retryable, so 503, not 500 (chaos/redis-restart.ts,
-    // chaos/sentinel-failover.ts)
+    // chaos/sentinel-failover.ts, chaos/redis-oom.ts)
     else if (isRedisUnavailable(err)) {
-      log.warn('redis_unavailable', { method: req.method, path: req.path, error: String(err.message) });
-      res.set('Retry-After', '1');
-      e = new AppError(503, 'redis_unavailable', 'the state backend (Redis) is unreachable or not taking writes; retry shortly');
+      const reason = unavailableReason(err);
+      log.warn('redis_unavailable', { method: req.method, path: req.path, reason, error: String(err.message) });
+      // out of memory lasts until an operator acts: clients need not hammer it every second
+      res.set('Retry-After', reason === 'out_of_memory' ? '5' : '1');
+      e = new AppError(503, 'redis_unavailable', reason === 'out_of_memory'
+        ? 'the state backend (Redis) is out of memory and refuses writes; retry later'
+        : 'the state backend (Redis) is unreachable or not taking writes; retry shortly', { reason });
     }
     else {
       log.error('request_error', { method: req.method, path: req.path, request_id: requestIdOf(res) ?? '-', error: err instanceof Error ? err.message : String(err) });

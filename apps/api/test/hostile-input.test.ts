@@ -50,4 +50,22 @@ describe('hostile input', () => {
     const other = await request(app).get(`/err/${encodeURIComponent('WRONGTYPE Operation against a key holding the wrong kind of value')}`);
     expect(other.status).toBe(500);
   });
+
+  it('answers 503 with reason out_of_memory (Retry-After 5) while Redis is at maxmemory, also when the refusal ends a MULTI (chaos/redis-oom.ts)', async () => {
+    const oom = "OOM command not allowed when used memory > 'maxmemory'. script: 5ab4, on @user_script:589.";
+    const app = express();
+    app.get('/script', () => { throw new ReplyError(oom); });
+    app.get('/multi/:prev', (req) => {
+      throw Object.assign(new ReplyError('EXECABORT Transaction discarded because of previous errors.'), { previousErrors: [new ReplyError(req.params.prev)] });
+    });
+    app.use(errorHandler(createLogger({ service: 'test', level: 'error' })));
+    for (const path of ['/script', `/multi/${encodeURIComponent(oom)}`]) {
+      const res = await request(app).get(path);
+      expect([path, res.status, res.body.error, res.headers['retry-after']]).toEqual([path, 503, expect.objectContaining({ code: 'redis_unavailable', details: { reason: 'out_of_memory' } }), '5']);
+      expect(res.body.error.message).toMatch(/out of memory/);
+    }
+    // a MULTI aborted by a mistake of ours is not Redis being unavailable
+    const wrong = await request(app).get(`/multi/${encodeURIComponent('ERR wrong number of arguments')}`);
+    expect(wrong.status).toBe(500);
+  });
 });

@@ -25,6 +25,7 @@ const ERROR_RESPONSES = {
   Conflict: ['409', 'conflicts with the current state: the run already finished (`details.status`), the schedule comes from configuration, its previous run is unfinished, or the Idempotency-Key started a run of another graph'],
   PayloadTooLarge: ['413', 'request body above BODY_LIMIT_KB'],
   UnsupportedMediaType: ['415', 'the body is not `application/json`'],
+  Unavailable: ['503', '`redis_unavailable`: Redis is unreachable or not taking writes (`details.reason`: `unavailable`, or `out_of_memory` — maxmemory reached, an operator must act); retry after `Retry-After` seconds'],
 } as const;
 
 const PUBLIC: [] = [];
@@ -90,7 +91,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
       get: {
         operationId: 'adminGetRun', tags: ['admin'], summary: 'The run record, opened from a bull-board job link (admin session)',
         parameters: [runIdParam], security: ADMIN,
-        responses: { 200: ok('the run', ref('RunRecord')), ...errors('Unauthorized', 'NotFound') },
+        responses: { 200: ok('the run', ref('RunRecord')), ...errors('Unauthorized', 'NotFound', 'Unavailable') },
       },
     },
     '/v1/graphs': {
@@ -116,7 +117,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
               'Idempotent-Replayed': { description: '`true` when an earlier run of the same Idempotency-Key is answered', schema: { type: 'string', enum: ['true', 'false'] } },
             },
           },
-          ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Conflict', 'PayloadTooLarge', 'UnsupportedMediaType'),
+          ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Conflict', 'PayloadTooLarge', 'UnsupportedMediaType', 'Unavailable'),
         },
       },
     },
@@ -124,14 +125,14 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
       get: {
         operationId: 'listRuns', tags: ['runs'], summary: 'Recent runs, newest first, with cursor pagination',
         parameters: queryParameters(ListRunsQuery),
-        responses: { 200: ok('one page', ref('RunPage')), ...errors('BadRequest', 'Unauthorized') },
+        responses: { 200: ok('one page', ref('RunPage')), ...errors('BadRequest', 'Unauthorized', 'Unavailable') },
       },
     },
     '/v1/runs/{run_id}': {
       get: {
         operationId: 'getRun', tags: ['runs'], summary: 'The run record: status, current node, per-node history, result or error',
         parameters: [runIdParam],
-        responses: { 200: ok('the run', ref('RunRecord')), ...errors('Unauthorized', 'NotFound') },
+        responses: { 200: ok('the run', ref('RunRecord')), ...errors('Unauthorized', 'NotFound', 'Unavailable') },
       },
     },
     '/v1/runs/{run_id}/events': {
@@ -152,8 +153,8 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
             },
           },
           204: { description: 'SSE: the run has finished and nothing is left after Last-Event-ID (EventSource stops reconnecting)' },
-          503: { description: 'SSE requested from an API process without an event follower; ask for JSON instead', content: json(ref('Error')) },
           ...errors('BadRequest', 'Unauthorized', 'NotFound'),
+          503: { description: '`redis_unavailable` (see the other routes), or `streaming_unavailable`: SSE requested from an API process without an event follower; ask for JSON instead', content: json(ref('Error')) },
         },
       },
     },
@@ -163,31 +164,31 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
         description: 'Queued and waiting runs become `cancelled` at once; a running one becomes `cancelling` and stops at its next step or by aborting its in-flight tool call.',
         parameters: [runIdParam],
         requestBody: { required: false, content: json(ref('CancelRunBody')) },
-        responses: { 202: ok('cancelled, or cancelling', ref('RunRecord')), ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Conflict') },
+        responses: { 202: ok('cancelled, or cancelling', ref('RunRecord')), ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Conflict', 'Unavailable') },
       },
     },
     '/v1/schedules': {
       get: {
         operationId: 'listSchedules', tags: ['schedules'], summary: 'Schedules with their next fire times',
-        responses: { 200: ok('every schedule', ref('ScheduleList')), ...errors('Unauthorized') },
+        responses: { 200: ok('every schedule', ref('ScheduleList')), ...errors('Unauthorized', 'Unavailable') },
       },
       post: {
         operationId: 'upsertSchedule', tags: ['schedules'], summary: 'Create or replace a schedule (BullMQ job scheduler)',
         requestBody: { required: true, content: json(ref('ScheduleBody')) },
         responses: {
           201: ok('created', ref('Schedule')), 200: ok('replaced', ref('Schedule')),
-          ...errors('BadRequest', 'Unauthorized', 'Conflict', 'PayloadTooLarge', 'UnsupportedMediaType'),
+          ...errors('BadRequest', 'Unauthorized', 'Conflict', 'PayloadTooLarge', 'UnsupportedMediaType', 'Unavailable'),
         },
       },
     },
     '/v1/schedules/{id}': {
       get: {
         operationId: 'getSchedule', tags: ['schedules'], summary: 'One schedule', parameters: [scheduleIdParam],
-        responses: { 200: ok('the schedule', ref('Schedule')), ...errors('Unauthorized', 'NotFound') },
+        responses: { 200: ok('the schedule', ref('Schedule')), ...errors('Unauthorized', 'NotFound', 'Unavailable') },
       },
       delete: {
         operationId: 'deleteSchedule', tags: ['schedules'], summary: 'Remove a schedule (runs it started are kept)', parameters: [scheduleIdParam],
-        responses: { 200: ok('removed; the answer is the deleted schedule', ref('Schedule')), ...errors('Unauthorized', 'NotFound', 'Conflict') },
+        responses: { 200: ok('removed; the answer is the deleted schedule', ref('Schedule')), ...errors('Unauthorized', 'NotFound', 'Conflict', 'Unavailable') },
       },
     },
     '/v1/schedules/{id}/trigger': {
@@ -195,19 +196,19 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
         operationId: 'triggerSchedule', tags: ['schedules'], summary: 'Start the schedule\'s run now', parameters: [scheduleIdParam],
         description: 'The schedule\'s overlap policy applies: 409 `schedule_overlap` while its previous run is unfinished (overlap: skip), unless the body says `{"overlap":"allow"}`.',
         requestBody: { required: false, content: json(ref('ScheduleTriggerBody')) },
-        responses: { 202: ok('run created', ref('RunRecord')), ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Conflict') },
+        responses: { 202: ok('run created', ref('RunRecord')), ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Conflict', 'Unavailable') },
       },
     },
     '/v1/schedules/{id}/runs': {
       get: {
         operationId: 'listScheduleRuns', tags: ['schedules'], summary: 'Runs the schedule started, newest first', parameters: [scheduleIdParam, limitParam],
-        responses: { 200: ok('the runs (expired ones drop out)', ref('ScheduleRuns')), ...errors('BadRequest', 'Unauthorized', 'NotFound') },
+        responses: { 200: ok('the runs (expired ones drop out)', ref('ScheduleRuns')), ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Unavailable') },
       },
     },
     '/v1/schedules/{id}/ticks': {
       get: {
         operationId: 'listScheduleTicks', tags: ['schedules'], summary: 'The schedule\'s latest tick outcomes (fired, skipped)', parameters: [scheduleIdParam, limitParam],
-        responses: { 200: ok('newest first', ref('ScheduleTicks')), ...errors('BadRequest', 'Unauthorized', 'NotFound') },
+        responses: { 200: ok('newest first', ref('ScheduleTicks')), ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Unavailable') },
       },
     },
   };
