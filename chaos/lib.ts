@@ -90,6 +90,26 @@ export async function settle(admin: Redis, prefix: string, ids: string[], timeou
   return { statuses, counts, lost: ids.filter((id) => !TERMINAL.has(statuses[id]!)) };
 }
 
+/**
+ * Records of runs the API did not accept (not in `accepted`): create.lua ran, then the enqueue and
+ * its rollback both failed. As `id=status`.
+ */
+export async function unacceptedRecords(admin: Redis, prefix: string, accepted: readonly string[]): Promise<string[]> {
+  const acceptedSet = new Set(accepted);
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [c, keys] = await admin.scan(cursor, 'MATCH', `${prefix}run:gr_*`, 'COUNT', 1000);
+    cursor = c;
+    for (const k of keys) {
+      const id = k.slice(`${prefix}run:`.length);
+      if (id.includes(':') || acceptedSet.has(id)) continue;
+      out.push(`${id}=${(JSON.parse((await admin.get(k)) ?? '{}') as { status?: string }).status}`);
+    }
+  } while (cursor !== '0');
+  return out;
+}
+
 export interface SimCall {
   seq: number; run_id: string; node: string; tool: string; action: string; idempotency_key: string;
   duplicate: boolean; executed: boolean; aborted: boolean; status: number | null; outcome: string;

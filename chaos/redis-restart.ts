@@ -15,7 +15,7 @@
  */
 import { arg } from '../bench/lib/util.js';
 import { freePort } from '../bench/lib/redis-server.js';
-import { chaosSystem, finish, load, paced, say, settle, SHORT, sleep, watchdog, startSystem } from './lib.js';
+import { chaosSystem, finish, load, paced, say, settle, SHORT, sleep, unacceptedRecords, watchdog, startSystem } from './lib.js';
 
 const RUNS = arg('runs', SHORT ? 120 : 600);
 const PER_SEC = SHORT ? 15 : 20;
@@ -109,18 +109,7 @@ const errors = [
   ...sys.workers.flatMap((w) => w.lines.filter((l) => /worker_error|run_graph error/.test(l))).slice(0, 3),
 ];
 // runs the API did not accept (create.lua ran, then the enqueue and its rollback failed): reported
-const acceptedSet = new Set(gen.accepted);
-const orphans: string[] = [];
-let cursor = '0';
-do {
-  const [c, keys] = await admin.scan(cursor, 'MATCH', `${sys.prefix}run:gr_*`, 'COUNT', 1000);
-  cursor = c;
-  for (const k of keys) {
-    const id = k.slice(`${sys.prefix}run:`.length);
-    if (id.includes(':') || acceptedSet.has(id)) continue;
-    orphans.push(`${id}=${(JSON.parse((await admin.get(k)) ?? '{}') as { status?: string }).status}`);
-  }
-} while (cursor !== '0');
+const orphans = await unacceptedRecords(admin, sys.prefix, gen.accepted);
 if (orphans.length) say(`records of runs the API did not accept: ${orphans.join(',')}`);
 const seconds = ((Date.now() - t0) / 1000).toFixed(1);
 say(`steps per worker after the freeze: ${stepsAfter.join(',')}; rejected submissions ${JSON.stringify(gen.rejected)}; statuses ${JSON.stringify(out.counts)}`);

@@ -7,7 +7,7 @@ import { ROOT } from '../src/procs.js';
  * throwaway redis-server and its own processes, prints one summary line and exits non-zero when
  * something was lost or a check failed. The full versions run by hand (docs/reliability.md).
  */
-const SCRIPTS = ['kill9', 'gateway-faults', 'rolling-restart', 'bad-input', 'redis-restart'];
+const SCRIPTS = ['kill9', 'gateway-faults', 'rolling-restart', 'bad-input', 'redis-restart', 'redis-oom'];
 const SUMMARY = /^runs=\d+ succeeded=\d+ lost=0 duplicated_nodes=\S+ .*result=ok$/m;
 
 function hasRedisServer(): boolean {
@@ -27,7 +27,7 @@ function runScript(name: string): Promise<{ code: number | null; out: string }> 
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    // the scripts bound themselves (60–75 s); this is the last resort
+    // the scripts bound themselves (60–80 s); this is the last resort
     const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
     child.on('exit', (code) => {
       clearTimeout(timer);

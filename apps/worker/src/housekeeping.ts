@@ -6,6 +6,8 @@ export interface HousekeepingDeps {
   /** The queues whose finished jobs are kept RUN_TTL_SEC (`removeOnComplete/removeOnFail: {age}`). */
   queues: readonly Queue[];
   store: Pick<RunStore, 'trimIndex'>;
+  /** failOrphanedRuns over the runs queue: live runs whose job ran out of attempts. */
+  failOrphans(): Promise<number>;
   ttlSec: number;
   log: Logger;
   now(): number;
@@ -19,9 +21,11 @@ const MAX_BATCHES = 20;
  * BullMQ applies `removeOnComplete: {age}` only when a later job of the queue completes, and
  * create.lua trims the listing index only when a run is created: on a deployment that went idle,
  * the last burst's job hashes and index entries would stay. This removes them (BullMQ's own
- * `queue.clean`, with the same age), once per HOUSEKEEPING_EVERY_SEC, on one worker.
+ * `queue.clean`, with the same age), once per HOUSEKEEPING_EVERY_SEC, on one worker. First it
+ * fails the runs a failed job left live (before the clean-up removes the job that tells of them).
  */
-export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number; index: number }> {
+export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number; index: number; orphans: number }> {
+  const orphans = await d.failOrphans();
   let jobs = 0;
   for (const queue of d.queues) {
     for (const state of ['completed', 'failed'] as const) {
@@ -33,6 +37,6 @@ export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number;
     }
   }
   const index = await d.store.trimIndex(d.now());
-  d.log.info('housekeeping', { removed_jobs: jobs, removed_index_entries: index });
-  return { jobs, index };
+  d.log.info('housekeeping', { removed_jobs: jobs, removed_index_entries: index, orphaned_runs_failed: orphans });
+  return { jobs, index, orphans };
 }

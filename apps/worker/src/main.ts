@@ -16,6 +16,7 @@ import { onJobFailed } from './failures.js';
 import { createWorkerMetrics, redisHealth, serveMetrics } from './metrics.js';
 import { allHealthy, createWatchdog } from './watchdog.js';
 import { startSideWorkers } from './side-workers.js';
+import { createRefusalGuard } from './refusals.js';
 
 const env = loadOrExit(WorkerEnv);
 const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
@@ -39,8 +40,11 @@ const runFinished = (rec: RunRecord): void =>
 const metrics = createWorkerMetrics();
 // a connection that is 'ready' but never answers, or a Worker that stopped taking jobs: unhealthy at
 // once, exit 1 after a minute so the supervisor restarts this process (chaos/redis-restart.ts)
+const keys = createKeys(env.KEY_PREFIX);
+// Redis refusing writes (out of memory, read-only): pause fetching instead of BullMQ's tight retry loop
+const refusals = createRefusalGuard({ log, probe: () => redis.set(keys.writeProbe, '1', 'PX', 10_000) });
 const watchdog = createWatchdog({
-  conns: { store: redis, bull }, isRunning: () => worker.isRunning(), concurrency: env.WORKER_CONCURRENCY,
+  conns: { store: redis, bull }, isRunning: () => worker.isRunning(), refusing: refusals.refusing, concurrency: env.WORKER_CONCURRENCY,
   waiting: async () => ((await queue.isPaused()) ? 0 : Object.values(await queue.getJobCounts('wait', 'prioritized')).reduce((a, b) => a + b, 0)),
   isClosing: () => closing, log,
 });
@@ -57,7 +61,6 @@ const gateway = createGatewayClient({
   metrics: metrics.gateway,
 });
 const compiled = new Map<string, CompiledGraph>(Object.values(graphs).map((g) => [g.name, compileGraph(g)]));
-const keys = createKeys(env.KEY_PREFIX);
 const cancels = await CancelWatcher.start(sub, keys.cancelChannel);
 const cancelService = new CancelService({ store, queue, publisher: redis, channel: keys.cancelChannel, log, ttlSec: env.RUN_TTL_SEC, onFinished: queueWebhook });
 const tools = (runId: string, agentId: string) => gatewayTools(gateway, runId, agentId);
@@ -90,11 +93,11 @@ const worker = new Worker(QUEUES.runs, watchdog.track(processor), {
   maxStalledCount: 1_000,
 });
 worker.on('failed', (job, err) => void onJobFailed(store, log, job, err, runFinished));
-worker.on('error', (err) => log.error('worker_error', { error: err.message }));
+refusals.watch(worker, QUEUES.runs);
 await worker.waitUntilReady();
 
 // webhooks and schedule ticks
-const sideWorkers = await startSideWorkers({ bull, redis, store, queue, webhookQueue, log, onError, env });
+const sideWorkers = await startSideWorkers({ bull, redis, store, queue, webhookQueue, log, onError, onRunFailed: runFinished, refusals, env });
 log.info('worker_ready', { pid: process.pid, concurrency: env.WORKER_CONCURRENCY, gateway_url: env.GATEWAY_URL, graphs: [...compiled.keys()].join(',') });
 watchdog.start();
 
@@ -102,6 +105,7 @@ let stopping: Promise<void> | undefined;
 function shutdown(signal: string): Promise<void> {
   stopping ??= (async () => {
     closing = true;
+    refusals.stop();
     log.info('worker_stopping', { signal });
     // waits for in-flight nodes; the processor then hands each run back to the queue
     await worker.close().catch((e: Error) => log.error('worker_close_failed', { error: e.message }));

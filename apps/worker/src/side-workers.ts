@@ -1,11 +1,13 @@
 import { Worker, type ConnectionOptions, type Job, type Queue } from 'bullmq';
-import { HOUSEKEEPING, QUEUES } from '@sup/contracts';
+import { HOUSEKEEPING, QUEUES, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import { bullPrefix, type RunQueue } from '@sup/queue';
 import type { RedisClient, RunStore } from '@sup/run-store';
 import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/schedules';
 import { graphs } from '@sup/graphs';
+import { failOrphanedRuns } from './failures.js';
 import { housekeeping } from './housekeeping.js';
+import type { RefusalGuard } from './refusals.js';
 import { createWebhookProcessor } from './webhooks.js';
 
 export interface SideWorkerDeps {
@@ -16,6 +18,10 @@ export interface SideWorkerDeps {
   webhookQueue: Queue;
   log: Logger;
   onError(err: Error): void;
+  /** A run housekeeping marked failed (queues its webhook, as any finished run's). */
+  onRunFailed(rec: RunRecord): void;
+  /** Logs their errors, and pauses them while Redis refuses their fetches. */
+  refusals: RefusalGuard;
   env: { KEY_PREFIX: string; RUN_TTL_SEC: number; WEBHOOK_SECRET: string; WEBHOOK_TIMEOUT_MS: number; HOUSEKEEPING_EVERY_SEC: number };
 }
 
@@ -29,7 +35,7 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
   const webhookWorker = new Worker(QUEUES.webhooks, createWebhookProcessor({
     store: d.store, log: d.log, secret: d.env.WEBHOOK_SECRET, timeoutMs: d.env.WEBHOOK_TIMEOUT_MS, now: Date.now,
   }), { connection: d.bull, prefix, concurrency: 5 });
-  webhookWorker.on('error', (err) => d.log.error('worker_error', { queue: QUEUES.webhooks, error: err.message }));
+  d.refusals.watch(webhookWorker, QUEUES.webhooks);
   await webhookWorker.waitUntilReady();
 
   const scheduleQueue = createScheduleQueue(d.bull, d.env.KEY_PREFIX);
@@ -38,11 +44,14 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
     store: new ScheduleStore(d.redis, d.env.KEY_PREFIX), submit: { store: d.store, queue: d.queue, ttlSec: d.env.RUN_TTL_SEC }, graphs, log: d.log,
     removeScheduler: (id) => scheduleQueue.removeJobScheduler(id),
   });
-  const housekeepingDeps = { queues: [d.queue, d.webhookQueue], store: d.store, ttlSec: d.env.RUN_TTL_SEC, log: d.log, now: Date.now };
+  const housekeepingDeps = {
+    queues: [d.queue, d.webhookQueue], store: d.store, ttlSec: d.env.RUN_TTL_SEC, log: d.log, now: Date.now,
+    failOrphans: () => failOrphanedRuns(d.queue, d.store, d.log, d.onRunFailed),
+  };
   const tickWorker = new Worker(QUEUES.schedules, (job: Job) => (job.name === HOUSEKEEPING.jobName ? housekeeping(housekeepingDeps) : tick(job)), {
     connection: d.bull, prefix, concurrency: 5,
   });
-  tickWorker.on('error', (err) => d.log.error('worker_error', { queue: QUEUES.schedules, error: err.message }));
+  d.refusals.watch(tickWorker, QUEUES.schedules);
   await tickWorker.waitUntilReady();
   // every worker says the same at start-up; BullMQ keeps one scheduler, so one job per interval
   await scheduleQueue.upsertJobScheduler(HOUSEKEEPING.schedulerId, { every: d.env.HOUSEKEEPING_EVERY_SEC * 1000 }, {

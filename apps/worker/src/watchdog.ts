@@ -16,6 +16,11 @@ export interface WatchdogDeps {
   /** Non-blocking connections, PINGed every check. */
   conns: Record<string, { status: string; ping(): Promise<unknown> }>;
   isRunning(): boolean;
+  /**
+   * Why Redis refuses this process's job fetches (RefusalGuard), or null. Reported as unhealthy, but
+   * not "stuck": the Worker is paused on purpose, and a restart would not make Redis take writes.
+   */
+  refusing?(): string | null;
   /** Jobs ready to be taken now (wait + prioritized); only asked while a slot is free. */
   waiting(): Promise<number>;
   concurrency: number;
@@ -62,7 +67,9 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
     if (d.isClosing()) return current;
     const down: string[] = [];
     const stuck: string[] = [];
-    if (!d.isRunning()) stuck.push('the BullMQ worker is not running');
+    const refusal = d.refusing?.() ?? null;
+    if (refusal) down.push(refusal);
+    else if (!d.isRunning()) stuck.push('the BullMQ worker is not running');
     await Promise.all(Object.entries(d.conns).map(async ([name, c]) => {
       if (c.status !== 'ready') down.push(`redis connection ${name} is ${c.status}`);
       else if (!(await ping(c))) stuck.push(`redis connection ${name} did not answer PING within ${pingTimeoutMs} ms`);

@@ -48,7 +48,12 @@ export const parkGraph: GraphDefinition = {
   edges: [{ from: 'p', to: END }],
 };
 
-export function harness(hooks: Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'afterFinish'> = {}) {
+export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'afterFinish' | 'redisRetryMs'> {
+  /** The store the processor uses, e.g. one whose commits fail the way a test needs. */
+  wrapStore?(store: RunStore): RunStore;
+}
+
+export function harness({ wrapStore, ...hooks }: HarnessHooks = {}) {
   const prefix = `t-worker-${randomBytes(4).toString('hex')}:`;
   const redis = new Redis(REDIS_URL);
   const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -96,7 +101,7 @@ export function harness(hooks: Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'af
       closing = false;
       cancels = await CancelWatcher.start(sub.duplicate(), keys.cancelChannel);
       const processor = createProcessor({
-        store, log, cancels, graph: (n) => compiled.get(n), tools: () => callTool,
+        store: wrapStore?.(store) ?? store, log, cancels, graph: (n) => compiled.get(n), tools: () => callTool,
         runs: () => ({ start: async () => ({ run_id: 'x' }), get: async () => null, cancel: async () => undefined }),
         compensateLater: async () => undefined, compensate: async () => 'none',
         settings: { jobPollIntervalMs: 50 }, workerId: 'test:1', isClosing: () => closing, now: Date.now,

@@ -36,6 +36,22 @@ describe('worker watchdog', () => {
     expect(exits).toEqual([1]);
   });
 
+  it('Redis refusing the fetches (the Worker paused on purpose, jobs waiting) is reported but never counted as stuck', async () => {
+    let refusing: string | null = 'redis refuses this worker\'s job fetches since …: OOM command not allowed';
+    const { wd, state, exits, advance } = setup({ refusing: () => refusing });
+    state.running = false;
+    state.waiting = 3;
+    for (let i = 0; i < 10; i++) {
+      advance(1_000);
+      expect(await wd.check()).toEqual({ ok: false, reason: refusing });
+    }
+    expect(exits).toEqual([]);
+    refusing = null;
+    state.running = true;
+    state.waiting = 0;
+    expect(await wd.check()).toEqual({ ok: true });
+  });
+
   it('a connection ioredis is reconnecting is reported but never exits (it recovers by itself)', async () => {
     const { wd, conn, exits, advance } = setup();
     conn.status = 'reconnecting';

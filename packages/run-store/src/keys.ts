@@ -41,6 +41,11 @@ export interface Keys {
   scheduleTicks(id: string): string;
   /** Set of every schedule id. */
   readonly schedules: string;
+  /**
+   * A worker whose job fetches Redis refused (out of memory, read-only) SETs this (short PX) to
+   * learn when writes are taken again (apps/worker/src/refusals.ts).
+   */
+  readonly writeProbe: string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -59,5 +64,6 @@ export function createKeys(prefix: string): Keys {
     scheduleRuns: (id) => `${prefix}schedule:${id}:runs`,
     scheduleTicks: (id) => `${prefix}schedule:${id}:ticks`,
     schedules: `${prefix}schedules`,
+    writeProbe: `${prefix}worker:write-probe`,
   };
 }

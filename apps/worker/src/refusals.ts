@@ -1,0 +1,100 @@
+import type { Worker } from 'bullmq';
+import type { Logger } from '@sup/logging';
+import { isRedisUnavailable } from '@sup/run-store';
+
+/** BullMQ already waits its `runRetryDelay` after these itself (see its isNotConnectionError). */
+const CONNECTION = /Connection is closed|ECONNREFUSED/;
+
+export interface RefusalGuardOptions {
+  log: Logger;
+  /** A small write (SET of keys.writeProbe with a short PX): resolves once Redis takes writes again. */
+  probe(): Promise<unknown>;
+  /** How often the probe is tried while refused. */
+  probeEveryMs?: number;
+  /** While refusals go on, one reminder line this often. */
+  remindMs?: number;
+  now?(): number;
+}
+
+export interface RefusalGuard {
+  /**
+   * Takes over the Worker's 'error' events: a refusal pauses it (below), anything else is logged as
+   * `worker_error` as before.
+   */
+  watch(worker: Worker, queue: string): void;
+  /** While Redis refuses this process's writes: why (for /healthz); else null. */
+  refusing(): string | null;
+  /** The process is stopping: no more probes, nothing is resumed (close() takes over). */
+  stop(): void;
+}
+
+/**
+ * BullMQ's Worker fetches its next job again at once when the fetch failed with a Redis error that
+ * is not a lost connection. With Redis refusing writes — out of memory under noeviction, a
+ * read-only replica, too few replicas — that is a tight loop: measured (chaos/redis-oom.ts) ~2 300
+ * `worker_error` lines per second per worker process for as long as it lasted. On such an error
+ * this pauses the Worker locally (jobs in flight go on), probes with one small write every
+ * `probeEveryMs`, and resumes every Worker it paused once the probe passes. One warning when it
+ * starts, a reminder every `remindMs`, one line when writes are taken again.
+ */
+export function createRefusalGuard(o: RefusalGuardOptions): RefusalGuard {
+  const now = o.now ?? Date.now;
+  const probeEveryMs = o.probeEveryMs ?? 2_000;
+  const remindMs = o.remindMs ?? 30_000;
+  const paused = new Set<Worker>();
+  let since: number | null = null;
+  let first = '';
+  let count = 0;
+  let lastLog = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function probe(): Promise<void> {
+    timer = undefined;
+    if (stopped || since === null) return;
+    try {
+      await o.probe();
+    } catch (err) {
+      if (now() - lastLog >= remindMs) {
+        lastLog = now();
+        o.log.warn('redis_refusing', { error: (err as Error).message, refused_for_ms: now() - since, refusals: count });
+      }
+      if (!stopped) timer = setTimeout(() => void probe(), probeEveryMs);
+      return;
+    }
+    if (stopped) return;
+    o.log.info('redis_accepting', { refused_for_ms: now() - since, refusals: count });
+    since = null;
+    count = 0;
+    for (const w of paused) void w.resume();
+    paused.clear();
+  }
+
+  function refused(worker: Worker, queue: string, err: Error): void {
+    count++;
+    if (since === null) {
+      since = lastLog = now();
+      first = err.message;
+      o.log.warn('redis_refusing', { queue, error: err.message, probe_every_ms: probeEveryMs });
+      timer = setTimeout(() => void probe(), probeEveryMs);
+    }
+    if (paused.has(worker) || worker.isPaused()) return;
+    paused.add(worker);
+    void worker.pause(true).catch(() => undefined);
+  }
+
+  return {
+    watch(worker, queue) {
+      worker.on('error', (err) => {
+        if (!stopped && isRedisUnavailable(err) && !CONNECTION.test(err.message)) refused(worker, queue, err);
+        else o.log.error('worker_error', { queue, error: err.message });
+      });
+    },
+    refusing: () => (since === null ? null : `redis refuses this worker's writes since ${new Date(since).toISOString()}: ${first}`),
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
