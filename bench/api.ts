@@ -1,6 +1,7 @@
 /**
  * API: POST /v1/graphs/release_check/runs at fixed rates (autocannon, coordinated-omission
- * corrected), reference in the same run: GET /healthz of the same API process (one Redis PING).
+ * corrected), reference in the same run: GET /healthz of the same API process (one Redis round
+ * trip: a SET of the write-probe key; a PING before 2026-11-29).
  * Real processes (gateway-sim, one API, no worker: submitted runs stay queued) on a throwaway
  * redis-server. autocannon runs in this process, on the same 2 cores.
  *

@@ -11,8 +11,8 @@
  *   - workers do not spin: BullMQ's fetch loop retries a refused fetch at once (it logged ~2 300
  *     `worker_error` lines/s per worker), so each worker pauses fetching while refused
  *     (apps/worker/src/refusals.ts): no `worker_error` line about OOM at all;
- *   - each worker's /healthz says 503 while refused and 200 again after, and none exits (its
- *     watchdog took the paused fetch loop for a stuck one and exited after a minute);
+ *   - each worker's /healthz and the API's say 503 while refused and 200 again after, and no
+ *     worker exits (its watchdog took the paused fetch loop for a stuck one and exited after a minute);
  *   - work goes on after the lift (runs submitted then succeed too).
  *
  *   pnpm exec tsx chaos/redis-oom.ts [--short] [--runs=300] [--oom-ms=40000]
@@ -35,7 +35,8 @@ for (let i = 0; i < 2; i++) {
   await sys.startWorker({ WORKER_METRICS_PORT: String(port) });
   healthUrls.push(`http://127.0.0.1:${port}/healthz`);
 }
-const health = () => Promise.all(healthUrls.map((u) => fetch(u, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status).catch(() => 0)));
+const status = (u: string) => fetch(u, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status).catch(() => 0);
+const health = () => Promise.all(healthUrls.map(status));
 const t0 = Date.now();
 // half incident_triage (8 nodes in a row), half release_check (parks between polls)
 const triage = paced(sys, 'incident_triage', (i) => ({ service: `svc${i % 50}`, incident_id: `inc_${i}` }), RUNS / 2, PER_SEC / 2);
@@ -50,8 +51,10 @@ say(`maxmemory 1 (Redis used ${used} B) at t=${((oomAt - t0) / 1000).toFixed(1)}
 const during: Record<string, number> = {};
 const probed: string[] = [];
 const saw503 = healthUrls.map(() => false);
+let api503 = false;
 while (Date.now() - oomAt < OOM_MS) {
   (await health()).forEach((st, j) => (saw503[j] ||= st === 503));
+  api503 ||= (await status(`${sys.apiUrl}/healthz`)) === 503;
   const res = await fetch(`${sys.apiUrl}/v1/graphs/incident_triage/runs`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent_id: 'chaos', input: { service: 'oom' } }),
   }).catch(() => undefined);
@@ -65,11 +68,13 @@ await admin.config('SET', 'maxmemory', '0');
 const lifted = Date.now();
 say(`maxmemory lifted at t=${((lifted - t0) / 1000).toFixed(1)} s; submissions while refused: ${JSON.stringify(during)}`);
 let healthyAfterMs = -1;
-while (healthyAfterMs < 0 && Date.now() - lifted < 30_000) {
-  if ((await health()).every((st) => st === 200)) healthyAfterMs = Date.now() - lifted;
-  else await sleep(100);
+let apiHealthyAfterMs = -1;
+while ((healthyAfterMs < 0 || apiHealthyAfterMs < 0) && Date.now() - lifted < 30_000) {
+  if (apiHealthyAfterMs < 0 && (await status(`${sys.apiUrl}/healthz`)) === 200) apiHealthyAfterMs = Date.now() - lifted;
+  if (healthyAfterMs < 0 && (await health()).every((st) => st === 200)) healthyAfterMs = Date.now() - lifted;
+  await sleep(100);
 }
-say(`workers' /healthz 503 during the refusal: ${saw503.join(',')}; all 200 again ${healthyAfterMs} ms after the lift`);
+say(`/healthz 503 during the refusal: workers ${saw503.join(',')}, API ${api503}; 200 again after the lift: workers ${healthyAfterMs} ms, API ${apiHealthyAfterMs} ms`);
 
 await Promise.all([triage.done, release.done]);
 const after = paced(sys, 'incident_triage', (i) => ({ service: `after${i}` }), 20, 20);
@@ -104,10 +109,12 @@ if (attemptsSpent) failures.push(`${attemptsSpent} job attempts spent on OOM ref
 if (spun) failures.push(`${spun} worker_error lines about OOM: a worker's fetch loop spun`);
 if (!saw503.every(Boolean)) failures.push(`a worker /healthz did not say 503 while Redis refused writes: ${saw503.join(',')}`);
 if (healthyAfterMs < 0) failures.push('a worker /healthz was not 200 within 30 s of the lift');
+if (!api503) failures.push('the API /healthz did not say 503 while Redis refused writes');
+if (apiHealthyAfterMs < 0) failures.push('the API /healthz was not 200 within 30 s of the lift');
 if (exits.some((e) => e !== 'running')) failures.push(`a worker exited: ${exits.join(',')}`);
 if (afterOk !== after.accepted.length || after.accepted.length === 0) failures.push(`runs submitted after the lift: ${afterOk} of ${after.accepted.length} succeeded`);
 finish({
   runs: accepted.length, succeeded: out.counts.succeeded ?? 0, lost: out.lost.length, duplicated_nodes: 'n/a',
   failed: out.counts.failed ?? 0, oom_ms: OOM_MS, refused_503: Object.entries({ ...rejected, ...during }).filter(([k]) => k.startsWith('503')).reduce((a, [, v]) => a + v, 0),
-  answered_500: fiveHundreds, redis_retries: redisRetries, oom_worker_errors: spun, healthy_after_lift_ms: healthyAfterMs, attempts_spent_on_oom: attemptsSpent, unaccepted_records: unaccepted.length, seconds,
+  answered_500: fiveHundreds, redis_retries: redisRetries, oom_worker_errors: spun, healthy_after_lift_ms: healthyAfterMs, api_503_during: String(api503), api_healthy_after_lift_ms: apiHealthyAfterMs, attempts_spent_on_oom: attemptsSpent, unaccepted_records: unaccepted.length, seconds,
 }, failures);

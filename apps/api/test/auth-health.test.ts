@@ -1,5 +1,9 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import { ReplyError } from 'ioredis';
+import type { RedisClient } from '@sup/run-store';
 import request from 'supertest';
+import { healthRoutes } from '../src/routes/health.js';
 import { testApp } from './helpers.js';
 
 const secured = testApp({ apiKeys: ['k1', 'k2'] });
@@ -25,6 +29,21 @@ describe('GET /healthz', () => {
   it('is the runbook JSON when Redis answers', async () => {
     const res = await request(secured.app).get('/healthz');
     expect(res.body).toEqual({ status: 'ok', service: 'sofiia-supervisor', graphs: expect.arrayContaining(['release_check']), state_backend: 'redis', gateway_url: 'http://router:8000' });
+  });
+
+  it('is 503 degraded when Redis answers but refuses writes (out of memory): no run could be accepted', async () => {
+    const full = { set: async () => { throw new ReplyError("OOM command not allowed when used memory > 'maxmemory'."); } } as unknown as RedisClient;
+    const app = express().use(healthRoutes({ redis: full, probeKey: 'write-probe', graphs: ['release_check'], gatewayUrl: 'http://router:8000', redisWarnings: () => [] }));
+    const res = await request(app).get('/healthz');
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ status: 'degraded', reason: expect.stringMatching(/^redis refuses writes: OOM command not allowed/) });
+  });
+
+  it('writes its probe key with a short expiry', async () => {
+    await request(secured.app).get('/healthz');
+    const ttl = await secured.redis.pttl(`${secured.prefix}write-probe`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(10_000);
   });
 
   it('is 503 degraded with the reason when Redis is unreachable', async () => {

@@ -42,8 +42,8 @@ export interface Keys {
   /** Set of every schedule id. */
   readonly schedules: string;
   /**
-   * A worker whose job fetches Redis refused (out of memory, read-only) SETs this (short PX) to
-   * learn when writes are taken again (apps/worker/src/refusals.ts).
+   * SET (short PX) to learn whether Redis takes writes: the API's /healthz, and a worker whose job
+   * fetches Redis refused (out of memory, read-only; apps/worker/src/refusals.ts).
    */
   readonly writeProbe: string;
 }
@@ -64,6 +64,6 @@ export function createKeys(prefix: string): Keys {
     scheduleRuns: (id) => `${prefix}schedule:${id}:runs`,
     scheduleTicks: (id) => `${prefix}schedule:${id}:ticks`,
     schedules: `${prefix}schedules`,
-    writeProbe: `${prefix}worker:write-probe`,
+    writeProbe: `${prefix}write-probe`,
   };
 }

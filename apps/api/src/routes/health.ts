@@ -1,15 +1,21 @@
 import { Router } from 'express';
-import type { RedisClient } from '@sup/run-store';
+import { isRedisUnavailable, type RedisClient } from '@sup/run-store';
 
 export interface HealthDeps {
   redis: RedisClient;
+  /** keys.writeProbe: SET with a short PX, so /healthz also sees a Redis that answers but takes no writes. */
+  probeKey: string;
   graphs: string[];
   gatewayUrl: string;
   /** Problems of the Redis deployment found at start-up (maxmemory-policy, replication). */
   redisWarnings: () => string[];
 }
 
-/** The runbook's `curl -sf localhost:8084/healthz`: 200 when Redis answers, 503 `degraded` otherwise. */
+/**
+ * The runbook's `curl -sf localhost:8084/healthz`: 200 when Redis takes a write, 503 `degraded`
+ * otherwise — unreachable, or refusing writes (out of memory, a read-only replica, too few
+ * replicas), when no run can be accepted either.
+ */
 export function healthRoutes(d: HealthDeps): Router {
   const r = Router();
   r.get('/healthz', async (_req, res) => {
@@ -18,12 +24,13 @@ export function healthRoutes(d: HealthDeps): Router {
     const warnings = found.length ? found : undefined;
     try {
       await Promise.race([
-        d.redis.ping(),
-        new Promise((_, rej) => setTimeout(() => rej(new Error('redis ping timed out')), 1_000).unref()),
+        d.redis.set(d.probeKey, '1', 'PX', 10_000),
+        new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 1 s')), 1_000).unref()),
       ]);
       res.json({ status: 'ok', ...base, ...(warnings ? { warnings } : {}) });
     } catch (err) {
-      res.status(503).json({ status: 'degraded', ...base, reason: `redis unreachable: ${(err as Error).message}` });
+      const refused = isRedisUnavailable(err) && (err as Error).name === 'ReplyError';
+      res.status(503).json({ status: 'degraded', ...base, reason: `redis ${refused ? 'refuses writes' : 'unreachable'}: ${(err as Error).message}` });
     }
   });
   return r;
