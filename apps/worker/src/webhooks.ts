@@ -59,11 +59,20 @@ function hostOf(url: string): string {
  * events (`webhook_delivered` / `webhook_failed`) without changing the record.
  */
 export function createWebhookProcessor(d: WebhookDeps) {
+  /**
+   * The outcome event is for people reading the run; the delivery is what counts. A Redis that
+   * refuses the write (out of memory) must not fail the job: its retry would POST a delivered
+   * webhook again.
+   */
   async function record(runId: string, ev: RunEvent): Promise<void> {
-    const cur = await d.store.get(runId);
-    if (!cur || !isTerminal(cur.status)) return;
-    const res = await d.store.commit(runId, { ifStatus: [cur.status], record: cur, events: [ev] });
-    if (!res.ok) d.log.warn('webhook_outcome_not_recorded', { run: runId, reason: res.reason });
+    try {
+      const cur = await d.store.get(runId);
+      if (!cur || !isTerminal(cur.status)) return;
+      const res = await d.store.commit(runId, { ifStatus: [cur.status], record: cur, events: [ev] });
+      if (!res.ok) d.log.warn('webhook_outcome_not_recorded', { run: runId, reason: res.reason });
+    } catch (err) {
+      d.log.warn('webhook_outcome_not_recorded', { run: runId, reason: 'redis_error', error: (err as Error).message });
+    }
   }
 
   return async function deliverWebhook(job: Job): Promise<string> {

@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { event, QUEUES, type RunRecord } from '@sup/contracts';
 import { createLogger } from '@sup/logging';
 import { bullPrefix, CancelService, createWebhookQueue, enqueueWebhook, newRunRecord, submitRun, type WebhookRetry } from '@sup/queue';
+import type { RunStore } from '@sup/run-store';
 import { createWebhookProcessor } from '../src/webhooks.js';
 import { harness, REDIS_URL, until } from './harness.js';
 
@@ -42,8 +43,8 @@ const receiver: Server = createServer((req, res) => {
 let hookUrl = '';
 
 let deliverer: Worker | undefined;
-async function startDeliverer(secret = SECRET): Promise<void> {
-  deliverer = new Worker(QUEUES.webhooks, createWebhookProcessor({ store: h.store, log, secret, timeoutMs: 2_000, now: Date.now }), {
+async function startDeliverer(secret = SECRET, store: RunStore = h.store): Promise<void> {
+  deliverer = new Worker(QUEUES.webhooks, createWebhookProcessor({ store, log, secret, timeoutMs: 2_000, now: Date.now }), {
     connection: bull, prefix: bullPrefix(h.prefix), concurrency: 1,
   });
   await deliverer.waitUntilReady();
@@ -185,6 +186,21 @@ describe('run webhooks', () => {
     expect(refused!.data).toMatchObject({ status_code: 410, attempts: 1 });
     expect(received).toHaveLength(1);
     expect((await webhooks.getJob(`${gone.run_id}-webhook`))?.failedReason).toMatch(/http_410/);
+  });
+
+  it('a delivered webhook whose outcome event Redis refuses (out of memory) is not POSTed again', async () => {
+    const full = Object.assign(Object.create(h.store) as RunStore, {
+      commit: async () => { throw new ReplyError("OOM command not allowed when used memory > 'maxmemory'."); },
+    });
+    await startDeliverer(SECRET, full);
+    const rec = await finishedRun();
+    const job = await until('delivery job done', async () => {
+      const j = await webhooks.getJob(`${rec.run_id}-webhook`);
+      return j && (await j.getState()) === 'completed' && j;
+    });
+    expect([job.returnvalue, job.attemptsMade, received.length]).toEqual(['delivered', 1, 1]);
+    expect(await eventsOf(rec.run_id, 'webhook_delivered')).toEqual([]);
+    expect(logs.join('')).toMatch(/webhook_outcome_not_recorded .*reason=redis_error/);
   });
 
   it('sends no signature headers when WEBHOOK_SECRET is empty', async () => {
