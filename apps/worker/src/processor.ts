@@ -3,8 +3,9 @@ import { isTerminal, JOB_NAMES, RunJobData, type ErrorData, type RunRecord, type
 import { nodeOf, step, StepAborted, type CompiledGraph, type StepDeps, type StepOutcome } from '@sup/engine';
 import type { ChildRuns } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
-import { isRedisUnavailable, StoreError, type RunStore } from '@sup/run-store';
+import { StoreError, type RunStore } from '@sup/run-store';
 import type { CancelWatcher } from './cancels.js';
+import { parkOnRefusal, REDIS_RETRY_MS } from './refusals.js';
 import { afterStep, cancelled, claim, failed, requeued, type Transition } from './transitions.js';
 
 export interface ProcessorDeps {
@@ -35,9 +36,6 @@ export interface ProcessorDeps {
   /** How long a run waits after Redis refused one of its pass's commands (default REDIS_RETRY_MS). */
   redisRetryMs?: number;
 }
-
-/** How long a run waits after Redis refused one of its pass's commands (see retryLater). */
-const REDIS_RETRY_MS = 5_000;
 
 /** How long a node runs before its name is written to the job's progress (bull-board). */
 const PROGRESS_AFTER_MS = 1_000;
@@ -125,32 +123,12 @@ export function createProcessor(d: ProcessorDeps) {
     return 'failed';
   }
 
-  /**
-   * A pass whose Redis command was refused (Redis down, out of memory, failing over) did nothing
-   * wrong: the job is parked REDIS_RETRY_MS instead of failed, which would spend one of its attempts
-   * (five, with backoff 1–8 s, were used up by a quarter-minute of refusals and failed the run). The
-   * next pass takes over from the last write that landed. If parking is refused too, the error goes
-   * to BullMQ as before.
-   */
-  async function retryLater(job: Job, token: string, err: Error): Promise<never> {
-    const delayMs = d.redisRetryMs ?? REDIS_RETRY_MS;
-    try {
-      await job.moveToDelayed(d.now() + delayMs, token);
-    } catch {
-      throw err;
-    }
-    d.log.warn('run_redis_retry', { run: (job.data as { run_id?: string }).run_id ?? '-', delay_ms: delayMs, error: err.message });
-    throw new DelayedError();
-  }
-
-  return async function processRun(job: Job, token: string | undefined, _signal?: AbortSignal): Promise<string> {
-    try {
-      return await pass(job, token);
-    } catch (err) {
-      if (!token || !isRedisUnavailable(err)) throw err;
-      return retryLater(job, token, err as Error);
-    }
-  };
+  // a pass Redis refused is parked and redone, not failed (see parkOnRefusal)
+  const processRun = parkOnRefusal(pass, {
+    delayMs: d.redisRetryMs ?? REDIS_RETRY_MS, log: d.log, now: d.now,
+    event: 'run_redis_retry', fields: (job) => ({ run: (job.data as { run_id?: string }).run_id ?? '-' }),
+  });
+  return processRun;
 
   async function pass(job: Job, token: string | undefined): Promise<string> {
     const { run_id: runId } = RunJobData.parse(job.data);

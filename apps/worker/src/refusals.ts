@@ -1,4 +1,4 @@
-import type { Worker } from 'bullmq';
+import { DelayedError, type Job, type Worker } from 'bullmq';
 import type { Logger } from '@sup/logging';
 import { isRedisUnavailable } from '@sup/run-store';
 
@@ -96,5 +96,44 @@ export function createRefusalGuard(o: RefusalGuardOptions): RefusalGuard {
       if (timer) clearTimeout(timer);
       timer = undefined;
     },
+  };
+}
+
+/** How long a job waits after Redis refused one of its commands (parkOnRefusal). */
+export const REDIS_RETRY_MS = 5_000;
+
+type Processor<R> = (job: Job, token: string | undefined, signal?: AbortSignal) => Promise<R>;
+
+export interface ParkOptions {
+  delayMs: number;
+  log: Logger;
+  now(): number;
+  /** The warning's name and fields, e.g. `run_redis_retry` and `{ run }`. */
+  event: string;
+  fields(job: Job): Record<string, string | number>;
+}
+
+/**
+ * Wraps a BullMQ processor whose work is safe to redo (a run pass resumes from its last write, a
+ * schedule tick is claimed once per fire time). When it fails because Redis refused a command —
+ * down, out of memory, a read-only replica, too few replicas — the job did nothing wrong: it is
+ * parked `delayMs` (moveToDelayed) instead of failed, which would spend one of its attempts (a run
+ * job's five, backoff 1–8 s, were used up by a quarter-minute of refusals and failed the run). If
+ * parking is refused too, the error goes to BullMQ as before.
+ */
+export function parkOnRefusal<R>(processor: Processor<R>, o: ParkOptions): Processor<R> {
+  return async (job, token, signal) => {
+    try {
+      return await processor(job, token, signal);
+    } catch (err) {
+      if (!token || !isRedisUnavailable(err)) throw err;
+      try {
+        await job.moveToDelayed(o.now() + o.delayMs, token);
+      } catch {
+        throw err;
+      }
+      o.log.warn(o.event, { ...o.fields(job), delay_ms: o.delayMs, error: (err as Error).message });
+      throw new DelayedError();
+    }
   };
 }

@@ -7,7 +7,7 @@ import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/sc
 import { graphs } from '@sup/graphs';
 import { failOrphanedRuns } from './failures.js';
 import { housekeeping } from './housekeeping.js';
-import type { RefusalGuard } from './refusals.js';
+import { parkOnRefusal, REDIS_RETRY_MS, type RefusalGuard } from './refusals.js';
 import { createWebhookProcessor } from './webhooks.js';
 
 export interface SideWorkerDeps {
@@ -48,7 +48,12 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
     queues: [d.queue, d.webhookQueue], store: d.store, ttlSec: d.env.RUN_TTL_SEC, log: d.log, now: Date.now,
     failOrphans: () => failOrphanedRuns(d.queue, d.store, d.log, d.onRunFailed),
   };
-  const tickWorker = new Worker(QUEUES.schedules, (job: Job) => (job.name === HOUSEKEEPING.jobName ? housekeeping(housekeepingDeps) : tick(job)), {
+  // a tick Redis refused is parked and redone (fireSchedule claims each fire time once), not lost
+  const tickProcessor = parkOnRefusal(async (job: Job) => (job.name === HOUSEKEEPING.jobName ? housekeeping(housekeepingDeps) : tick(job)), {
+    delayMs: REDIS_RETRY_MS, log: d.log, now: Date.now,
+    event: 'schedule_redis_retry', fields: (job) => ({ job: job.name, schedule: (job.data as { schedule_id?: string }).schedule_id ?? '-' }),
+  });
+  const tickWorker = new Worker(QUEUES.schedules, tickProcessor, {
     connection: d.bull, prefix, concurrency: 5,
   });
   d.refusals.watch(tickWorker, QUEUES.schedules);

@@ -1,5 +1,9 @@
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Queue, Worker } from 'bullmq';
 import { ReplyError } from 'ioredis';
+import { createLogger } from '@sup/logging';
+import { parkOnRefusal } from '../src/refusals.js';
 import type { CommitRequest, RunStore } from '@sup/run-store';
 import { harness, until } from './harness.js';
 
@@ -50,5 +54,33 @@ describe('a pass whose Redis write is refused', () => {
     const { job, events } = await runThrough(new Error('a bug'));
     expect([job.attemptsMade, job.failedReason]).toEqual([2, 'a bug']);
     expect(events.filter((e) => e === 'run_resumed')).toHaveLength(1);
+  });
+});
+
+describe('parkOnRefusal around any processor (schedule ticks, housekeeping)', () => {
+  it('parks a job Redis refused and redoes it; other errors still fail it', async () => {
+    const queue = new Queue('park-test', { connection: h.queue.opts.connection, prefix: `${h.prefix}park` });
+    const lines: string[] = [];
+    const stream = new PassThrough().on('data', (c: Buffer) => lines.push(c.toString()));
+    const tries = new Map<string, number>();
+    const processor = parkOnRefusal(async (job) => {
+      const n = (tries.get(job.id!) ?? 0) + 1;
+      tries.set(job.id!, n);
+      if (n === 1) throw job.data.refuse ? new ReplyError('READONLY You can\'t write against a read only replica.') : new Error('a bug');
+      return `done after ${n}`;
+    }, { delayMs: 20, log: createLogger({ service: 'test', stream }), now: Date.now, event: 'schedule_redis_retry', fields: (job) => ({ job: job.name }) });
+    const worker = new Worker('park-test', processor, { connection: h.queue.opts.connection, prefix: `${h.prefix}park` });
+    try {
+      await queue.add('tick', { refuse: true }, { jobId: 'refused', attempts: 1 });
+      await queue.add('tick', { refuse: false }, { jobId: 'buggy', attempts: 1 });
+      await until('both settled', async () => (await queue.getJobState('refused')) === 'completed' && (await queue.getJobState('buggy')) === 'failed');
+      expect((await queue.getJob('refused'))!.returnvalue).toBe('done after 2');
+      expect((await queue.getJob('buggy'))!.failedReason).toBe('a bug');
+      expect(lines.join('')).toMatch(/schedule_redis_retry job=tick delay_ms=20 error="READONLY/);
+    } finally {
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   });
 });
