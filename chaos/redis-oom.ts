@@ -15,8 +15,13 @@
  *     worker exits (its watchdog took the paused fetch loop for a stuck one and exited after a minute);
  *   - work goes on after the lift (runs submitted then succeed too).
  *
- *   pnpm exec tsx chaos/redis-oom.ts [--short] [--runs=300] [--oom-ms=40000]
+ * `--fault=misconf` does the same with a disk Redis cannot persist to instead: its data dir removed
+ * and a BGSAVE failed, so `stop-writes-on-bgsave-error` refuses writes with MISCONF; lifted as an
+ * operator would, with `CONFIG SET stop-writes-on-bgsave-error no`.
+ *
+ *   pnpm exec tsx chaos/redis-oom.ts [--short] [--runs=300] [--oom-ms=40000] [--fault=oom|misconf]
  */
+import { rmSync } from 'node:fs';
 import { freePort } from '../bench/lib/redis-server.js';
 import { arg } from '../bench/lib/util.js';
 import { chaosSystem, finish, load, paced, say, settle, SHORT, sleep, startSystem, unacceptedRecords, watchdog } from './lib.js';
@@ -24,6 +29,10 @@ import { chaosSystem, finish, load, paced, say, settle, SHORT, sleep, startSyste
 const RUNS = arg('runs', SHORT ? 100 : 300);
 const PER_SEC = 10;
 const OOM_MS = arg('oom-ms', SHORT ? 18_000 : 40_000);
+const FAULT = process.argv.find((a) => a.startsWith('--fault='))?.slice('--fault='.length) ?? 'oom';
+if (FAULT !== 'oom' && FAULT !== 'misconf') throw new Error(`--fault must be oom or misconf, not ${FAULT}`);
+/** The refusal's error code, as it shows in log lines. */
+const REFUSAL = FAULT === 'oom' ? /OOM/ : /MISCONF/;
 watchdog(SHORT ? 80_000 : 600_000);
 
 const loadBefore = load();
@@ -44,9 +53,28 @@ const release = paced(sys, 'release_check', (i) => ({ service: `svc${i % 50}`, v
 
 await sleep(((RUNS / PER_SEC) * 1000) / 3);
 const used = /used_memory:(\d+)/.exec(await admin.info('memory'))?.[1];
-await admin.config('SET', 'maxmemory', '1');
+const bgsave = async (want: 'ok' | 'err') => {
+  await admin.bgsave();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const info = await admin.info('persistence');
+    if (info.includes('rdb_bgsave_in_progress:0') && info.includes(`rdb_last_bgsave_status:${want}`)) return;
+    if (Date.now() > deadline) throw new Error(`BGSAVE did not end with ${want}`);
+    await sleep(50);
+  }
+};
+if (FAULT === 'oom') {
+  await admin.config('SET', 'maxmemory', '1');
+} else {
+  // the throwaway server's own dir (no AOF, no snapshots in it); its cwd, so nothing can be written
+  const [, dir] = (await admin.config('GET', 'dir')) as string[];
+  rmSync(dir!, { recursive: true, force: true });
+  // MISCONF needs snapshots configured (the throwaway server runs with none)
+  await admin.config('SET', 'save', '3600 1');
+  await bgsave('err');
+}
 const oomAt = Date.now();
-say(`maxmemory 1 (Redis used ${used} B) at t=${((oomAt - t0) / 1000).toFixed(1)} s for ${OOM_MS} ms`);
+say(`${FAULT === 'oom' ? `maxmemory 1 (Redis used ${used} B)` : 'data dir removed, BGSAVE failed (MISCONF)'} at t=${((oomAt - t0) / 1000).toFixed(1)} s for ${OOM_MS} ms`);
 // what a client sees meanwhile: one submission per second; and what each worker's /healthz says
 const during: Record<string, number> = {};
 const probed: string[] = [];
@@ -64,9 +92,13 @@ while (Date.now() - oomAt < OOM_MS) {
   during[code] = (during[code] ?? 0) + 1;
   await sleep(1_000);
 }
-await admin.config('SET', 'maxmemory', '0');
+if (FAULT === 'oom') {
+  await admin.config('SET', 'maxmemory', '0');
+} else {
+  await admin.config('SET', 'stop-writes-on-bgsave-error', 'no');
+}
 const lifted = Date.now();
-say(`maxmemory lifted at t=${((lifted - t0) / 1000).toFixed(1)} s; submissions while refused: ${JSON.stringify(during)}`);
+say(`${FAULT} lifted at t=${((lifted - t0) / 1000).toFixed(1)} s; submissions while refused: ${JSON.stringify(during)}`);
 let healthyAfterMs = -1;
 let apiHealthyAfterMs = -1;
 while ((healthyAfterMs < 0 || apiHealthyAfterMs < 0) && Date.now() - lifted < 30_000) {
@@ -86,8 +118,8 @@ const out = await settle(admin, sys.prefix, accepted, SHORT ? 40_000 : 180_000);
 const unaccepted = await unacceptedRecords(admin, sys.prefix, accepted);
 const lines = sys.workers.flatMap((w) => w.lines);
 const redisRetries = lines.filter((l) => /run_redis_retry/.test(l)).length;
-const attemptsSpent = lines.filter((l) => /run_graph error/.test(l) && /OOM/.test(l)).length;
-const spun = lines.filter((l) => /worker_error/.test(l) && /OOM/.test(l)).length;
+const attemptsSpent = lines.filter((l) => /run_graph error/.test(l) && REFUSAL.test(l)).length;
+const spun = lines.filter((l) => /worker_error/.test(l) && REFUSAL.test(l)).length;
 const exits = sys.workers.map((w) => w.child.exitCode ?? w.child.signalCode ?? 'running');
 const afterOk = after.accepted.filter((id) => out.statuses[id] === 'succeeded').length;
 const seconds = ((Date.now() - t0) / 1000).toFixed(1);
@@ -103,10 +135,10 @@ if (out.lost.length) failures.push(`${out.lost.length} accepted runs lost: ${out
 if ((out.counts.succeeded ?? 0) !== accepted.length) failures.push(`not every accepted run succeeded: ${JSON.stringify(out.counts)}`);
 const fiveHundreds = Object.entries({ ...rejected, ...during }).filter(([k]) => k.startsWith('500')).reduce((a, [, v]) => a + v, 0);
 if (fiveHundreds) failures.push(`the API answered 500 while Redis refused writes (expected 503): ${JSON.stringify({ rejected, during })}`);
-if (!Object.keys(during).some((k) => k.startsWith('503'))) failures.push(`no submission was refused with 503 during the OOM: ${JSON.stringify(during)}`);
+if (!Object.keys(during).some((k) => k.startsWith('503'))) failures.push(`no submission was refused with 503 during the refusal: ${JSON.stringify(during)}`);
 if (unaccepted.length) failures.push(`records of runs the API did not accept: ${unaccepted.slice(0, 5).join(',')}`);
-if (attemptsSpent) failures.push(`${attemptsSpent} job attempts spent on OOM refusals`);
-if (spun) failures.push(`${spun} worker_error lines about OOM: a worker's fetch loop spun`);
+if (attemptsSpent) failures.push(`${attemptsSpent} job attempts spent on ${FAULT} refusals`);
+if (spun) failures.push(`${spun} worker_error lines about ${FAULT}: a worker's fetch loop spun`);
 if (!saw503.every(Boolean)) failures.push(`a worker /healthz did not say 503 while Redis refused writes: ${saw503.join(',')}`);
 if (healthyAfterMs < 0) failures.push('a worker /healthz was not 200 within 30 s of the lift');
 if (!api503) failures.push('the API /healthz did not say 503 while Redis refused writes');
@@ -115,6 +147,6 @@ if (exits.some((e) => e !== 'running')) failures.push(`a worker exited: ${exits.
 if (afterOk !== after.accepted.length || after.accepted.length === 0) failures.push(`runs submitted after the lift: ${afterOk} of ${after.accepted.length} succeeded`);
 finish({
   runs: accepted.length, succeeded: out.counts.succeeded ?? 0, lost: out.lost.length, duplicated_nodes: 'n/a',
-  failed: out.counts.failed ?? 0, oom_ms: OOM_MS, refused_503: Object.entries({ ...rejected, ...during }).filter(([k]) => k.startsWith('503')).reduce((a, [, v]) => a + v, 0),
+  failed: out.counts.failed ?? 0, fault: FAULT, oom_ms: OOM_MS, refused_503: Object.entries({ ...rejected, ...during }).filter(([k]) => k.startsWith('503')).reduce((a, [, v]) => a + v, 0),
   answered_500: fiveHundreds, redis_retries: redisRetries, oom_worker_errors: spun, healthy_after_lift_ms: healthyAfterMs, api_503_during: String(api503), api_healthy_after_lift_ms: apiHealthyAfterMs, attempts_spent_on_oom: attemptsSpent, unaccepted_records: unaccepted.length, seconds,
 }, failures);

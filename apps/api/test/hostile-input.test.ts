@@ -35,13 +35,14 @@ describe('hostile input', () => {
     expect(res.headers['retry-after']).toBe('1');
   });
 
-  it('answers 503 too while Redis answers but takes no writes (failover, too few replicas, loading), and 500 for other Redis errors', async () => {
+  it('answers 503 too while Redis answers but takes no writes (failover, too few replicas, loading, disk errors, a busy script), and 500 for other Redis errors', async () => {
     const app = express();
     app.get('/err/:msg', (req) => { throw new ReplyError(req.params.msg); });
     app.use(errorHandler(createLogger({ service: 'test', level: 'error' })));
     for (const msg of [
       'NOREPLICAS Not enough good replicas to write.', "READONLY You can't write against a read only replica.",
       'LOADING Redis is loading the dataset in memory', 'MASTERDOWN Link with MASTER is down', 'CLUSTERDOWN The cluster is down',
+      'MISCONF Errors writing to the AOF file: No space left on device', 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.',
       'ERR Error running script (call to f_x): @user_script:12: NOREPLICAS Not enough good replicas to write.',
     ]) {
       const res = await request(app).get(`/err/${encodeURIComponent(msg)}`);

@@ -1,10 +1,12 @@
 /**
  * Redis answering but not taking writes now: out of memory (maxmemory reached under noeviction), a
- * master without enough replicas (min-replicas-to-write), a replica mid-failover, a dataset still
- * loading, a cluster slot moving. Each passes once the operator or Redis fixes it. Inside a script
- * the reply is `ERR Error running script ...: NOREPLICAS ...`, hence no anchor.
+ * disk it cannot persist to (MISCONF: stop-writes-on-bgsave-error, a failing AOF), a master without
+ * enough replicas (min-replicas-to-write), a replica mid-failover, a dataset still loading, a
+ * script running too long (BUSY), a cluster slot moving. Each passes once the operator or Redis
+ * fixes it. Inside a script the reply is `ERR Error running script ...: NOREPLICAS ...`, hence no
+ * anchor.
  */
-const NOT_NOW = /\b(OOM|NOREPLICAS|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
+const NOT_NOW = /\b(OOM|MISCONF|NOREPLICAS|READONLY|LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
 /** ioredis' errors for a connection that is down or gave up on a command. */
 const CONNECTION = /^(Connection is closed|Stream isn't writeable)|ECONNREFUSED|ECONNRESET|ETIMEDOUT/;
 
