@@ -38,11 +38,11 @@ const queueWebhook = async (rec: RunRecord): Promise<void> => void (await enqueu
 const runFinished = (rec: RunRecord): void =>
   void queueWebhook(rec).catch((e: Error) => log.error('webhook_enqueue_failed', { run: rec.run_id, error: e.message }));
 const metrics = createWorkerMetrics();
-// a connection that is 'ready' but never answers, or a Worker that stopped taking jobs: unhealthy at
-// once, exit 1 after a minute so the supervisor restarts this process (chaos/redis-restart.ts)
 const keys = createKeys(env.KEY_PREFIX);
 // Redis refusing writes (out of memory, read-only): pause fetching instead of BullMQ's tight retry loop
 const refusals = createRefusalGuard({ log, probe: () => redis.set(keys.writeProbe, '1', 'PX', 10_000) });
+// a connection that is 'ready' but never answers, or a Worker that stopped taking jobs: unhealthy at
+// once, exit 1 after a minute so the supervisor restarts this process (chaos/redis-restart.ts)
 const watchdog = createWatchdog({
   conns: { store: redis, bull }, isRunning: () => worker.isRunning(), refusing: refusals.refusing, concurrency: env.WORKER_CONCURRENCY,
   waiting: async () => ((await queue.isPaused()) ? 0 : Object.values(await queue.getJobCounts('wait', 'prioritized')).reduce((a, b) => a + b, 0)),

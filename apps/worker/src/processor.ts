@@ -124,11 +124,10 @@ export function createProcessor(d: ProcessorDeps) {
   }
 
   // a pass Redis refused is parked and redone, not failed (see parkOnRefusal)
-  const processRun = parkOnRefusal(pass, {
+  return parkOnRefusal(pass, {
     delayMs: d.redisRetryMs ?? REDIS_RETRY_MS, log: d.log, now: d.now,
     event: 'run_redis_retry', fields: (job) => ({ run: (job.data as { run_id?: string }).run_id ?? '-' }),
   });
-  return processRun;
 
   async function pass(job: Job, token: string | undefined): Promise<string> {
     const { run_id: runId } = RunJobData.parse(job.data);
