@@ -6,7 +6,7 @@
  * and exits non-zero when a check failed.
  */
 import { Redis } from 'ioredis';
-import { RedisServer } from '../bench/lib/redis-server.js';
+import { freePort, RedisServer } from '../bench/lib/redis-server.js';
 import { load, say, sleep, startSystem, systemOn } from '../bench/lib/util.js';
 
 export { load, say, sleep, startSystem };
@@ -21,6 +21,20 @@ export async function chaosSystem(opts: { aof?: boolean } = {}) {
   return { server, System, admin };
 }
 export type Sys = InstanceType<Awaited<ReturnType<typeof systemOn>>>;
+
+/** Starts `n` workers, each serving /healthz on a port of its own; their /healthz URLs. */
+export async function workersWithHealth(sys: Sys, n: number): Promise<string[]> {
+  const urls: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const port = await freePort();
+    await sys.startWorker({ WORKER_METRICS_PORT: String(port) });
+    urls.push(`http://127.0.0.1:${port}/healthz`);
+  }
+  return urls;
+}
+
+/** An HTTP status, 0 when there was no answer within 2 s. */
+export const httpStatus = (url: string): Promise<number> => fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status).catch(() => 0);
 
 export interface Load {
   /** Run ids the API accepted (answered 202). */

@@ -22,9 +22,8 @@
  *   pnpm exec tsx chaos/redis-oom.ts [--short] [--runs=300] [--oom-ms=40000] [--fault=oom|misconf]
  */
 import { rmSync } from 'node:fs';
-import { freePort } from '../bench/lib/redis-server.js';
 import { arg } from '../bench/lib/util.js';
-import { chaosSystem, finish, load, paced, say, settle, SHORT, sleep, startSystem, unacceptedRecords, watchdog } from './lib.js';
+import { chaosSystem, finish, load, paced, say, settle, SHORT, sleep, startSystem, unacceptedRecords, watchdog, httpStatus, workersWithHealth } from './lib.js';
 
 const RUNS = arg('runs', SHORT ? 100 : 300);
 const PER_SEC = 10;
@@ -38,13 +37,8 @@ watchdog(SHORT ? 80_000 : 600_000);
 const loadBefore = load();
 const { server, System, admin } = await chaosSystem();
 const sys = await startSystem(System, { workers: 0, simEnv: { SIM_LATENCY_MS: '20', SIM_JOB_DURATION_MS: '2000' } });
-const healthUrls: string[] = [];
-for (let i = 0; i < 2; i++) {
-  const port = await freePort();
-  await sys.startWorker({ WORKER_METRICS_PORT: String(port) });
-  healthUrls.push(`http://127.0.0.1:${port}/healthz`);
-}
-const status = (u: string) => fetch(u, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status).catch(() => 0);
+const healthUrls = await workersWithHealth(sys, 2);
+const status = httpStatus;
 const health = () => Promise.all(healthUrls.map(status));
 const t0 = Date.now();
 // half incident_triage (8 nodes in a row), half release_check (parks between polls)

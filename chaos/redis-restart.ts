@@ -14,8 +14,7 @@
  *   pnpm exec tsx chaos/redis-restart.ts [--short] [--runs=600] [--down-ms=2000]
  */
 import { arg } from '../bench/lib/util.js';
-import { freePort } from '../bench/lib/redis-server.js';
-import { chaosSystem, finish, load, paced, say, settle, SHORT, sleep, unacceptedRecords, watchdog, startSystem } from './lib.js';
+import { chaosSystem, finish, load, paced, say, settle, SHORT, sleep, unacceptedRecords, watchdog, startSystem, httpStatus, workersWithHealth } from './lib.js';
 
 const RUNS = arg('runs', SHORT ? 120 : 600);
 const PER_SEC = SHORT ? 15 : 20;
@@ -27,13 +26,8 @@ const loadBefore = load();
 const { server, System, admin } = await chaosSystem({ aof: true });
 const sys = await startSystem(System, { workers: 0, simEnv: { SIM_LATENCY_MS: '20' } });
 sys.redis.on('error', () => undefined); // the harness' own connection: its reconnect noise is not news
-const healthUrls: string[] = [];
-for (let i = 0; i < 2; i++) {
-  const port = await freePort();
-  await sys.startWorker({ WORKER_METRICS_PORT: String(port) });
-  healthUrls.push(`http://127.0.0.1:${port}/healthz`);
-}
-const status = (url: string) => fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status).catch(() => 0);
+const healthUrls = await workersWithHealth(sys, 2);
+const status = httpStatus;
 
 const t0 = Date.now();
 const gen = paced(sys, 'incident_triage', (i) => ({ service: `svc${i % 50}`, incident_id: `inc_${i}` }), RUNS, PER_SEC);
