@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { isTerminal, JOB_NAMES, RunJobData, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import type { RunQueue } from '@sup/queue';
-import type { RunStore } from '@sup/run-store';
+import { StoreError, type RunStore } from '@sup/run-store';
 import { failed } from './transitions.js';
 
 type Store = Pick<RunStore, 'read' | 'commit'>;
@@ -68,10 +68,12 @@ export async function failOrphanedRuns(queue: RunQueue, store: Store, log: Logge
       const parsed = RunJobData.safeParse(job.data);
       if (job.name !== JOB_NAMES.step || !parsed.success) continue;
       const runId = parsed.data.run_id;
-      // a hand-broken record: nothing to mark (the API reports it)
-      const live = await store.read(runId).then((r) => r !== null && !isTerminal(r.record.status), () => false);
-      if (!live) continue;
-      if (await markFailed(store, log, runId, job.failedReason || 'job failed', onFinished)) {
+      // a hand-broken record: nothing to mark (the API reports it); Redis errors still go up
+      const marked = await markFailed(store, log, runId, job.failedReason || 'job failed', onFinished).catch((e: unknown) => {
+        if (e instanceof StoreError) return false;
+        throw e;
+      });
+      if (marked) {
         log.error('run_graph error', { run: runId, error: job.failedReason, phase: 'orphan_failed' });
         n++;
       }

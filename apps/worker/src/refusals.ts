@@ -1,9 +1,6 @@
-import { DelayedError, type Job, type Worker } from 'bullmq';
+import { DelayedError, isNotConnectionError, type Job, type Worker } from 'bullmq';
 import type { Logger } from '@sup/logging';
 import { isRedisUnavailable } from '@sup/run-store';
-
-/** BullMQ already waits its `runRetryDelay` after these itself (see its isNotConnectionError). */
-const CONNECTION = /Connection is closed|ECONNREFUSED/;
 
 export interface RefusalGuardOptions {
   log: Logger;
@@ -86,7 +83,8 @@ export function createRefusalGuard(o: RefusalGuardOptions): RefusalGuard {
   return {
     watch(worker, queue) {
       worker.on('error', (err) => {
-        if (!stopped && isRedisUnavailable(err) && !CONNECTION.test(err.message)) refused(worker, queue, err);
+        // a lost connection BullMQ waits out itself (its runRetryDelay); the rest it retries at once
+        if (!stopped && isRedisUnavailable(err) && isNotConnectionError(err)) refused(worker, queue, err);
         else o.log.error('worker_error', { queue, error: err.message });
       });
     },
