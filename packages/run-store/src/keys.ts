@@ -17,6 +17,12 @@ export interface Keys {
   /** Sorted set: score = created ms, member = run id. */
   readonly index: string;
   /**
+   * Sorted set like `index`, of the runs not finished yet: create.lua adds, commit.lua removes on the
+   * transition into a final status. Housekeeping walks it to find live runs whose BullMQ job is gone
+   * (and drops entries of runs finished by hand, deleted or expired).
+   */
+  readonly live: string;
+  /**
    * Hash of cluster-wide run counters (`created|<graph>`, `finished|<graph>|<status>`), bumped by
    * create.lua and commit.lua. No TTL: it has one field per graph and status, and counters must
    * outlive the runs they count.
@@ -55,6 +61,7 @@ export function createKeys(prefix: string): Keys {
     events: (runId) => `${prefix}run:${runId}:events`,
     idem: (agentId, key) => `${prefix}idem:${agentId}:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`,
     index: `${prefix}runs:index`,
+    live: `${prefix}runs:live`,
     stats: `${prefix}stats:runs`,
     indexBy: (field, value) => `${prefix}runs:index:${field}:${value}`,
     cancelChannel: `${prefix}run-cancel`,

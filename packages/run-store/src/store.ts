@@ -83,7 +83,7 @@ export class RunStore {
     const indexes = [k.indexBy('graph', record.graph), k.indexBy('agent', record.agent_id)];
     if (record.parent_run_id) indexes.push(k.indexBy('parent', record.parent_run_id));
     if (record.trigger?.schedule_id) indexes.push(k.indexBy('schedule', record.trigger.schedule_id));
-    const keys = [k.run(id), k.events(id), k.index, k.stats, ...indexes];
+    const keys = [k.run(id), k.events(id), k.index, k.stats, k.live, ...indexes];
     if (opts.idempotencyKey !== undefined) keys.push(k.idem(record.agent_id, opts.idempotencyKey));
     const createdMs = Date.parse(record.created_at);
     const reply = await this.scripts.run('create', keys, [
@@ -111,8 +111,9 @@ export class RunStore {
     if (req.record.run_id !== runId) {
       throw new StoreError('invalid_argument', `record of run ${req.record.run_id} cannot be committed to run ${runId}`);
     }
-    // the stats hash only goes along when the run may be finishing: the script then counts it once
-    const keys = [this.keys.run(runId), this.keys.events(runId), ...(isTerminal(req.record.status) ? [this.keys.stats] : [])];
+    // the stats hash and the live set only go along when the run may be finishing: the script then
+    // counts it once and drops it from the live set
+    const keys = [this.keys.run(runId), this.keys.events(runId), ...(isTerminal(req.record.status) ? [this.keys.stats, this.keys.live] : [])];
     const reply = await this.scripts.run('commit', keys, [
       req.ifStatus.join(','), req.ifLease ?? '', serializeRecord(req.record), this.ttlSec,
       this.keys.eventsChannel, runId, req.ifRaw ?? '',
@@ -132,10 +133,10 @@ export class RunStore {
     return entries.flatMap(([id, fields]) => decodeEvent(id, fields) ?? []);
   }
 
-  /** Deletes the run, its events, its index entry and (if it still names this run) the idempotency key. */
+  /** Deletes the run, its events, its index entries and (if it still names this run) the idempotency key. */
   async remove(runId: string, idempotency?: { agentId: string; key: string }): Promise<boolean> {
     const k = this.keys;
-    const keys = [k.run(runId), k.events(runId), k.index];
+    const keys = [k.run(runId), k.events(runId), k.index, k.live];
     if (idempotency) keys.push(k.idem(idempotency.agentId, idempotency.key));
     return removeResult(await this.scripts.run('remove', keys, [runId]));
   }
@@ -146,6 +147,20 @@ export class RunStore {
    */
   trimIndex(nowMs: number): Promise<number> {
     return this.redis.zremrangebyscore(this.keys.index, '-inf', `(${nowMs - INDEX_KEEP_TTLS * this.ttlSec * 1000}`);
+  }
+
+  /**
+   * Ids of runs not finished yet (the `live` set), created before `beforeMs`, oldest first, from
+   * position `offset`. The set also holds runs finished by hand, deleted or expired until
+   * `forgetLive` drops them: read the record before acting on an id.
+   */
+  liveRuns(beforeMs: number, offset: number, count: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.live, '-inf', `(${beforeMs}`, 'LIMIT', offset, count);
+  }
+
+  /** Drops ids from the live set (their runs are finished or gone). Returns how many were there. */
+  forgetLive(runIds: readonly string[]): Promise<number> {
+    return runIds.length ? this.redis.zrem(this.keys.live, ...runIds) : Promise.resolve(0);
   }
 
   /**

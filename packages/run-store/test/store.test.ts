@@ -148,3 +148,45 @@ describe('exact key names with an empty prefix', () => {
     expect(await redis.exists(`run:${rec.run_id}`, `run:${rec.run_id}:events`)).toBe(0);
   });
 });
+
+describe('live set', () => {
+  const live = (id: string) => redis.zscore(store.keys.live, id);
+
+  it('holds a run from its creation until the commit that finishes it', async () => {
+    const rec = makeRecord();
+    await store.create(rec, { events: [created()] });
+    expect(Number(await live(rec.run_id))).toBe(Date.parse(rec.created_at));
+    const running = { ...rec, status: 'running' as const, lease: 'l1' };
+    expect((await store.commit(rec.run_id, { ifStatus: ['queued'], record: running })).ok).toBe(true);
+    expect(await live(rec.run_id)).not.toBeNull();
+    // a refused final commit changes nothing
+    expect((await store.commit(rec.run_id, { ifStatus: ['waiting'], record: { ...running, status: 'succeeded' } })).ok).toBe(false);
+    expect(await live(rec.run_id)).not.toBeNull();
+    expect((await store.commit(rec.run_id, { ifStatus: ['running'], record: { ...running, status: 'succeeded', lease: null } })).ok).toBe(true);
+    expect(await live(rec.run_id)).toBeNull();
+  });
+
+  it('loses a removed run, and an idempotent replay adds nothing', async () => {
+    const rec = makeRecord();
+    await store.create(rec, { events: [], idempotencyKey: 'live-1' });
+    const replay = makeRecord();
+    await store.create(replay, { events: [], idempotencyKey: 'live-1' });
+    expect(await live(replay.run_id)).toBeNull();
+    expect(await store.remove(rec.run_id, { agentId: rec.agent_id, key: 'live-1' })).toBe(true);
+    expect(await live(rec.run_id)).toBeNull();
+  });
+
+  it('lists ids created before a time, oldest first, by offset; forgetLive drops them', async () => {
+    const base = Date.now() - 60_000;
+    const recs = [0, 1, 2].map((i) => makeRecord({ created_at: new Date(base + i * 1000).toISOString() }));
+    for (const r of recs) await store.create(r, { events: [] });
+    const mine = (ids: string[]) => ids.filter((id) => recs.some((r) => r.run_id === id));
+    expect(mine(await store.liveRuns(base + 2000, 0, 1000))).toEqual([recs[0]!.run_id, recs[1]!.run_id]);
+    const all = await store.liveRuns(base + 3000, 0, 1000);
+    const at = all.indexOf(recs[1]!.run_id);
+    expect(await store.liveRuns(base + 3000, at, 1)).toEqual([recs[1]!.run_id]);
+    expect(await store.forgetLive([recs[0]!.run_id, 'gr_notthere'])).toBe(1);
+    expect(await store.forgetLive([])).toBe(0);
+    expect(mine(await store.liveRuns(base + 3000, 0, 1000))).toEqual([recs[1]!.run_id, recs[2]!.run_id]);
+  });
+});

@@ -5,6 +5,7 @@
   KEYS[1] run key            KEYS[2] events key
   KEYS[3] stats hash (optional; given when the new status is final: the transition into a final
           status bumps `finished|<graph>|<status>` once, here, so no path can count it twice)
+  KEYS[4] live-runs set (given with KEYS[3]; the run leaves it on that transition)
   ARGV[1] allowed current statuses, comma-separated ("queued,waiting")
   ARGV[2] expected lease; '' = do not check the lease
   ARGV[3] new record JSON, stored verbatim (never re-encoded here: cjson turns [] into {})
@@ -82,6 +83,7 @@ if KEYS[3] and not final[rec.status] then
   local new = read(ARGV[3])
   if new and final[new.status] then
     redis.call('HINCRBY', KEYS[3], 'finished|' .. tostring(new.graph or rec.graph) .. '|' .. new.status, 1)
+    if KEYS[4] then redis.call('ZREM', KEYS[4], ARGV[6]) end
   end
 end
 return {'ok'}

@@ -3,8 +3,9 @@
 
   KEYS[1] run key            KEYS[2] events key       KEYS[3] index key (sorted set)
   KEYS[4] stats hash         (`created|<graph>` is bumped)
-  KEYS[5..4+n] secondary index keys (sorted sets per graph / agent / parent run / schedule, n = ARGV[5])
-  KEYS[5+n] idempotency key  (optional; its value is the run id it was first used for)
+  KEYS[5] live-runs set      (sorted set like the index; commit.lua removes the run when it finishes)
+  KEYS[6..5+n] secondary index keys (sorted sets per graph / agent / parent run / schedule, n = ARGV[5])
+  KEYS[6+n] idempotency key  (optional; its value is the run id it was first used for)
   ARGV[1] record JSON, stored verbatim
   ARGV[2] ttl seconds        ARGV[3] created ms (index score)        ARGV[4] run id
   ARGV[5] n, the number of secondary index keys
@@ -29,7 +30,7 @@ local keep = tonumber(ttl) * 2
 local trimBefore = '(' .. (tonumber(ARGV[3]) - keep * 1000)
 local runId = ARGV[4]
 local nIndexes = tonumber(ARGV[5])
-local idemKey = KEYS[5 + nIndexes]
+local idemKey = KEYS[6 + nIndexes]
 
 if idemKey then
   local prevId = redis.call('GET', idemKey)
@@ -50,11 +51,13 @@ end
 redis.call('EXPIRE', KEYS[2], ttl)
 
 redis.call('ZADD', KEYS[3], ARGV[3], runId)
+-- not trimmed: an entry leaves when the run finishes, or when housekeeping finds the run gone
+redis.call('ZADD', KEYS[5], ARGV[3], runId)
 -- the index has no TTL of its own; entries older than 2 × ttl point at expired runs (see above)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', trimBefore)
 -- the secondary indexes are trimmed the same way, and expire 2 × ttl after the newest run they were
 -- given, so one of an agent that stopped creating runs does not stay behind
-for i = 5, 4 + nIndexes do
+for i = 6, 5 + nIndexes do
   redis.call('ZADD', KEYS[i], ARGV[3], runId)
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', trimBefore)
   redis.call('EXPIRE', KEYS[i], keep)

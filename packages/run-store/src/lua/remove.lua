@@ -3,7 +3,8 @@
   sees a run that no worker will pick up.
 
   KEYS[1] run key            KEYS[2] events key       KEYS[3] index key
-  KEYS[4] idempotency key    (optional; deleted only while it still names this run, so a newer
+  KEYS[4] live-runs set
+  KEYS[5] idempotency key    (optional; deleted only while it still names this run, so a newer
                               run that reused the key keeps it)
   ARGV[1] run id
 
@@ -13,7 +14,8 @@
 ]]
 local existed = redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[2])
-if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end
+if KEYS[5] and redis.call('GET', KEYS[5]) == ARGV[1] then redis.call('DEL', KEYS[5]) end
 redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
 if existed == 1 then return {'removed'} end
 return {'not_found'}
