@@ -32,6 +32,16 @@ describe('POST /v1/graphs/:graph/runs', () => {
     expect(again.body.run_id).toBe(a.body.run_id);
   });
 
+  it('gives a replayed run that is still queued its job back when the job is gone', async () => {
+    // the first request's record landed but its job did not (enqueue and rollback both failed)
+    const send = () => request(t.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'deploy-44').send(body);
+    const first = await send();
+    await (await t.queue.getJob(first.body.run_id))!.remove();
+    const again = await send();
+    expect([again.status, again.headers['idempotent-replayed'], again.body.run_id]).toEqual([202, 'true', first.body.run_id]);
+    expect((await t.queue.getJob(first.body.run_id))?.data).toEqual({ run_id: first.body.run_id, graph: 'release_check' });
+  });
+
   it('refuses an Idempotency-Key that already started a run of another graph (409), starting nothing', async () => {
     const first = await request(t.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'deploy-43').send(body);
     expect(first.status).toBe(202);

@@ -8,6 +8,8 @@ export interface HousekeepingDeps {
   store: Pick<RunStore, 'trimIndex'>;
   /** failOrphanedRuns over the runs queue: live runs whose job ran out of attempts. */
   failOrphans(): Promise<number>;
+  /** requeueJoblessRuns: live runs whose job is gone or completed get it back. */
+  requeueJobless(): Promise<number>;
   ttlSec: number;
   log: Logger;
   now(): number;
@@ -22,10 +24,12 @@ const MAX_BATCHES = 20;
  * create.lua trims the listing index only when a run is created: on a deployment that went idle,
  * the last burst's job hashes and index entries would stay. This removes them (BullMQ's own
  * `queue.clean`, with the same age), once per HOUSEKEEPING_EVERY_SEC, on one worker. First it
- * fails the runs a failed job left live (before the clean-up removes the job that tells of them).
+ * fails the runs a failed job left live (before the clean-up removes the job that tells of them),
+ * then gives live runs that have no job at all theirs back.
  */
-export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number; index: number; orphans: number }> {
+export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number; index: number; orphans: number; requeued: number }> {
   const orphans = await d.failOrphans();
+  const requeued = await d.requeueJobless();
   let jobs = 0;
   for (const queue of d.queues) {
     for (const state of ['completed', 'failed'] as const) {
@@ -37,6 +41,6 @@ export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number;
     }
   }
   const index = await d.store.trimIndex(d.now());
-  d.log.info('housekeeping', { removed_jobs: jobs, removed_index_entries: index, orphaned_runs_failed: orphans });
-  return { jobs, index, orphans };
+  d.log.info('housekeeping', { removed_jobs: jobs, removed_index_entries: index, orphaned_runs_failed: orphans, jobless_runs_requeued: requeued });
+  return { jobs, index, orphans, requeued };
 }

@@ -7,6 +7,7 @@ import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/sc
 import { graphs } from '@sup/graphs';
 import { failOrphanedRuns } from './failures.js';
 import { housekeeping } from './housekeeping.js';
+import { requeueJoblessRuns } from './jobless.js';
 import { parkOnRefusal, REDIS_RETRY_MS, type RefusalGuard } from './refusals.js';
 import { createWebhookProcessor } from './webhooks.js';
 
@@ -47,6 +48,7 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
   const housekeepingDeps = {
     queues: [d.queue, d.webhookQueue], store: d.store, ttlSec: d.env.RUN_TTL_SEC, log: d.log, now: Date.now,
     failOrphans: () => failOrphanedRuns(d.queue, d.store, d.log, d.onRunFailed),
+    requeueJobless: () => requeueJoblessRuns(d.queue, d.redis, d.store, d.log, d.env.RUN_TTL_SEC, Date.now()),
   };
   // a tick Redis refused is parked and redone (fireSchedule claims each fire time once), not lost
   const tickProcessor = parkOnRefusal(async (job: Job) => (job.name === HOUSEKEEPING.jobName ? housekeeping(housekeepingDeps) : tick(job)), {

@@ -30,8 +30,9 @@ export function createRunQueue(connection: ConnectionOptions, keyPrefix: string)
   return new Queue<RunJobData, unknown, string>(QUEUES.runs, { connection, prefix: bullPrefix(keyPrefix) });
 }
 
-export async function enqueueRun(queue: RunQueue, data: RunJobData, ttlSec: number): Promise<void> {
-  await queue.add(JOB_NAMES.step, data, runJobOptions(data.run_id, ttlSec));
+/** A no-op when the run's job exists (in any state): the job id is the run id. */
+export async function enqueueRun(queue: RunQueue, data: RunJobData, ttlSec: number, delayMs = 0): Promise<void> {
+  await queue.add(JOB_NAMES.step, data, { ...runJobOptions(data.run_id, ttlSec), ...(delayMs > 0 ? { delay: delayMs } : {}) });
 }
 
 /** Queues the compensation of a cancelled run that had started work (its graph's onCancel). */

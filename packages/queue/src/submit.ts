@@ -50,7 +50,8 @@ export function newRunRecord(p: SubmitParams, now = new Date()): RunRecord {
 /**
  * Writes the run record, then enqueues its job. If enqueueing fails the record is removed again, so
  * a caller never sees a run that no worker will pick up. The same idempotency key returns the
- * existing run (`created: false`).
+ * existing run (`created: false`); one still `queued` gets its job added again (a no-op when it
+ * exists), for the retry of a create whose enqueue and rollback both failed.
  */
 export async function submitRun(deps: SubmitDeps, p: SubmitParams): Promise<{ created: boolean; record: RunRecord }> {
   const record = newRunRecord(p);
@@ -58,7 +59,10 @@ export async function submitRun(deps: SubmitDeps, p: SubmitParams): Promise<{ cr
     events: [event('run_created', undefined, { graph: p.graph, trigger: record.trigger?.type ?? 'api' })],
     ...(p.idempotencyKey ? { idempotencyKey: p.idempotencyKey } : {}),
   });
-  if (!res.created) return res;
+  if (!res.created) {
+    if (res.record.status === 'queued') await enqueueRun(deps.queue, { run_id: res.record.run_id, graph: res.record.graph }, deps.ttlSec);
+    return res;
+  }
   try {
     await enqueueRun(deps.queue, { run_id: record.run_id, graph: record.graph }, deps.ttlSec);
   } catch (err) {
