@@ -44,8 +44,11 @@ export interface Load {
   done: Promise<void>;
 }
 
-/** Submits `n` runs at `perSec`, one after another on a timer (bounded: n submissions, then stops). */
-export function paced(sys: Sys, graph: string, input: (i: number) => Record<string, unknown>, n: number, perSec: number): Load {
+/**
+ * Submits `n` runs at `perSec`, one after another on a timer (bounded: n submissions, then stops);
+ * `graph` may name the graph per submission.
+ */
+export function paced(sys: Sys, graph: string | ((i: number) => string), input: (i: number) => Record<string, unknown>, n: number, perSec: number): Load {
   const accepted: string[] = [];
   const rejected: Record<string, number> = {};
   const inflight: Promise<void>[] = [];
@@ -56,7 +59,7 @@ export function paced(sys: Sys, graph: string, input: (i: number) => Record<stri
       if (due > Date.now()) await sleep(due - Date.now());
       inflight.push((async () => {
         try {
-          const res = await fetch(`${sys.apiUrl}/v1/graphs/${graph}/runs`, {
+          const res = await fetch(`${sys.apiUrl}/v1/graphs/${typeof graph === 'string' ? graph : graph(i)}/runs`, {
             method: 'POST', headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ agent_id: 'chaos', input: input(i) }), signal: AbortSignal.timeout(10_000),
           });

@@ -7,7 +7,7 @@ import { ROOT } from '../src/procs.js';
  * throwaway redis-server and its own processes, prints one summary line and exits non-zero when
  * something was lost or a check failed. The full versions run by hand (docs/reliability.md).
  */
-const SCRIPTS = ['kill9', 'gateway-faults', 'rolling-restart', 'bad-input', 'redis-restart', 'redis-oom'];
+const SCRIPTS = ['kill9', 'gateway-faults', 'rolling-restart', 'bad-input', 'redis-restart', 'redis-oom', 'lost-jobs'];
 const SUMMARY = /^runs=\d+ succeeded=\d+ lost=0 duplicated_nodes=\S+ .*result=ok$/m;
 
 function hasRedisServer(): boolean {

@@ -55,7 +55,7 @@ export async function requeueJoblessRuns(queue: RunQueue, redis: RedisClient, st
       if (exists) await queue.remove(id);
       const until = rec.status === 'waiting' && rec.waiting ? Date.parse(rec.waiting.until) - nowMs : 0;
       await enqueueRun(queue, { run_id: id, graph: rec.graph }, ttlSec, Number.isFinite(until) ? until : 0);
-      log.warn('run_requeued', { run: id, status: rec.status, node: rec.current_node ?? '-', reason: exists ? 'job_completed' : 'job_missing' });
+      log.warn('run_job_restored', { run: id, status: rec.status, node: rec.current_node ?? '-', reason: exists ? 'job_completed' : 'job_missing' });
       requeued++;
     }
     if (ids.length < BATCH) break;

@@ -40,7 +40,7 @@ describe('housekeeping gives live runs without a job their job back', () => {
     await conn.quit();
     expect(await h.queue.getJobState(rec.run_id)).toBe('completed');
     expect(await sweep()).toBe(1);
-    expect(logs.join('')).toMatch(new RegExp(`run_requeued run=${rec.run_id} status=queued node=- reason=job_completed`));
+    expect(logs.join('')).toMatch(new RegExp(`run_job_restored run=${rec.run_id} status=queued node=- reason=job_completed`));
     expect(await h.queue.getJobState(rec.run_id)).toBe('waiting');
     expect(await sweep()).toBe(0);
   });
@@ -53,7 +53,7 @@ describe('housekeeping gives live runs without a job their job back', () => {
     expect(await sweep()).toBe(1);
     expect(await h.queue.getJobState(lost.run_id)).toBe('waiting');
     expect(await h.queue.getJobState(fine.run_id)).toBe('waiting');
-    expect(logs.join('')).toMatch(new RegExp(`run_requeued run=${lost.run_id} status=queued node=- reason=job_missing`));
+    expect(logs.join('')).toMatch(new RegExp(`run_job_restored run=${lost.run_id} status=queued node=- reason=job_missing`));
     expect(await sweep()).toBe(0); // it has one now
 
     await h.start();
