@@ -97,7 +97,7 @@ refusals.watch(worker, QUEUES.runs);
 await worker.waitUntilReady();
 
 // webhooks and schedule ticks
-const sideWorkers = await startSideWorkers({ bull, redis, store, queue, webhookQueue, log, onError, onRunFailed: runFinished, refusals, env });
+const sideWorkers = await startSideWorkers({ bull, redis, store, queue, webhookQueue, log, onError, onRunFailed: runFinished, onHousekeeping: metrics.onHousekeeping, refusals, env });
 log.info('worker_ready', { pid: process.pid, concurrency: env.WORKER_CONCURRENCY, gateway_url: env.GATEWAY_URL, graphs: [...compiled.keys()].join(',') });
 watchdog.start();
 

@@ -17,6 +17,8 @@ export interface WorkerMetrics {
   onStep(rec: RunRecord, o: StepOutcome): void;
   /** ProcessorDeps.onFinished: a run this process finished. */
   onFinished(rec: RunRecord): void;
+  /** A housekeeping pass this process ran: runs it repaired (a sign Redis lost or refused writes). */
+  onHousekeeping(r: { orphans: number; requeued: number }): void;
 }
 
 /**
@@ -47,6 +49,12 @@ export function createWorkerMetrics(): WorkerMetrics {
     labelNames: ['tool', 'reason'], registers: [registry],
   });
 
+  const repairs = new Counter({
+    name: 'sup_housekeeping_repairs_total',
+    help: 'Runs housekeeping repaired: job_restored (a live run without a job got it back), orphan_failed (a live run whose job failed for good was failed)',
+    labelNames: ['kind'], registers: [registry],
+  });
+
   return {
     registry,
     gateway: {
@@ -55,6 +63,10 @@ export function createWorkerMetrics(): WorkerMetrics {
         latency.observe({ tool, action }, ms / 1000);
       },
       retry: (tool, reason) => retries.inc({ tool, reason }),
+    },
+    onHousekeeping(r) {
+      repairs.inc({ kind: 'job_restored' }, r.requeued);
+      repairs.inc({ kind: 'orphan_failed' }, r.orphans);
     },
     onStep: (rec, o) => nodes.observe({ graph: rec.graph, node: o.node, outcome: o.kind }, o.durationMs / 1000),
     onFinished(rec) {

@@ -21,6 +21,8 @@ export interface SideWorkerDeps {
   onError(err: Error): void;
   /** A run housekeeping marked failed (queues its webhook, as any finished run's). */
   onRunFailed(rec: RunRecord): void;
+  /** After each housekeeping pass this process ran (metrics). */
+  onHousekeeping?(r: { orphans: number; requeued: number }): void;
   /** Logs their errors, and pauses them while Redis refuses their fetches. */
   refusals: RefusalGuard;
   env: { KEY_PREFIX: string; RUN_TTL_SEC: number; WEBHOOK_SECRET: string; WEBHOOK_TIMEOUT_MS: number; HOUSEKEEPING_EVERY_SEC: number };
@@ -50,8 +52,13 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
     failOrphans: () => failOrphanedRuns(d.queue, d.store, d.log, d.onRunFailed),
     requeueJobless: () => requeueJoblessRuns(d.queue, d.redis, d.store, d.log, d.env.RUN_TTL_SEC, Date.now()),
   };
+  const housekeepingPass = async () => {
+    const r = await housekeeping(housekeepingDeps);
+    d.onHousekeeping?.(r);
+    return r;
+  };
   // a tick Redis refused is parked and redone (fireSchedule claims each fire time once), not lost
-  const tickProcessor = parkOnRefusal(async (job: Job) => (job.name === HOUSEKEEPING.jobName ? housekeeping(housekeepingDeps) : tick(job)), {
+  const tickProcessor = parkOnRefusal(async (job: Job) => (job.name === HOUSEKEEPING.jobName ? housekeepingPass() : tick(job)), {
     delayMs: REDIS_RETRY_MS, log: d.log, now: Date.now,
     event: 'schedule_redis_retry', fields: (job) => ({ job: job.name, schedule: (job.data as { schedule_id?: string }).schedule_id ?? '-' }),
   });

@@ -80,6 +80,14 @@ describe('worker metrics', () => {
     expect(sample(t, 'sup_gateway_call_duration_seconds_count', { tool: 'kb_tool', action: 'search' })).toBe(2);
   });
 
+  it('counts the runs housekeeping repaired, by kind', async () => {
+    metrics.onHousekeeping({ orphans: 1, requeued: 2 });
+    metrics.onHousekeeping({ orphans: 0, requeued: 1 });
+    const t = await scrape();
+    expect(sample(t, 'sup_housekeeping_repairs_total', { kind: 'job_restored' })).toBe(3);
+    expect(sample(t, 'sup_housekeeping_repairs_total', { kind: 'orphan_failed' })).toBe(1);
+  });
+
   it('says healthy while its Redis connection is ready, and 503 when it is not', async () => {
     const ok = await fetch(`http://127.0.0.1:${served.port}/healthz`);
     expect(ok.status).toBe(200);
