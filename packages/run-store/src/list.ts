@@ -1,4 +1,4 @@
-import type { RunRecord, RunStatus } from '@sup/contracts';
+import { isTerminal, type RunRecord, type RunStatus } from '@sup/contracts';
 import { StoreError } from './errors.js';
 import type { Keys } from './keys.js';
 import { parseRecord } from './record.js';
@@ -54,8 +54,8 @@ async function page(redis: RedisClient, key: string, pos: ListPosition | undefin
 }
 
 /**
- * Walks the smallest index that covers the query (the global one, or one per graph / agent /
- * parent run / schedule), newest first, and checks the remaining conditions on the records.
+ * Walks the smallest index that covers the query (the global one, one per graph / agent / parent
+ * run / schedule, or the live set for an unfinished status), newest first, and checks the remaining conditions on the records.
  * Entries whose run expired are dropped from the index on the way, so no KEYS/SCAN is ever needed.
  */
 export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Promise<RunList> {
@@ -64,6 +64,8 @@ export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Pr
   if (q.scheduleId) candidates.push(keys.indexBy('schedule', q.scheduleId));
   if (q.agentId) candidates.push(keys.indexBy('agent', q.agentId));
   if (q.graph) candidates.push(keys.indexBy('graph', q.graph));
+  // runs not finished yet are all in the live set, usually far smaller than the index
+  if (q.status && !isTerminal(q.status)) candidates.push(keys.live);
   let key = keys.index;
   if (candidates.length === 1) key = candidates[0]!;
   else if (candidates.length > 1) {

@@ -86,6 +86,15 @@ describe('list: filters', () => {
     expect(ids).toEqual(expected(f));
   });
 
+  it('walks the live set for an unfinished status: full pages, however many finished runs lie between', async () => {
+    const { ids, sizes } = await walk(s(), { status: 'queued', limit: 2, maxScan: 2 });
+    expect(ids).toEqual(expected((r) => recs.indexOf(r) % 3 !== 0));
+    expect(sizes.slice(0, -1).every((n) => n === 2)).toBe(true);
+    // the index walk with the same bound comes back with short pages
+    const viaIndex = await walk(s(), { status: 'succeeded', limit: 2, maxScan: 2 });
+    expect(viaIndex.sizes.some((n) => n < 2)).toBe(true);
+  });
+
   it('keeps one sorted set per graph, agent and parent, expiring 2 × TTL after its newest run', async () => {
     const k = s().keys;
     expect(await redis.zcard(k.indexBy('graph', 'release_check'))).toBe(14);

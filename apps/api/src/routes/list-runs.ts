@@ -24,8 +24,8 @@ export interface ListRunsDeps {
 
 /**
  * `GET /v1/runs`: newest first. A `status` filter is checked on the records of a bounded slice of
- * the index per request, so its page may hold fewer than `limit` runs and still have a
- * `next_cursor`; walk until `next_cursor` is null.
+ * the index per request (of the live set for an unfinished status), so its page may hold fewer
+ * than `limit` runs and still have a `next_cursor`; walk until `next_cursor` is null.
  */
 export function listRunsRoutes(d: ListRunsDeps): Router {
   const r = Router();
