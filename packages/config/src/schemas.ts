@@ -98,6 +98,6 @@ export const WorkerEnv = z.object({
   WEBHOOK_SECRET: z.string().default(''),
   WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
   /** How often one worker removes finished BullMQ jobs past RUN_TTL_SEC and stale index entries. */
-  HOUSEKEEPING_EVERY_SEC: int(600, 1, 86_400),
+  HOUSEKEEPING_EVERY_SEC: int(60, 1, 86_400),
 }).superRefine(checkRedisTopology);
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
