@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { ApiEnv, ConfigError, parseEnv, WorkerEnv } from '../src/index.js';
 
 describe('config', () => {
@@ -35,5 +36,26 @@ describe('config', () => {
     expect(parseEnv(WorkerEnv, { LOG_LEVEL: 'critical' }).LOG_LEVEL).toBe('error');
     expect(parseEnv(WorkerEnv, { LOG_LEVEL: '' }).LOG_LEVEL).toBe('info');
     expect(() => parseEnv(WorkerEnv, { LOG_LEVEL: 'verbose' })).toThrow(/^invalid configuration: LOG_LEVEL="verbose"/);
+  });
+});
+
+describe('documented configuration', () => {
+  const root = new URL('../../../', import.meta.url);
+  const example = new Map(readFileSync(new URL('.env.example', root), 'utf8').split('\n')
+    .map((l) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1]!, m[2]!.replace(/\s+#.*$/, '')]));
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  const schemas = [['api', ApiEnv], ['worker', WorkerEnv]] as const;
+
+  it.each(schemas)('.env.example and the README table name every %s variable, and the example shows its default', (_name, schema) => {
+    const defaults = parseEnv(schema, {}) as Record<string, unknown>;
+    for (const key of Object.keys(schema.shape)) {
+      expect([key, example.has(key)]).toEqual([key, true]);
+      // a row of the configuration table whose first cell names it (`A`, `B` rows name two)
+      expect([key, new RegExp(`^\\| [^|]*\`${key}\``, 'm').test(readme)]).toEqual([key, true]);
+      const shown = (parseEnv(schema, { [key]: example.get(key)! }) as Record<string, unknown>)[key];
+      expect([key, shown]).toEqual([key, defaults[key]]);
+    }
   });
 });
