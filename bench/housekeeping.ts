@@ -1,8 +1,8 @@
 /**
  * What a housekeeping pass costs with many live runs: N runs queued (record + waiting job, as the
- * API leaves them; no worker takes them), of which 1 % have lost their job. One pass of the jobless
- * check (apps/worker/src/jobless.ts) and one whole housekeeping pass (+ failed-job check, queue
- * clean-up, index trim) on a throwaway redis-server: wall time, redis-server CPU, Redis commands.
+ * API leaves them; no worker takes them), of which 1 % have lost their job. One pass of the live-run
+ * repair (apps/worker/src/repair.ts) and one whole housekeeping pass (+ queue clean-up, index trim)
+ * on a throwaway redis-server: wall time, redis-server CPU, Redis commands.
  * Decides how often housekeeping can run (HOUSEKEEPING_EVERY_SEC).
  *
  *   pnpm exec tsx bench/housekeeping.ts [--runs=10000] [--rounds=3]
@@ -11,9 +11,8 @@ import { PassThrough } from 'node:stream';
 import { createLogger } from '@sup/logging';
 import { createRunQueue, submitRun } from '@sup/queue';
 import { createRedis, RunStore } from '@sup/run-store';
-import { failOrphanedRuns } from '../apps/worker/src/failures.js';
 import { housekeeping } from '../apps/worker/src/housekeeping.js';
-import { JOBLESS_GRACE_MS, requeueJoblessRuns } from '../apps/worker/src/jobless.js';
+import { REPAIR_GRACE_MS, repairLiveRuns } from '../apps/worker/src/repair.js';
 import { commandStats, diffStats, RedisServer } from './lib/redis-server.js';
 import { arg, infoNumber, load, say } from './lib/util.js';
 
@@ -55,18 +54,16 @@ async function measure(what: string, fn: () => Promise<unknown>) {
   console.log(`${what.padEnd(28)} wall ${ms.toFixed(0).padStart(5)} ms  redis-server CPU ${((cpu1 - cpu0) * 1000).toFixed(0).padStart(5)} ms  commands ${total}  -> ${JSON.stringify(result)}`);
 }
 
-const later = () => Date.now() + JOBLESS_GRACE_MS + 1;
+const later = () => Date.now() + REPAIR_GRACE_MS + 1;
+const repair = () => repairLiveRuns({ queue, redis, store, log, ttlSec: TTL }, later());
 for (let round = 1; round <= ROUNDS; round++) {
   // 1 % lose their job, as a lost write would leave them
   const lost = ids.filter((_, i) => i % 100 === round);
   for (const id of lost) await queue.remove(id);
   say(`round ${round}: ${lost.length} of ${N} live runs without a job`);
-  await measure(`jobless check (${N} live)`, () => requeueJoblessRuns(queue, redis, store, log, TTL, later()));
-  await measure('jobless check, nothing to do', () => requeueJoblessRuns(queue, redis, store, log, TTL, later()));
-  await measure('whole housekeeping pass', () => housekeeping({
-    queues: [queue], store, ttlSec: TTL, log, now: Date.now,
-    failOrphans: () => failOrphanedRuns(queue, store, log), requeueJobless: () => requeueJoblessRuns(queue, redis, store, log, TTL, later()),
-  }));
+  await measure(`repair (${N} live)`, repair);
+  await measure('repair, nothing to do', repair);
+  await measure('whole housekeeping pass', () => housekeeping({ queues: [queue], store, ttlSec: TTL, log, now: Date.now, repairRuns: repair }));
 }
 say(`load before ${loadBefore}, after ${load()}`);
 await queue.close();

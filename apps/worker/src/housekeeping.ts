@@ -6,10 +6,8 @@ export interface HousekeepingDeps {
   /** The queues whose finished jobs are kept RUN_TTL_SEC (`removeOnComplete/removeOnFail: {age}`). */
   queues: readonly Queue[];
   store: Pick<RunStore, 'trimIndex'>;
-  /** failOrphanedRuns over the runs queue: live runs whose job ran out of attempts. */
-  failOrphans(): Promise<number>;
-  /** requeueJoblessRuns: live runs whose job is gone or completed get it back. */
-  requeueJobless(): Promise<number>;
+  /** repairLiveRuns (repair.ts): live runs whose job failed for good, is gone or completed. */
+  repairRuns(): Promise<{ restored: number; failed: number }>;
   ttlSec: number;
   log: Logger;
   now(): number;
@@ -24,12 +22,11 @@ const MAX_BATCHES = 20;
  * create.lua trims the listing index only when a run is created: on a deployment that went idle,
  * the last burst's job hashes and index entries would stay. This removes them (BullMQ's own
  * `queue.clean`, with the same age), once per HOUSEKEEPING_EVERY_SEC, on one worker. First it
- * fails the runs a failed job left live (before the clean-up removes the job that tells of them),
- * then gives live runs that have no job at all theirs back.
+ * repairs live runs left without a job that will move them (before the clean-up removes a failed
+ * job that tells of one).
  */
 export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number; index: number; orphans: number; requeued: number }> {
-  const orphans = await d.failOrphans();
-  const requeued = await d.requeueJobless();
+  const { failed: orphans, restored: requeued } = await d.repairRuns();
   let jobs = 0;
   for (const queue of d.queues) {
     for (const state of ['completed', 'failed'] as const) {

@@ -5,9 +5,8 @@ import { bullPrefix, type RunQueue } from '@sup/queue';
 import type { RedisClient, RunStore } from '@sup/run-store';
 import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/schedules';
 import { graphs } from '@sup/graphs';
-import { failOrphanedRuns } from './failures.js';
 import { housekeeping } from './housekeeping.js';
-import { requeueJoblessRuns } from './jobless.js';
+import { repairLiveRuns } from './repair.js';
 import { parkOnRefusal, REDIS_RETRY_MS, type RefusalGuard } from './refusals.js';
 import { createWebhookProcessor } from './webhooks.js';
 
@@ -49,8 +48,7 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
   });
   const housekeepingDeps = {
     queues: [d.queue, d.webhookQueue], store: d.store, ttlSec: d.env.RUN_TTL_SEC, log: d.log, now: Date.now,
-    failOrphans: () => failOrphanedRuns(d.queue, d.store, d.log, d.onRunFailed),
-    requeueJobless: () => requeueJoblessRuns(d.queue, d.redis, d.store, d.log, d.env.RUN_TTL_SEC, Date.now()),
+    repairRuns: () => repairLiveRuns({ queue: d.queue, redis: d.redis, store: d.store, log: d.log, ttlSec: d.env.RUN_TTL_SEC, onFailed: d.onRunFailed }, Date.now()),
   };
   const housekeepingPass = async () => {
     const r = await housekeeping(housekeepingDeps);

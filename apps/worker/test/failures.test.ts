@@ -1,12 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { JOB_NAMES, QUEUES } from '@sup/contracts';
-import { bullPrefix, enqueueCompensation } from '@sup/queue';
+import type { Job } from 'bullmq';
 import { createLogger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
-import { failOrphanedRuns, onJobFailed } from '../src/failures.js';
-import { harness, until } from './harness.js';
+import { onJobFailed } from '../src/failures.js';
+import { harness } from './harness.js';
 
 // no worker started: the runs stay where each test puts them
 const h = harness();
@@ -46,30 +44,5 @@ describe('a job out of attempts marks its run failed', () => {
     await onJobFailed(racing, log, jobOf(record.run_id, 3), boom);
     expect(reads).toBe(2);
     expect((await h.store.get(record.run_id))!).toMatchObject({ status: 'failed', metadata: { step: 'committed after the read' } });
-  });
-});
-
-describe('housekeeping fails runs a failed job left live', () => {
-  it('marks a live run whose job is in the failed set failed with the job\'s reason; leaves finished runs and compensation jobs alone', async () => {
-    const orphan = (await h.submit()).record;
-    const finished = (await h.submit()).record;
-    await enqueueCompensation(h.queue, { run_id: finished.run_id, graph: 'abc' }, 600);
-    // every job fails for good at once, as if its last attempt's mark-failed write had been refused
-    const worker = new Worker(QUEUES.runs, async (job) => {
-      throw new UnrecoverableError(job.name === JOB_NAMES.compensate ? 'compensation broke' : 'OOM command not allowed');
-    }, { connection: h.queue.opts.connection, prefix: bullPrefix(h.prefix) });
-    const ids = [orphan.run_id, finished.run_id, `${finished.run_id}-cancel`];
-    await until('their jobs failed', async () => (await Promise.all(ids.map((id) => h.queue.getJobState(id)))).every((st) => st === 'failed'));
-    await worker.close();
-    const rec = (await h.store.get(finished.run_id))!;
-    expect((await h.store.commit(finished.run_id, { ifStatus: ['queued'], record: { ...rec, status: 'cancelled' } })).ok).toBe(true);
-
-    const done: string[] = [];
-    expect(await failOrphanedRuns(h.queue, h.store, log, (r) => done.push(r.run_id))).toBe(1);
-    expect(await h.store.get(orphan.run_id)).toMatchObject({ status: 'failed', error: { code: 'worker_error', message: 'OOM command not allowed' } });
-    expect((await h.store.get(finished.run_id))!.status).toBe('cancelled');
-    expect(done).toEqual([orphan.run_id]);
-    // a second pass finds nothing left to do
-    expect(await failOrphanedRuns(h.queue, h.store, log)).toBe(0);
   });
 });

@@ -1,10 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Worker } from 'bullmq';
-import { QUEUES } from '@sup/contracts';
-import { bullPrefix, newRunRecord } from '@sup/queue';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { JOB_NAMES, QUEUES, type RunRecord } from '@sup/contracts';
+import { bullPrefix, enqueueCompensation, newRunRecord } from '@sup/queue';
 import { createLogger } from '@sup/logging';
-import { JOBLESS_GRACE_MS, requeueJoblessRuns } from '../src/jobless.js';
+import { REPAIR_GRACE_MS, repairLiveRuns } from '../src/repair.js';
 import { harness, until } from './harness.js';
 
 const h = harness();
@@ -14,8 +14,11 @@ const logs: string[] = [];
 const stream = new PassThrough();
 stream.on('data', (b: Buffer) => logs.push(b.toString()));
 const log = createLogger({ service: 'worker-test', stream });
-/** A pass as housekeeping runs it, once the runs are past the grace period. */
-const sweep = (nowMs = Date.now() + JOBLESS_GRACE_MS + 1) => requeueJoblessRuns(h.queue, h.redis, h.store, log, 600, nowMs);
+const finished: RunRecord[] = [];
+/** A pass as housekeeping runs it, once the runs are past the grace period; how many were restored. */
+const repair = (nowMs = Date.now() + REPAIR_GRACE_MS + 1) =>
+  repairLiveRuns({ queue: h.queue, redis: h.redis, store: h.store, log, ttlSec: 600, onFailed: (r) => finished.push(r) }, nowMs);
+const sweep = async (nowMs?: number) => (await repair(nowMs)).restored;
 const live = (id: string) => h.redis.zscore(h.store.keys.live, id);
 
 /** A run written as the API writes it, whose job Redis never kept (the enqueue was lost). */
@@ -25,7 +28,33 @@ async function jobless(graph = 'abc') {
   return rec;
 }
 
-describe('housekeeping gives live runs without a job their job back', () => {
+describe('housekeeping repairs live runs left without a job that will move them', () => {
+  it('marks a live run whose job failed for good failed with the job\'s reason; leaves finished runs and compensation jobs alone', async () => {
+    const orphan = (await h.submit()).record;
+    const done = (await h.submit()).record;
+    await enqueueCompensation(h.queue, { run_id: done.run_id, graph: 'abc' }, 600);
+    // every job fails for good at once, as if its last attempt's mark-failed write had been refused
+    const conn = h.redis.duplicate({ maxRetriesPerRequest: null });
+    const worker = new Worker(QUEUES.runs, async (job) => {
+      throw new UnrecoverableError(job.name === JOB_NAMES.compensate ? 'compensation broke' : 'OOM command not allowed');
+    }, { connection: conn, prefix: bullPrefix(h.prefix) });
+    const ids = [orphan.run_id, done.run_id, `${done.run_id}-cancel`];
+    await until('their jobs failed', async () => (await Promise.all(ids.map((id) => h.queue.getJobState(id)))).every((st) => st === 'failed'));
+    await worker.close();
+    await conn.quit();
+    const rec = (await h.store.get(done.run_id))!;
+    expect((await h.store.commit(done.run_id, { ifStatus: ['queued'], record: { ...rec, status: 'cancelled' } })).ok).toBe(true);
+
+    expect(await repair()).toEqual({ restored: 0, failed: 1 });
+    expect(await h.store.get(orphan.run_id)).toMatchObject({ status: 'failed', error: { code: 'worker_error', message: 'OOM command not allowed' } });
+    expect((await h.store.get(done.run_id))!.status).toBe('cancelled');
+    expect(finished.map((r) => r.run_id)).toEqual([orphan.run_id]);
+    expect(logs.join('')).toMatch(new RegExp(`run_graph error run=${orphan.run_id} error="OOM command not allowed" phase=orphan_failed`));
+    // a second pass finds nothing left to do, and the failed job stays where it is
+    expect(await repair()).toEqual({ restored: 0, failed: 0 });
+    expect(await h.queue.getJobState(orphan.run_id)).toBe('failed');
+  });
+
   it('requeues a live run whose job completed without finishing it', async () => {
     const rec = await jobless('park');
     await h.queue.add('step', { run_id: rec.run_id, graph: 'park' }, { jobId: rec.run_id });
@@ -70,7 +99,7 @@ describe('housekeeping gives live runs without a job their job back', () => {
     await until('job delayed', async () => (await h.queue.getJobState(record.run_id)) === 'delayed');
     const until_ = Date.parse((await h.store.get(record.run_id))!.waiting!.until);
     await (await h.queue.getJob(record.run_id))!.remove(); // what bull-board's "remove" does
-    const now = Date.now() + JOBLESS_GRACE_MS + 1;
+    const now = Date.now() + REPAIR_GRACE_MS + 1;
     expect(await sweep(now)).toBe(1);
     const job = (await h.queue.getJob(record.run_id))!;
     expect(await job.getState()).toBe('delayed');
