@@ -14,7 +14,7 @@ const MAX_TRIES = 5;
  * (`ifRaw`): a step or a cancel committed meanwhile is re-read, never overwritten. True when this
  * call failed it; false when it was already finished or gone. Throws when Redis refuses.
  */
-export async function markFailed(store: Store, log: Logger, runId: string, message: string, onFinished?: (rec: RunRecord) => void): Promise<boolean> {
+async function markFailed(store: Store, log: Logger, runId: string, message: string, onFinished?: (rec: RunRecord) => void): Promise<boolean> {
   for (let tries = 0; tries < MAX_TRIES; tries++) {
     const read = await store.read(runId);
     if (!read || isTerminal(read.record.status)) return false;

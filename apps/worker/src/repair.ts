@@ -2,9 +2,9 @@ import { isTerminal, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import { enqueueRun, type RunQueue } from '@sup/queue';
 import { StoreError, type RedisClient, type RunStore } from '@sup/run-store';
-import { markFailed } from './failures.js';
+import { failed } from './transitions.js';
 
-type Store = Pick<RunStore, 'get' | 'read' | 'commit' | 'liveRuns' | 'forgetLive'>;
+type Store = Pick<RunStore, 'read' | 'commit' | 'liveRuns' | 'forgetLive'>;
 
 export interface RepairDeps {
   queue: RunQueue;
@@ -18,23 +18,39 @@ export interface RepairDeps {
 
 /** Runs younger than this are left alone: the API enqueues a run's job right after creating it. */
 export const REPAIR_GRACE_MS = 5_000;
-/** Live runs checked per pipeline, and pipelines per pass: one pass stays short. */
+/**
+ * A `running`/`cancelling` run without a job is restored only once its record has been still this
+ * long: a worker that lost the job (Redis lost it) may still be inside a node, and it commits at
+ * the latest when the node's timeout (15–60 s in our graphs) ends.
+ */
+export const RUNNING_QUIET_MS = 5 * 60_000;
+/** Live runs looked at per pass (oldest first), and per pipeline. */
+const MAX_PER_PASS = 50_000;
 const BATCH = 1_000;
-const MAX_BATCHES = 50;
 
-/** The record, or undefined for one that is not JSON (nothing to resume; the API reports it). */
-async function readable(store: Store, runId: string): Promise<RunRecord | null | undefined> {
-  try {
-    return await store.get(runId);
-  } catch (err) {
-    if (err instanceof StoreError) return undefined;
-    throw err;
-  }
+type Found = { kind: 'ok' } | { kind: 'failed' } | { kind: 'missing' } | { kind: 'completed' };
+
+/** What BullMQ holds for each run: its job hash, and whether it sits in `completed` or `failed`. */
+async function jobsOf(d: RepairDeps, ids: string[]): Promise<Found[]> {
+  const [completed, failedSet] = [d.queue.toKey('completed'), d.queue.toKey('failed')];
+  const replies = await d.redis.pipeline(ids.flatMap((id) => [
+    ['exists', d.queue.toKey(id)], ['zscore', completed, id], ['zscore', failedSet, id],
+  ])).exec();
+  return ids.map((_, i) => {
+    const [exists, doneAt, failedAt] = [0, 1, 2].map((k) => {
+      const [err, v] = replies![3 * i + k]!;
+      if (err) throw err;
+      return v;
+    });
+    if (!exists) return { kind: 'missing' };
+    if (failedAt !== null) return { kind: 'failed' };
+    return doneAt !== null ? { kind: 'completed' } : { kind: 'ok' };
+  });
 }
 
 /**
  * Every live run (`runs:live`) needs a job that will move it. This checks each one's job and mends
- * the two ways a run is left with none:
+ * the two ways a run is left without one:
  * - **failed for good** (out of attempts) while the run is live: the final attempt's mark-failed
  *   write was refused (Redis down or out of memory then) or the process died between the two. The
  *   run is marked failed with the job's reason (`phase=orphan_failed`).
@@ -42,52 +58,61 @@ async function readable(store: Store, runId: string): Promise<RunRecord | null |
  *   `appendfsync everysec`, a failover), the API's enqueue and its rollback both failed, or someone
  *   removed the job in bull-board. The run gets its job back (due when a parked run's
  *   `waiting.until` says) and resumes from its last snapshot (`run_job_restored`).
- * The record is read after its job was checked, and a job completes or fails for good only after
- * its run's last commit, so a run that finished meanwhile is left alone. Entries of runs finished
- * by hand, deleted or expired leave the live set here.
+ * The record is read after its job was checked, and a job completes only after its run's final
+ * commit, so a run that finished meanwhile is left alone. Failing is one compare-and-set on the
+ * record as read, after checking the job is still failed: a job retried by hand and claimed
+ * meanwhile changed the record, so the write is refused and the run left alone. Entries of runs
+ * finished by hand, deleted or expired leave the live set here.
  */
 export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ restored: number; failed: number }> {
-  const [completed, failedSet] = [d.queue.toKey('completed'), d.queue.toKey('failed')];
+  // one read of the ids: the pass's own writes (a run it fails leaves the set) shift nothing
+  const ids = await d.store.liveRuns(nowMs - REPAIR_GRACE_MS, 0, MAX_PER_PASS);
   const gone: string[] = [];
   const out = { restored: 0, failed: 0 };
-  // offsets stay valid within the pass: its own removals wait until the end (a run finishing
-  // meanwhile may shift one past this pass; the next pass sees it)
-  for (let b = 0; b < MAX_BATCHES; b++) {
-    const ids = await d.store.liveRuns(nowMs - REPAIR_GRACE_MS, b * BATCH, BATCH);
-    if (ids.length === 0) break;
-    const replies = await d.redis.pipeline(ids.flatMap((id) => [
-      ['exists', d.queue.toKey(id)], ['zscore', completed, id], ['zscore', failedSet, id],
-    ])).exec();
-    for (const [i, id] of ids.entries()) {
-      const [exists, doneAt, failedAt] = [0, 1, 2].map((k) => {
-        const [err, v] = replies![3 * i + k]!;
-        if (err) throw err;
-        return v;
+  for (let b = 0; b < ids.length; b += BATCH) {
+    const batch = ids.slice(b, b + BATCH);
+    const jobs = await jobsOf(d, batch);
+    for (const [i, id] of batch.entries()) {
+      const job = jobs[i]!;
+      if (job.kind === 'ok') continue;
+      const read = await d.store.read(id).catch((err: unknown) => {
+        if (err instanceof StoreError) return undefined; // hand-broken: nothing to resume (the API reports it)
+        throw err;
       });
-      if (exists && doneAt === null && failedAt === null) continue;
-      const rec = await readable(d.store, id);
-      if (rec === undefined) continue;
-      if (rec === null || isTerminal(rec.status)) {
+      if (read === undefined) continue;
+      if (read === null || isTerminal(read.record.status)) {
         gone.push(id);
         continue;
       }
-      if (exists && failedAt !== null) {
-        const reason = (await d.redis.hget(d.queue.toKey(id), 'failedReason')) || 'job failed';
-        if (await markFailed(d.store, d.log, id, reason, d.onFailed)) {
-          d.log.error('run_graph error', { run: id, error: reason, phase: 'orphan_failed' });
-          out.failed++;
-        }
-        continue;
-      }
-      // a completed job keeps its id taken (the add would be a no-op) until it is removed
-      if (exists) await d.queue.remove(id);
-      const until = rec.status === 'waiting' && rec.waiting ? Date.parse(rec.waiting.until) - nowMs : 0;
-      await enqueueRun(d.queue, { run_id: id, graph: rec.graph }, d.ttlSec, Number.isFinite(until) ? until : 0);
-      d.log.warn('run_job_restored', { run: id, status: rec.status, node: rec.current_node ?? '-', reason: exists ? 'job_completed' : 'job_missing' });
-      out.restored++;
+      const what = job.kind === 'failed' ? await failRun(d, id, read) : await restoreRun(d, id, read.record, job.kind, nowMs);
+      if (what === 'failed') out.failed++;
+      if (what === 'restored') out.restored++;
     }
-    if (ids.length < BATCH) break;
   }
-  await d.store.forgetLive(gone);
+  for (let b = 0; b < gone.length; b += BATCH) await d.store.forgetLive(gone.slice(b, b + BATCH));
   return out;
+}
+
+async function failRun(d: RepairDeps, id: string, read: { record: RunRecord; raw: string }): Promise<'failed' | 'skipped'> {
+  // retried by hand since the check (and maybe claimed before the read): only a job still failed
+  // for good fails the run, and only the record as read (a claim since changed it)
+  if ((await jobsOf(d, [id]))[0]!.kind !== 'failed') return 'skipped';
+  const message = (await d.redis.hget(d.queue.toKey(id), 'failedReason')) || 'job failed';
+  const t = failed(read.record, { code: 'worker_error', message }, Date.now());
+  const res = await d.store.commit(id, { ifStatus: [read.record.status], ifRaw: read.raw, record: t.record, events: t.events });
+  if (!res.ok) return 'skipped';
+  d.onFailed?.(t.record);
+  d.log.error('run_graph error', { run: id, error: message, phase: 'orphan_failed' });
+  return 'failed';
+}
+
+async function restoreRun(d: RepairDeps, id: string, rec: RunRecord, kind: 'missing' | 'completed', nowMs: number): Promise<'restored' | 'skipped'> {
+  const busy = rec.status === 'running' || rec.status === 'cancelling';
+  if (busy && nowMs - Date.parse(rec.updated_at) < RUNNING_QUIET_MS) return 'skipped';
+  // a completed job keeps its id taken (the add would be a no-op) until it is removed
+  if (kind === 'completed' && (await d.queue.remove(id)) !== 1) return 'skipped';
+  const until = rec.status === 'waiting' && rec.waiting ? Date.parse(rec.waiting.until) - nowMs : 0;
+  await enqueueRun(d.queue, { run_id: id, graph: rec.graph }, d.ttlSec, Number.isFinite(until) ? until : 0);
+  d.log.warn('run_job_restored', { run: id, status: rec.status, node: rec.current_node ?? '-', reason: kind === 'missing' ? 'job_missing' : 'job_completed' });
+  return 'restored';
 }

@@ -4,7 +4,8 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { JOB_NAMES, QUEUES, type RunRecord } from '@sup/contracts';
 import { bullPrefix, enqueueCompensation, newRunRecord } from '@sup/queue';
 import { createLogger } from '@sup/logging';
-import { REPAIR_GRACE_MS, repairLiveRuns } from '../src/repair.js';
+import type { RunStore } from '@sup/run-store';
+import { REPAIR_GRACE_MS, repairLiveRuns, RUNNING_QUIET_MS } from '../src/repair.js';
 import { harness, until } from './harness.js';
 
 const h = harness();
@@ -53,6 +54,34 @@ describe('housekeeping repairs live runs left without a job that will move them'
     // a second pass finds nothing left to do, and the failed job stays where it is
     expect(await repair()).toEqual({ restored: 0, failed: 0 });
     expect(await h.queue.getJobState(orphan.run_id)).toBe('failed');
+  });
+
+  it('does not fail a run whose failed job was retried by hand between the check and the read', async () => {
+    const rec = newRunRecord({ graph: 'abc', agentId: 'sofiia', input: {} });
+    await h.store.create(rec, { events: [] });
+    await h.queue.add('step', { run_id: rec.run_id, graph: 'abc' }, { jobId: rec.run_id });
+    const conn = h.redis.duplicate({ maxRetriesPerRequest: null });
+    // the harness's worker is not started yet: this one takes the job and fails it for good
+    const rogue = new Worker(QUEUES.runs, null, { connection: conn, prefix: bullPrefix(h.prefix), autorun: false });
+    const job = await rogue.getNextJob('rogue-token', { block: false });
+    expect(job?.id).toBe(rec.run_id);
+    await job!.moveToFailed(new Error('OOM command not allowed'), 'rogue-token', false);
+    await rogue.close();
+    await conn.quit();
+    expect(await h.queue.getJobState(rec.run_id)).toBe('failed');
+    // the operator's "retry" lands right after the pass saw the job failed
+    const racing = Object.assign(Object.create(h.store) as RunStore, {
+      read: async (id: string) => {
+        if (id === rec.run_id) await (await h.queue.getJob(id))!.retry();
+        return h.store.read(id);
+      },
+    });
+    expect(await repairLiveRuns({ queue: h.queue, redis: h.redis, store: racing, log, ttlSec: 600 }, Date.now() + REPAIR_GRACE_MS + 1))
+      .toEqual({ restored: 0, failed: 0 });
+    expect((await h.store.get(rec.run_id))!.status).toBe('queued');
+    // out of the way of the next tests: finished, its job gone
+    expect((await h.store.commit(rec.run_id, { ifStatus: ['queued'], record: { ...rec, status: 'cancelled' } })).ok).toBe(true);
+    await (await h.queue.getJob(rec.run_id))!.remove();
   });
 
   it('requeues a live run whose job completed without finishing it', async () => {
@@ -122,5 +151,37 @@ describe('housekeeping repairs live runs left without a job that will move them'
     expect(await sweep()).toBe(0);
     expect(await Promise.all([done, byHand, deleted, broken].map((r) => live(r.run_id)))).toEqual([null, null, null, expect.any(String)]);
     expect(await Promise.all([byHand, deleted, broken].map((r) => h.queue.getJob(r.run_id)))).toEqual([undefined, undefined, undefined]);
+  });
+});
+
+describe('repair leaves runs a worker may still hold alone', () => {
+  const h2 = harness();
+  afterAll(() => h2.close());
+  const repair2 = (nowMs: number) => repairLiveRuns({ queue: h2.queue, redis: h2.redis, store: h2.store, log, ttlSec: 600 }, nowMs);
+
+  it('a running run whose job is active; one whose job vanished under it only once its record has been still RUNNING_QUIET_MS', async () => {
+    // no worker of ours here: a bare BullMQ worker holds the job (active, locked) and the record is
+    // claimed as a pass would claim it, so nothing is left running when the test ends
+    const { record } = await h2.submit();
+    const conn = h2.redis.duplicate({ maxRetriesPerRequest: null });
+    const holder = new Worker(QUEUES.runs, null, { connection: conn, prefix: bullPrefix(h2.prefix), autorun: false });
+    expect((await holder.getNextJob('holder-token', { block: false }))?.id).toBe(record.run_id);
+    const claimed = { ...record, status: 'running' as const, lease: 'holder-token', attempt: 1, updated_at: new Date().toISOString() };
+    expect((await h2.store.commit(record.run_id, { ifStatus: ['queued'], record: claimed })).ok).toBe(true);
+    expect(await h2.queue.getJobState(record.run_id)).toBe('active');
+    const later = Date.now() + REPAIR_GRACE_MS + 1;
+    expect(await repair2(later)).toEqual({ restored: 0, failed: 0 });
+
+    // Redis loses the job (a failover) while the worker may still be inside a node
+    await h2.redis.del(h2.queue.toKey(record.run_id), `${h2.queue.toKey(record.run_id)}:lock`);
+    await h2.redis.lrem(h2.queue.toKey('active'), 0, record.run_id);
+    expect(await h2.queue.getJob(record.run_id)).toBeUndefined();
+    expect(await repair2(later)).toEqual({ restored: 0, failed: 0 });
+    const still = Date.parse(claimed.updated_at);
+    expect(await repair2(still + RUNNING_QUIET_MS - 1)).toEqual({ restored: 0, failed: 0 });
+    expect(await repair2(still + RUNNING_QUIET_MS + 1)).toEqual({ restored: 1, failed: 0 });
+    expect(await h2.queue.getJobState(record.run_id)).toBe('waiting');
+    await holder.close();
+    await conn.quit();
   });
 });

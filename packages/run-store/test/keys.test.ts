@@ -21,8 +21,8 @@ describe('createKeys', () => {
 
   it('puts every key under a hash-tagged prefix in the same Cluster slot', () => {
     const k = createKeys('{sup}:');
-    const all = [k.run('gr_x'), k.events('gr_x'), k.idem('sofiia', '{evil}'), k.index];
-    expect(all).toEqual(['{sup}:run:gr_x', '{sup}:run:gr_x:events', expect.stringMatching(/^\{sup\}:idem:sofiia:/), '{sup}:runs:index']);
+    const all = [k.run('gr_x'), k.events('gr_x'), k.idem('sofiia', '{evil}'), k.index, k.live, k.stats];
+    expect(all).toEqual(['{sup}:run:gr_x', '{sup}:run:gr_x:events', expect.stringMatching(/^\{sup\}:idem:sofiia:/), '{sup}:runs:index', '{sup}:runs:live', '{sup}:stats:runs']);
     // Cluster hashes only the first {...} section, which is the prefix in every key
     for (const key of all) expect(/\{([^}]*)\}/.exec(key)?.[1]).toBe('sup');
   });
