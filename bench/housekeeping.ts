@@ -2,7 +2,8 @@
  * What a housekeeping pass costs with many live runs: N runs queued (record + waiting job, as the
  * API leaves them; no worker takes them), of which 1 % have lost their job. One pass of the live-run
  * repair (apps/worker/src/repair.ts) and one whole housekeeping pass (+ queue clean-up, index trim)
- * on a throwaway redis-server: wall time, redis-server CPU, Redis commands.
+ * on a throwaway redis-server: wall time, redis-server CPU, Redis commands. Last, the one-time fill
+ * of runs:live from runs:index (fill-live.lua) that the first pass after the upgrade does.
  * Decides how often housekeeping can run (HOUSEKEEPING_EVERY_SEC).
  *
  *   pnpm exec tsx bench/housekeeping.ts [--runs=10000] [--rounds=3]
@@ -65,6 +66,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   await measure('repair, nothing to do', repair);
   await measure('whole housekeeping pass', () => housekeeping({ queues: [queue], store, ttlSec: TTL, log, now: Date.now, repairRuns: repair }));
 }
+// the one-time fill after an upgrade: the live set as an older version left it (absent)
+await redis.del(store.keys.live, store.keys.liveFilled);
+await measure(`fill runs:live (${N} in the index)`, () => store.fillLive(Date.now()));
 say(`load before ${loadBefore}, after ${load()}`);
 await queue.close();
 redis.disconnect();

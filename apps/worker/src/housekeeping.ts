@@ -5,7 +5,7 @@ import type { RunStore } from '@sup/run-store';
 export interface HousekeepingDeps {
   /** The queues whose finished jobs are kept RUN_TTL_SEC (`removeOnComplete/removeOnFail: {age}`). */
   queues: readonly Queue[];
-  store: Pick<RunStore, 'trimIndex'>;
+  store: Pick<RunStore, 'trimIndex' | 'fillLive'>;
   /** repairLiveRuns (repair.ts): live runs whose job failed for good, is gone or completed. */
   repairRuns(): Promise<{ restored: number; failed: number }>;
   ttlSec: number;
@@ -23,9 +23,12 @@ const MAX_BATCHES = 20;
  * the last burst's job hashes and index entries would stay. This removes them (BullMQ's own
  * `queue.clean`, with the same age), once per HOUSEKEEPING_EVERY_SEC, on one worker. First it
  * repairs live runs left without a job that will move them (before the clean-up removes a failed
- * job that tells of one).
+ * job that tells of one) — on a deployment's first pass after the upgrade that brought `runs:live`,
+ * once that set holds the runs created before it too (fillLive).
  */
 export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number; index: number; orphans: number; requeued: number }> {
+  const filled = await d.store.fillLive(d.now());
+  if (filled !== null) d.log.info('runs_live_filled', { added: filled });
   const { failed: orphans, restored: requeued } = await d.repairRuns();
   let jobs = 0;
   for (const queue of d.queues) {

@@ -60,4 +60,22 @@ describe('housekeeping', () => {
     expect(await redis.zscore(store.keys.index, old.run_id)).toBeNull();
     expect(await redis.zscore(store.keys.index, fresh.run_id)).not.toBeNull();
   });
+
+  it('fills runs:live from the index on its first pass, before the repair looks at it; never again', async () => {
+    const s = new RunStore({ redis, prefix: `${prefix}:fill:`, ttlSec: 60 });
+    const older = newRunRecord({ graph: 'release_check', agentId: 'a', input: {} });
+    await s.create(older, { events: [] });
+    await redis.zrem(s.keys.live, older.run_id); // created by a version without runs:live
+    const seen: Array<string | null> = [];
+    const repairRuns = async () => {
+      seen.push(await redis.zscore(s.keys.live, older.run_id));
+      return { restored: 0, failed: 0 };
+    };
+    await housekeeping({ queues: [], store: s, ttlSec: 60, log, now: Date.now, repairRuns });
+    expect(seen).toEqual([String(Date.parse(older.created_at))]);
+    expect(await redis.exists(s.keys.liveFilled)).toBe(1);
+    await redis.zrem(s.keys.live, older.run_id);
+    await housekeeping({ queues: [], store: s, ttlSec: 60, log, now: Date.now, repairRuns });
+    expect(seen[1]).toBeNull(); // filled once only: an entry the live set lost later is not re-added
+  });
 });

@@ -22,6 +22,8 @@ export interface Keys {
    * (and drops entries of runs finished by hand, deleted or expired).
    */
   readonly live: string;
+  /** Set (to the time) once `live` was filled from `index` for runs older than it (fillLive). */
+  readonly liveFilled: string;
   /**
    * Hash of cluster-wide run counters (`created|<graph>`, `finished|<graph>|<status>`), bumped by
    * create.lua and commit.lua. No TTL: it has one field per graph and status, and counters must
@@ -62,6 +64,7 @@ export function createKeys(prefix: string): Keys {
     idem: (agentId, key) => `${prefix}idem:${agentId}:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`,
     index: `${prefix}runs:index`,
     live: `${prefix}runs:live`,
+    liveFilled: `${prefix}runs:live:filled`,
     stats: `${prefix}stats:runs`,
     indexBy: (field, value) => `${prefix}runs:index:${field}:${value}`,
     cancelChannel: `${prefix}run-cancel`,

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
-export type ScriptName = 'create' | 'commit' | 'remove';
+export type ScriptName = 'create' | 'commit' | 'remove' | 'fill-live';
 
 // read relative to this module, so it works from src (tests) and from dist (build copies lua/)
 const source = (name: ScriptName) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
-const SOURCES: Record<ScriptName, string> = { create: source('create'), commit: source('commit'), remove: source('remove') };
+const SOURCES: Record<ScriptName, string> = { create: source('create'), commit: source('commit'), remove: source('remove'), 'fill-live': source('fill-live') };
 
 // namespaced: BullMQ and others define their own commands on shared connections
-const commandName = (name: ScriptName) => `runStore_${name}`;
+const commandName = (name: ScriptName) => `runStore_${name.replace('-', '_')}`;
 
 export interface Scripts {
   run(name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown>;

@@ -158,6 +158,24 @@ export class RunStore {
     return this.redis.zrangebyscore(this.keys.live, '-inf', `(${beforeMs}`, 'LIMIT', offset, count);
   }
 
+  /**
+   * Once per deployment (until `liveFilled` is deleted): adds to the live set the unfinished runs
+   * the listing index holds, i.e. those created before the live set existed. Walks the index oldest
+   * first, one script call per `pageSize` entries. Returns how many it added; null when it had run.
+   */
+  async fillLive(nowMs: number, pageSize = 1_000): Promise<number | null> {
+    if (await this.redis.exists(this.keys.liveFilled)) return null;
+    let total = 0;
+    for (let min = '-inf'; ;) {
+      const [added, last] = (await this.scripts.run('fill-live', [this.keys.index, this.keys.live], [this.keys.run(''), min, pageSize])) as [number, string];
+      if (last === '') break;
+      total += added;
+      min = `(${last}`;
+    }
+    await this.redis.set(this.keys.liveFilled, new Date(nowMs).toISOString());
+    return total;
+  }
+
   /** Drops ids from the live set (their runs are finished or gone). Returns how many were there. */
   forgetLive(runIds: readonly string[]): Promise<number> {
     return runIds.length ? this.redis.zrem(this.keys.live, ...runIds) : Promise.resolve(0);

@@ -190,3 +190,30 @@ describe('live set', () => {
     expect(mine(await store.liveRuns(base + 3000, 0, 1000))).toEqual([recs[1]!.run_id, recs[2]!.run_id]);
   });
 });
+
+describe('filling the live set once, for runs created before it existed', () => {
+  it('adds the unfinished runs of the index (ties across pages included), none finished, then never again until the marker goes', async () => {
+    const s = new RunStore({ redis, prefix: `${prefix}fill:`, ttlSec: TTL });
+    const at = (ms: number) => new Date(Date.now() - 60_000 + ms).toISOString();
+    // five runs in the same millisecond straddle the page boundary (page size 2)
+    const recs = [
+      makeRecord({ created_at: at(0) }), makeRecord({ created_at: at(1), status: 'running', lease: 'l' }),
+      ...Array.from({ length: 5 }, () => makeRecord({ created_at: at(2), status: 'waiting' })),
+      makeRecord({ created_at: at(3), status: 'succeeded' }), makeRecord({ created_at: at(4), status: 'cancelling' }),
+    ];
+    for (const r of recs) await s.create(r, { events: [] });
+    // as an older version left them: in the index, not in the live set; one record hand-SET in another key order
+    await redis.del(s.keys.live);
+    await redis.set(s.keys.run(recs[0]!.run_id), JSON.stringify({ status: 'queued', run_id: recs[0]!.run_id }), 'KEEPTTL');
+    const before = Date.now();
+    expect(await s.fillLive(before, 2)).toBe(recs.length - 1);
+    const live = await redis.zrangebyscore(s.keys.live, '-inf', '+inf', 'WITHSCORES');
+    const expected = recs.filter((r) => r.status !== 'succeeded');
+    expect(new Set(live.filter((_, i) => i % 2 === 0))).toEqual(new Set(expected.map((r) => r.run_id)));
+    expect(Number(live[live.indexOf(recs[1]!.run_id) + 1])).toBe(Date.parse(recs[1]!.created_at));
+    expect(await redis.get(s.keys.liveFilled)).toBe(new Date(before).toISOString());
+    expect(await s.fillLive(Date.now(), 2)).toBeNull();
+    await redis.del(s.keys.liveFilled);
+    expect(await s.fillLive(Date.now(), 2)).toBe(0); // again: nothing new to add
+  });
+});
