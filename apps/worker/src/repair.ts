@@ -28,7 +28,7 @@ export const RUNNING_QUIET_MS = 5 * 60_000;
 const MAX_PER_PASS = 50_000;
 const BATCH = 1_000;
 
-type Found = { kind: 'ok' } | { kind: 'failed' } | { kind: 'missing' } | { kind: 'completed' };
+type Found = 'ok' | 'failed' | 'missing' | 'completed';
 
 /** What BullMQ holds for each run: its job hash, and whether it sits in `completed` or `failed`. */
 async function jobsOf(d: RepairDeps, ids: string[]): Promise<Found[]> {
@@ -42,9 +42,9 @@ async function jobsOf(d: RepairDeps, ids: string[]): Promise<Found[]> {
       if (err) throw err;
       return v;
     });
-    if (!exists) return { kind: 'missing' };
-    if (failedAt !== null) return { kind: 'failed' };
-    return doneAt !== null ? { kind: 'completed' } : { kind: 'ok' };
+    if (!exists) return 'missing';
+    if (failedAt !== null) return 'failed';
+    return doneAt !== null ? 'completed' : 'ok';
   });
 }
 
@@ -66,7 +66,7 @@ async function jobsOf(d: RepairDeps, ids: string[]): Promise<Found[]> {
  */
 export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ restored: number; failed: number }> {
   // one read of the ids: the pass's own writes (a run it fails leaves the set) shift nothing
-  const ids = await d.store.liveRuns(nowMs - REPAIR_GRACE_MS, 0, MAX_PER_PASS);
+  const ids = await d.store.liveRuns(nowMs - REPAIR_GRACE_MS, MAX_PER_PASS);
   const gone: string[] = [];
   const out = { restored: 0, failed: 0 };
   for (let b = 0; b < ids.length; b += BATCH) {
@@ -74,7 +74,7 @@ export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ re
     const jobs = await jobsOf(d, batch);
     for (const [i, id] of batch.entries()) {
       const job = jobs[i]!;
-      if (job.kind === 'ok') continue;
+      if (job === 'ok') continue;
       const read = await d.store.read(id).catch((err: unknown) => {
         if (err instanceof StoreError) return undefined; // hand-broken: nothing to resume (the API reports it)
         throw err;
@@ -84,7 +84,7 @@ export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ re
         gone.push(id);
         continue;
       }
-      const what = job.kind === 'failed' ? await failRun(d, id, read) : await restoreRun(d, id, read.record, job.kind, nowMs);
+      const what = job === 'failed' ? await failRun(d, id, read) : await restoreRun(d, id, read.record, job, nowMs);
       if (what === 'failed') out.failed++;
       if (what === 'restored') out.restored++;
     }
@@ -96,7 +96,7 @@ export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ re
 async function failRun(d: RepairDeps, id: string, read: { record: RunRecord; raw: string }): Promise<'failed' | 'skipped'> {
   // retried by hand since the check (and maybe claimed before the read): only a job still failed
   // for good fails the run, and only the record as read (a claim since changed it)
-  if ((await jobsOf(d, [id]))[0]!.kind !== 'failed') return 'skipped';
+  if ((await jobsOf(d, [id]))[0] !== 'failed') return 'skipped';
   const message = (await d.redis.hget(d.queue.toKey(id), 'failedReason')) || 'job failed';
   const t = failed(read.record, { code: 'worker_error', message }, Date.now());
   const res = await d.store.commit(id, { ifStatus: [read.record.status], ifRaw: read.raw, record: t.record, events: t.events });

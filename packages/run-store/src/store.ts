@@ -150,12 +150,12 @@ export class RunStore {
   }
 
   /**
-   * Ids of runs not finished yet (the `live` set), created before `beforeMs`, oldest first, from
-   * position `offset`. The set also holds runs finished by hand, deleted or expired until
-   * `forgetLive` drops them: read the record before acting on an id.
+   * Ids of runs not finished yet (the `live` set), created before `beforeMs`, oldest first, at most
+   * `count`. The set also holds runs finished by hand, deleted or expired until `forgetLive` drops
+   * them: read the record before acting on an id.
    */
-  liveRuns(beforeMs: number, offset: number, count: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.live, '-inf', `(${beforeMs}`, 'LIMIT', offset, count);
+  liveRuns(beforeMs: number, count: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.live, '-inf', `(${beforeMs}`, 'LIMIT', 0, count);
   }
 
   /**

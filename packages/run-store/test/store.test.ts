@@ -176,18 +176,17 @@ describe('live set', () => {
     expect(await live(rec.run_id)).toBeNull();
   });
 
-  it('lists ids created before a time, oldest first, by offset; forgetLive drops them', async () => {
+  it('lists ids created before a time, oldest first, at most count; forgetLive drops them', async () => {
     const base = Date.now() - 60_000;
     const recs = [0, 1, 2].map((i) => makeRecord({ created_at: new Date(base + i * 1000).toISOString() }));
     for (const r of recs) await store.create(r, { events: [] });
     const mine = (ids: string[]) => ids.filter((id) => recs.some((r) => r.run_id === id));
-    expect(mine(await store.liveRuns(base + 2000, 0, 1000))).toEqual([recs[0]!.run_id, recs[1]!.run_id]);
-    const all = await store.liveRuns(base + 3000, 0, 1000);
-    const at = all.indexOf(recs[1]!.run_id);
-    expect(await store.liveRuns(base + 3000, at, 1)).toEqual([recs[1]!.run_id]);
+    expect(mine(await store.liveRuns(base + 2000, 1000))).toEqual([recs[0]!.run_id, recs[1]!.run_id]);
+    const all = await store.liveRuns(base + 3000, 1000);
+    expect(await store.liveRuns(base + 3000, all.indexOf(recs[1]!.run_id) + 1)).toEqual(all.slice(0, all.indexOf(recs[1]!.run_id) + 1));
     expect(await store.forgetLive([recs[0]!.run_id, 'gr_notthere'])).toBe(1);
     expect(await store.forgetLive([])).toBe(0);
-    expect(mine(await store.liveRuns(base + 3000, 0, 1000))).toEqual([recs[1]!.run_id, recs[2]!.run_id]);
+    expect(mine(await store.liveRuns(base + 3000, 1000))).toEqual([recs[1]!.run_id, recs[2]!.run_id]);
   });
 });
 
