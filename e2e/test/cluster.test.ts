@@ -115,4 +115,21 @@ describe('on a 3-master Redis Cluster (api + 2 workers + gateway-sim)', () => {
     });
     expect(takenOver.length).toBeGreaterThan(0);
   });
+
+  it('housekeeping\'s scripts work on the cluster: it fills runs:live once and gives a run whose job was lost its job back', async () => {
+    const id = await s().submit('release_check', { service: 'lost-job', version: '1.0.0' });
+    await s().waitStatus(id, ['waiting']);
+    // Redis loses the parked run's job (a failover): its hash and its place in the delayed set
+    const redis = s().redis as Cluster;
+    await redis.del(`${s().bullPrefix}:runs:${id}`);
+    await redis.zrem(`${s().bullPrefix}:runs:delayed`, id);
+    // a worker that runs housekeeping every second (the scheduler is the deployment's: all follow)
+    const hk = await s().startWorker({ HOUSEKEEPING_EVERY_SEC: '1' });
+    const run = await s().waitStatus(id, ['succeeded', 'failed'], 60_000);
+    expect(run.status).toBe('succeeded');
+    const restored = s().workers.flatMap((w) => w.lines).filter((l) => l.includes('run_job_restored') && l.includes(id));
+    expect(restored.join('\n')).toMatch(/reason=job_missing/);
+    expect(await redis.get(`${s().prefix}runs:live:filled`)).toMatch(/^\d{4}-/);
+    expect(hk.lines.join('\n')).not.toMatch(/\[ERROR\]/);
+  });
 });
