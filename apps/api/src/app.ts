@@ -51,7 +51,7 @@ export function createApp(d: AppDeps): Express {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
     next();
   });
-  app.use(healthRoutes({ redis: d.redis, probeKey: d.store.keys.writeProbe, graphs: Object.keys(d.graphs), gatewayUrl: d.config.gatewayUrl, redisWarnings: d.redisWarnings ?? (() => []) }));
+  app.use(healthRoutes({ probeWrite: () => d.store.probeWrite(), graphs: Object.keys(d.graphs), gatewayUrl: d.config.gatewayUrl, redisWarnings: d.redisWarnings ?? (() => []) }));
   // public like /healthz: the document describes shapes, never data
   app.use(openapiRoutes({ graphs: d.graphs, metricsPublic: d.config.metricsPublic }));
   // /admin checks keys itself (requireAdmin): a browser there may present a session cookie instead

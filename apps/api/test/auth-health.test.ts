@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { ReplyError } from 'ioredis';
-import type { RedisClient } from '@sup/run-store';
 import request from 'supertest';
 import { healthRoutes } from '../src/routes/health.js';
 import { testApp } from './helpers.js';
@@ -32,8 +31,8 @@ describe('GET /healthz', () => {
   });
 
   it('is 503 degraded when Redis answers but refuses writes (out of memory): no run could be accepted', async () => {
-    const full = { set: async () => { throw new ReplyError("OOM command not allowed when used memory > 'maxmemory'."); } } as unknown as RedisClient;
-    const app = express().use(healthRoutes({ redis: full, probeKey: 'write-probe', graphs: ['release_check'], gatewayUrl: 'http://router:8000', redisWarnings: () => [] }));
+    const full = async () => { throw new ReplyError("OOM command not allowed when used memory > 'maxmemory'."); };
+    const app = express().use(healthRoutes({ probeWrite: full, graphs: ['release_check'], gatewayUrl: 'http://router:8000', redisWarnings: () => [] }));
     const res = await request(app).get('/healthz');
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ status: 'degraded', reason: expect.stringMatching(/^redis refuses writes: OOM command not allowed/) });

@@ -40,7 +40,7 @@ const runFinished = (rec: RunRecord): void =>
 const metrics = createWorkerMetrics();
 const keys = createKeys(env.KEY_PREFIX);
 // Redis refusing writes (out of memory, read-only): pause fetching instead of BullMQ's tight retry loop
-const refusals = createRefusalGuard({ log, probe: () => redis.set(keys.writeProbe, '1', 'PX', 10_000) });
+const refusals = createRefusalGuard({ log, probe: () => store.probeWrite() });
 // a connection that is 'ready' but never answers, or a Worker that stopped taking jobs: unhealthy at
 // once, exit 1 after a minute so the supervisor restarts this process (chaos/redis-restart.ts)
 const watchdog = createWatchdog({

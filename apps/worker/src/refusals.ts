@@ -4,7 +4,7 @@ import { isRedisUnavailable } from '@sup/run-store';
 
 export interface RefusalGuardOptions {
   log: Logger;
-  /** A small write (SET of keys.writeProbe with a short PX): resolves once Redis takes writes again. */
+  /** A small write (RunStore.probeWrite): resolves once Redis takes writes again. */
   probe(): Promise<unknown>;
   /** How often the probe is tried while refused. */
   probeEveryMs?: number;

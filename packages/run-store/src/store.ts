@@ -150,6 +150,15 @@ export class RunStore {
   }
 
   /**
+   * One small write (SET of `writeProbe`, 10 s PX): resolves while Redis takes writes, rejects while
+   * it refuses them (out of memory, read-only, …) or is away. The API's /healthz and a worker's
+   * refusal guard (apps/worker/src/refusals.ts).
+   */
+  probeWrite(): Promise<unknown> {
+    return this.redis.set(this.keys.writeProbe, '1', 'PX', 10_000);
+  }
+
+  /**
    * Ids of runs not finished yet (the `live` set), created before `beforeMs`, oldest first, at most
    * `count`. The set also holds runs finished by hand, deleted or expired until `forgetLive` drops
    * them: read the record before acting on an id.

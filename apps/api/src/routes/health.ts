@@ -1,10 +1,9 @@
 import { Router } from 'express';
-import { isRedisUnavailable, type RedisClient } from '@sup/run-store';
+import { isRedisUnavailable } from '@sup/run-store';
 
 export interface HealthDeps {
-  redis: RedisClient;
-  /** keys.writeProbe: SET with a short PX, so /healthz also sees a Redis that answers but takes no writes. */
-  probeKey: string;
+  /** RunStore.probeWrite: a write, so /healthz also sees a Redis that answers but takes no writes. */
+  probeWrite(): Promise<unknown>;
   graphs: string[];
   gatewayUrl: string;
   /** Problems of the Redis deployment found at start-up (maxmemory-policy, replication). */
@@ -24,7 +23,7 @@ export function healthRoutes(d: HealthDeps): Router {
     const warnings = found.length ? found : undefined;
     try {
       await Promise.race([
-        d.redis.set(d.probeKey, '1', 'PX', 10_000),
+        d.probeWrite(),
         new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 1 s')), 1_000).unref()),
       ]);
       res.json({ status: 'ok', ...base, ...(warnings ? { warnings } : {}) });
