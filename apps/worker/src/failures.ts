@@ -10,6 +10,17 @@ type Store = Pick<RunStore, 'read' | 'commit'>;
 const MAX_TRIES = 5;
 
 /**
+ * One write marking the run, as read, failed (`worker_error`): it lands only if the stored JSON is
+ * still exactly `read.raw`. True when it did.
+ */
+export async function failAsRead(store: Store, runId: string, read: { record: RunRecord; raw: string }, message: string, onFinished?: (rec: RunRecord) => void): Promise<boolean> {
+  const t = failed(read.record, { code: 'worker_error', message }, Date.now());
+  const res = await store.commit(runId, { ifStatus: [read.record.status], ifRaw: read.raw, record: t.record, events: t.events });
+  if (res.ok) onFinished?.(t.record);
+  return res.ok;
+}
+
+/**
  * Marks a live run failed (`worker_error`). The write lands only on the record exactly as read
  * (`ifRaw`): a step or a cancel committed meanwhile is re-read, never overwritten. True when this
  * call failed it; false when it was already finished or gone. Throws when Redis refuses.
@@ -18,12 +29,7 @@ async function markFailed(store: Store, log: Logger, runId: string, message: str
   for (let tries = 0; tries < MAX_TRIES; tries++) {
     const read = await store.read(runId);
     if (!read || isTerminal(read.record.status)) return false;
-    const t = failed(read.record, { code: 'worker_error', message }, Date.now());
-    const res = await store.commit(runId, { ifStatus: [read.record.status], ifRaw: read.raw, record: t.record, events: t.events });
-    if (res.ok) {
-      onFinished?.(t.record);
-      return true;
-    }
+    if (await failAsRead(store, runId, read, message, onFinished)) return true;
   }
   log.error('run_graph error', { run: runId, error: 'record kept changing', phase: 'mark_failed' });
   return false;

@@ -2,7 +2,7 @@ import { isTerminal, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import { enqueueRun, type RunQueue } from '@sup/queue';
 import { StoreError, type RedisClient, type RunStore } from '@sup/run-store';
-import { failed } from './transitions.js';
+import { failAsRead } from './failures.js';
 
 type Store = Pick<RunStore, 'read' | 'commit' | 'liveRuns' | 'forgetLive'>;
 
@@ -98,10 +98,7 @@ async function failRun(d: RepairDeps, id: string, read: { record: RunRecord; raw
   // for good fails the run, and only the record as read (a claim since changed it)
   if ((await jobsOf(d, [id]))[0] !== 'failed') return 'skipped';
   const message = (await d.redis.hget(d.queue.toKey(id), 'failedReason')) || 'job failed';
-  const t = failed(read.record, { code: 'worker_error', message }, Date.now());
-  const res = await d.store.commit(id, { ifStatus: [read.record.status], ifRaw: read.raw, record: t.record, events: t.events });
-  if (!res.ok) return 'skipped';
-  d.onFailed?.(t.record);
+  if (!(await failAsRead(d.store, id, read, message, d.onFailed))) return 'skipped';
   d.log.error('run_graph error', { run: id, error: message, phase: 'orphan_failed' });
   return 'failed';
 }
