@@ -38,8 +38,7 @@ const loadBefore = load();
 const { server, System, admin } = await chaosSystem();
 const sys = await startSystem(System, { workers: 0, simEnv: { SIM_LATENCY_MS: '20', SIM_JOB_DURATION_MS: '2000' } });
 const healthUrls = await workersWithHealth(sys, 2);
-const status = httpStatus;
-const health = () => Promise.all(healthUrls.map(status));
+const health = () => Promise.all(healthUrls.map(httpStatus));
 const t0 = Date.now();
 // half incident_triage (8 nodes in a row), half release_check (parks between polls)
 const triage = paced(sys, 'incident_triage', (i) => ({ service: `svc${i % 50}`, incident_id: `inc_${i}` }), RUNS / 2, PER_SEC / 2);
@@ -76,7 +75,7 @@ const saw503 = healthUrls.map(() => false);
 let api503 = false;
 while (Date.now() - oomAt < OOM_MS) {
   (await health()).forEach((st, j) => (saw503[j] ||= st === 503));
-  api503 ||= (await status(`${sys.apiUrl}/healthz`)) === 503;
+  api503 ||= (await httpStatus(`${sys.apiUrl}/healthz`)) === 503;
   const res = await fetch(`${sys.apiUrl}/v1/graphs/incident_triage/runs`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent_id: 'chaos', input: { service: 'oom' } }),
   }).catch(() => undefined);
@@ -96,7 +95,7 @@ say(`${FAULT} lifted at t=${((lifted - t0) / 1000).toFixed(1)} s; submissions wh
 let healthyAfterMs = -1;
 let apiHealthyAfterMs = -1;
 while ((healthyAfterMs < 0 || apiHealthyAfterMs < 0) && Date.now() - lifted < 30_000) {
-  if (apiHealthyAfterMs < 0 && (await status(`${sys.apiUrl}/healthz`)) === 200) apiHealthyAfterMs = Date.now() - lifted;
+  if (apiHealthyAfterMs < 0 && (await httpStatus(`${sys.apiUrl}/healthz`)) === 200) apiHealthyAfterMs = Date.now() - lifted;
   if (healthyAfterMs < 0 && (await health()).every((st) => st === 200)) healthyAfterMs = Date.now() - lifted;
   await sleep(100);
 }

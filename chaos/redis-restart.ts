@@ -27,7 +27,6 @@ const { server, System, admin } = await chaosSystem({ aof: true });
 const sys = await startSystem(System, { workers: 0, simEnv: { SIM_LATENCY_MS: '20' } });
 sys.redis.on('error', () => undefined); // the harness' own connection: its reconnect noise is not news
 const healthUrls = await workersWithHealth(sys, 2);
-const status = httpStatus;
 
 const t0 = Date.now();
 const gen = paced(sys, 'incident_triage', (i) => ({ service: `svc${i % 50}`, incident_id: `inc_${i}` }), RUNS, PER_SEC);
@@ -43,7 +42,7 @@ for (const [i, signal] of plan.entries()) {
   say(`redis-server ${signal} at t=${((down - t0) / 1000).toFixed(1)} s`);
   const workerSaw503 = healthUrls.map(() => false);
   while (Date.now() - down < DOWN_MS) {
-    const s = await Promise.all(healthUrls.map(status));
+    const s = await Promise.all(healthUrls.map(httpStatus));
     s.forEach((x, j) => (workerSaw503[j] ||= x === 503));
     await sleep(200);
   }
@@ -52,8 +51,8 @@ for (const [i, signal] of plan.entries()) {
   let apiBackMs = -1;
   let workersBackMs = -1;
   while (Date.now() - up < 30_000 && (apiBackMs < 0 || workersBackMs < 0)) {
-    if (apiBackMs < 0 && (await status(`${sys.apiUrl}/healthz`)) === 200) apiBackMs = Date.now() - up;
-    if (workersBackMs < 0 && (await Promise.all(healthUrls.map(status))).every((x) => x === 200)) workersBackMs = Date.now() - up;
+    if (apiBackMs < 0 && (await httpStatus(`${sys.apiUrl}/healthz`)) === 200) apiBackMs = Date.now() - up;
+    if (workersBackMs < 0 && (await Promise.all(healthUrls.map(httpStatus))).every((x) => x === 200)) workersBackMs = Date.now() - up;
     await sleep(100);
   }
   say(`redis-server back after ${up - down} ms; API healthy after ${apiBackMs} ms, workers after ${workersBackMs} ms`);
@@ -76,14 +75,14 @@ while (Date.now() - atFreeze < FREEZE_MS) {
       frozenReason = ((await res.json()) as { reason?: string }).reason ?? '';
     }
   }));
-  apiFrozen503 ||= (await status(`${sys.apiUrl}/healthz`)) === 503;
+  apiFrozen503 ||= (await httpStatus(`${sys.apiUrl}/healthz`)) === 503;
   await sleep(200);
 }
 process.kill(server.pid!, 'SIGCONT');
 const thawed = Date.now();
 let workersThawedMs = -1;
 while (Date.now() - thawed < 30_000 && workersThawedMs < 0) {
-  if ((await Promise.all(healthUrls.map(status))).every((x) => x === 200)) workersThawedMs = Date.now() - thawed;
+  if ((await Promise.all(healthUrls.map(httpStatus))).every((x) => x === 200)) workersThawedMs = Date.now() - thawed;
   else await sleep(100);
 }
 say(`freeze: workers said 503 after ${frozen503Ms.join('/')} ms ("${frozenReason}"), API 503: ${apiFrozen503}; healthy again ${workersThawedMs} ms after SIGCONT`);

@@ -55,7 +55,8 @@ async function page(redis: RedisClient, key: string, pos: ListPosition | undefin
 
 /**
  * Walks the smallest index that covers the query (the global one, one per graph / agent / parent
- * run / schedule, or the live set for an unfinished status), newest first, and checks the remaining conditions on the records.
+ * run / schedule, or the live set for an unfinished status), newest first, and checks the
+ * remaining conditions on the records.
  * Entries whose run expired are dropped from the index on the way, so no KEYS/SCAN is ever needed.
  */
 export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Promise<RunList> {
