@@ -58,6 +58,7 @@ const metricsServer = env.WORKER_METRICS_PORT === 0 ? undefined : await serveMet
 if (metricsServer) log.info('worker_metrics_listening', { port: metricsServer.port });
 const gateway = createGatewayClient({
   baseUrl: env.GATEWAY_URL, apiKey: env.SUPERVISOR_API_KEY, timeoutMs: env.GATEWAY_TIMEOUT_MS, retries: env.GATEWAY_RETRIES, logger: log,
+  maxResponseBytes: env.GATEWAY_MAX_RESPONSE_BYTES,
   metrics: metrics.gateway,
 });
 const compiled = new Map<string, CompiledGraph>(Object.values(graphs).map((g) => [g.name, compileGraph(g)]));

@@ -91,6 +91,8 @@ export const WorkerEnv = z.object({
   JOB_POLL_INTERVAL_SEC: num(3, 0.05, 3600),
   GATEWAY_TIMEOUT_MS: int(30_000, 100, 600_000),
   GATEWAY_RETRIES: int(3, 0, 20),
+  /** Largest tool answer read; a larger one fails the call (response_too_large, not retried). */
+  GATEWAY_MAX_RESPONSE_BYTES: int(4 * 1024 * 1024, 1_024, 256 * 1024 * 1024),
   /** BullMQ lock: a dead worker's runs move to another after about this long. */
   WORKER_LOCK_MS: int(30_000, 1_000, 600_000),
   WORKER_METRICS_PORT: int(0, 0, 65_535),

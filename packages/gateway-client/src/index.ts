@@ -27,6 +27,13 @@ export interface GatewayClientOptions {
    * long (slot freed) instead of holding a worker slot — and the node's timeout — while it waits.
    */
   maxRetryAfterMs?: number;
+  /**
+   * Largest response body read, in bytes after decompression (default 4 MiB). A larger one (by its
+   * Content-Length, or once that many bytes arrived) is dropped unread and the call fails with a
+   * non-retryable `response_too_large`: a tool's answer becomes part of the run record, and one
+   * runaway answer would otherwise be buffered whole by the worker and then written to Redis.
+   */
+  maxResponseBytes?: number;
 }
 export interface GatewayClient {
   /**
@@ -38,6 +45,7 @@ export interface GatewayClient {
 }
 
 const RETRY_STATUS = [429, 500, 502, 503, 504];
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /**
  * got's `calculateDelay`. got passes `computedValue === 0` when its own rules (limit, method, status
@@ -123,6 +131,7 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
   const { apiKey, timeoutMs, logger: log, metrics } = opts;
   const url = new URL('v1/tools/execute', opts.baseUrl.endsWith('/') ? opts.baseUrl : `${opts.baseUrl}/`);
   const delay = retryDelay(opts.retryBaseMs ?? 200, opts.maxRetryAfterMs ?? 5_000);
+  const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const http = got.extend({
     timeout: { request: timeoutMs },
     followRedirect: false,
@@ -147,11 +156,12 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
       const hash = createHash('sha256').update(JSON.stringify(req.params)).digest('hex').slice(0, 6);
       const size = Buffer.byteLength(body);
       let attempt = 0;
+      let oversize: number | undefined; // bytes announced or received when the body was dropped
       try {
         if (signal?.aborted) throw aborted(signal);
         let text: string;
         try {
-          const res = await http.post(url, {
+          const pending = http.post(url, {
             body,
             signal,
             headers: { 'idempotency-key': req.context.idempotency_key },
@@ -178,9 +188,21 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
               beforeRetry: [(err) => metrics?.retry?.(tool, reasonOf(err))],
             },
           });
-          text = res.body;
+          // `total` is the Content-Length (known before the first byte), `transferred` what arrived
+          pending.on('downloadProgress', ({ transferred, total }: { transferred: number; total?: number }) => {
+            const bytes = Math.max(transferred, total ?? 0);
+            if (bytes > maxBytes && oversize === undefined) {
+              oversize = bytes;
+              pending.cancel();
+            }
+          });
+          text = (await pending).body;
         } catch (err) {
-          throw signal?.aborted ? aborted(signal) : fromGot(err, name, attempt, timeoutMs);
+          if (signal?.aborted) throw aborted(signal);
+          if (oversize !== undefined) {
+            throw new ToolError('response_too_large', `gateway answered ${name} with more than ${maxBytes} bytes (${oversize} seen); the body was dropped`, false, { limit_bytes: maxBytes, bytes: oversize, attempts: attempt });
+          }
+          throw fromGot(err, name, attempt, timeoutMs);
         }
         const result = fromBody(text, name);
         const ms = elapsed();

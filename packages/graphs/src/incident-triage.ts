@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clip } from './clip.js';
 import { maskText } from './redact.js';
 import { Num, parseResult, Text } from './tool-result.js';
 import {
@@ -45,7 +46,6 @@ const PrivacyResult = z.looseObject({
 const CostResult = z.looseObject({ daily_cost: Num, trend_pct: Num.nullish(), currency: Text.nullish(), anomalies: z.array(z.unknown()).nullish() });
 
 const PASSING = /^(pass|passing|passed|ok|healthy|up|green)$/i;
-const clip = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 /** The words a runbook search needs: service, symptoms, and what the overview already shows. */
 export function kbQuery(input: IncidentTriageInput, o: OverviewOut): string {

@@ -4,7 +4,7 @@ import { releaseCheck } from './release-check.js';
 import type { GraphDefinition } from './types.js';
 
 export * from './types.js';
-export { releaseCheck, ReleaseCheckInput, verdictOf } from './release-check.js';
+export { DETAIL_MAX, releaseCheck, ReleaseCheckInput, verdictOf } from './release-check.js';
 export type { Check, PollOutput, ReleaseVerdict, StartOutput } from './release-check.js';
 export { makeNoopGraph } from './noop.js';
 export { jittered } from './jitter.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ToolError } from '@sup/contracts';
+import { clip } from './clip.js';
 import { jittered } from './jitter.js';
 import { END, type GraphDefinition, type NodeContext, type NodeDef } from './types.js';
 
@@ -38,7 +39,9 @@ export interface ReleaseVerdict {
 
 type Ctx = NodeContext<ReleaseCheckInput>;
 
-const detailText = (d: unknown): string => (typeof d === 'string' ? d : d == null ? '' : JSON.stringify(d));
+/** A check's detail as text, at most DETAIL_MAX characters: it is stored twice in the record (poll_job, result). */
+export const DETAIL_MAX = 2_000;
+const detailText = (d: unknown): string => clip(typeof d === 'string' ? d : d == null ? '' : JSON.stringify(d), DETAIL_MAX);
 
 const startParams = ({ service, version, checks }: ReleaseCheckInput) => ({ task: 'release_check', service, version, ...(checks ? { checks } : {}) });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import {
-  END, getGraph, graphs, incidentTriage, jittered, makeNoopGraph, postmortemDraft, ReleaseCheckInput, releaseCheck, verdictOf,
+  DETAIL_MAX, END, getGraph, graphs, incidentTriage, jittered, makeNoopGraph, postmortemDraft, ReleaseCheckInput, releaseCheck, verdictOf,
   type CancelContext, type GraphDefinition, type NodeContext,
 } from '../src/index.js';
 
@@ -60,6 +60,18 @@ describe('release_check', () => {
     expect(first).toEqual({ wait: { delayMs: jittered(3_000, 'gr_p:1'), state: { first_poll_ms: 5_000, polls: 1 }, reason: 'job_running' } });
     const second = await poll.run(ctx({ first_poll_ms: 5_000, polls: 1 }, 8_000));
     expect(second).toMatchObject({ wait: { state: { first_poll_ms: 5_000, polls: 2 } } });
+  });
+
+  it('poll_job keeps each check detail as text of at most DETAIL_MAX characters', async () => {
+    const poll = releaseCheck.nodes[1]!;
+    const checks = [{ name: 'big', status: 'fail', detail: 'z'.repeat(DETAIL_MAX + 500) }, { name: 'obj', status: 'pass', detail: { n: 1 } }, { name: 'none', status: 'pass' }];
+    const ctx = {
+      runId: 'gr_p', input: { service: 's', version: 'v', timeout_sec: 600 }, outputs: { start_job: { job_id: 'j' } }, state: undefined, now: () => 1,
+      settings: { jobPollIntervalMs: 3_000 }, tools: { call: async () => ({ status: 'failed', checks }) },
+    } as unknown as NodeContext<ReleaseCheckInput>;
+    const out = (await poll.run(ctx)) as { output: { checks: Array<{ name: string; detail: string }> } };
+    expect(out.output.checks.map((c) => [c.name, c.detail.length])).toEqual([['big', DETAIL_MAX + 1], ['obj', 7], ['none', 0]]);
+    expect(out.output.checks[0]!.detail.endsWith('z…')).toBe(true);
   });
 
   describe('onCancel', () => {
