@@ -28,20 +28,30 @@ export function webhookPayload(rec: RunRecord): WebhookPayload {
 
 type Outcome = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string; retryable: boolean };
 
+/** A receiver's answer is not used: only its status. Reading stops after this many bytes. */
+export const WEBHOOK_MAX_ANSWER_BYTES = 64 * 1024;
+
 async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<Outcome> {
+  let statusCode: number | undefined;
   try {
     // retries belong to the BullMQ job (they survive restarts); redirects are not followed, so the
     // signed body only ever goes to the URL the run was created with
-    const res = await got.post(url, {
+    const pending = got.post(url, {
       body, headers, timeout: { request: timeoutMs }, retry: { limit: 0 }, throwHttpErrors: false, followRedirect: false,
     });
-    const code = res.statusCode;
-    if (code >= 200 && code < 300) return { ok: true, statusCode: code };
-    // other 4xx (and 3xx) mean the receiver refuses this request: sending it again cannot help
-    return { ok: false, statusCode: code, error: `http_${code}`, retryable: code >= 500 || code === 408 || code === 429 };
+    // a receiver that answers with an endless or huge body must not fill the worker's memory
+    pending.on('downloadProgress', ({ transferred, total }: { transferred: number; total?: number }) => {
+      if (Math.max(transferred, total ?? 0) > WEBHOOK_MAX_ANSWER_BYTES) pending.cancel();
+    });
+    statusCode = (await pending).statusCode;
   } catch (err) {
-    return { ok: false, statusCode: null, error: (err as { code?: string }).code ?? 'request_failed', retryable: true };
+    // cut short after the status line arrived (the limit above): the status is the answer
+    statusCode = (err as { response?: { statusCode?: number } }).response?.statusCode;
+    if (statusCode === undefined) return { ok: false, statusCode: null, error: (err as { code?: string }).code ?? 'request_failed', retryable: true };
   }
+  if (statusCode >= 200 && statusCode < 300) return { ok: true, statusCode };
+  // other 4xx (and 3xx) mean the receiver refuses this request: sending it again cannot help
+  return { ok: false, statusCode, error: `http_${statusCode}`, retryable: statusCode >= 500 || statusCode === 408 || statusCode === 429 };
 }
 
 // the URL may carry a token in its path or query: logs get the host only

@@ -31,13 +31,19 @@ afterFinish = queueWebhook;
 interface Received { headers: IncomingHttpHeaders; raw: string }
 let received: Received[] = [];
 let status: (n: number) => number = () => 200;
+/** When set, the receiver answers with a body that never ends (until the client hangs up). */
+let endless = false;
 const receiver: Server = createServer((req, res) => {
   let raw = '';
   req.setEncoding('utf8');
   req.on('data', (c: string) => (raw += c));
   req.on('end', () => {
     received.push({ headers: req.headers, raw });
-    res.writeHead(status(received.length)).end();
+    res.writeHead(status(received.length));
+    if (!endless) return void res.end();
+    const chunk = 'z'.repeat(16 * 1024);
+    const pump = () => { while (!res.destroyed && res.write(chunk)); if (!res.destroyed) res.once('drain', pump); };
+    pump();
   });
 });
 let hookUrl = '';
@@ -60,6 +66,7 @@ afterEach(async () => {
   deliverer = undefined;
   received = [];
   status = () => 200;
+  endless = false;
 });
 afterAll(async () => {
   await h.close();
@@ -201,6 +208,16 @@ describe('run webhooks', () => {
     expect([job.returnvalue, job.attemptsMade, received.length]).toEqual(['delivered', 1, 1]);
     expect(await eventsOf(rec.run_id, 'webhook_delivered')).toEqual([]);
     expect(logs.join('')).toMatch(/webhook_outcome_not_recorded .*reason=redis_error/);
+  });
+
+  it('reads only the status of a receiver that answers with an endless body (2xx delivered, 5xx retried)', async () => {
+    endless = true;
+    status = (n) => (n === 1 ? 503 : 200);
+    await startDeliverer();
+    const rec = await finishedRun();
+    const [delivered] = await until('webhook_delivered', async () => (await eventsOf(rec.run_id, 'webhook_delivered')).length > 0 && eventsOf(rec.run_id, 'webhook_delivered'));
+    expect(delivered!.data).toEqual({ status_code: 200, attempts: 2 });
+    expect(received).toHaveLength(2);
   });
 
   it('sends no signature headers when WEBHOOK_SECRET is empty', async () => {
