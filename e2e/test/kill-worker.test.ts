@@ -44,3 +44,40 @@ describe('a worker killed with SIGKILL mid-run costs nothing', () => {
     expect(takenOver.length).toBeGreaterThan(0);
   });
 });
+
+describe('a node whose worker keeps dying fails the run (crash loop) instead of taking down the next worker', () => {
+  // start_task hangs for 10 minutes: each worker that takes the run over is killed with the call in flight
+  const sys = new System({ workers: 1, simEnv: { SIM_LATENCY_MS: '600000' }, workerEnv: { CRASH_LOOP_LIMIT: '3' } });
+  beforeAll(() => sys.start());
+  afterAll(() => sys.stop());
+
+  it('after 3 workers lost in a row in start_job the 4th fails the run with crash_loop and does not call the tool again', async () => {
+    const id = await sys.submit('release_check', { service: 'poison', version: '1.0.0' });
+    const pids: number[] = [];
+    for (let loss = 1; loss <= 3; loss++) {
+      const w = sys.workers.at(-1)!;
+      await until(`worker ${loss} to call start_task for the run`, async () => w.lines.some((l) => l.includes('gateway_call') && l.includes(id)));
+      pids.push(w.child.pid!);
+      w.child.kill('SIGKILL');
+      await w.exited;
+      await sys.startWorker();
+    }
+    const run = await sys.waitStatus(id, ['succeeded', 'failed', 'cancelled'], 90_000);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatchObject({ code: 'crash_loop', node: 'start_job', details: { losses: 3, limit: 3 } });
+    expect(run.takeovers).toBe(2);
+    const last = sys.workers.at(-1)!;
+    await until('the crash_loop error line', async () => last.lines.some((l) => /\[ERROR\] run_graph error .*node=start_job code=crash_loop/.test(l) && l.includes(id)));
+    expect(last.lines.some((l) => l.includes('gateway_call') && l.includes(id))).toBe(false);
+
+    const { calls } = await sys.simApi<{ calls: Call[] }>('GET', `/_sim/calls?run_id=${id}`);
+    expect(calls.map((c) => c.action)).toEqual(['start_task', 'start_task', 'start_task']);
+    expect(new Set(calls.map((c) => c.idempotency_key)).size).toBe(1);
+    // each takeover is in the run's events, with the count so far
+    const { body } = await sys.api('GET', `/v1/runs/${id}/events`);
+    const resumed = body.events.filter((e: any) => e.type === 'run_resumed').map((e: any) => e.data.takeovers);
+    expect(resumed).toEqual([1, 2]);
+    const workers = body.events.filter((e: any) => e.type === 'run_started' || e.type === 'run_resumed').map((e: any) => Number(String(e.data.worker).split(':').at(-1)));
+    expect(workers).toEqual(pids);
+  });
+});

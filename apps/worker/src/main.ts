@@ -76,6 +76,7 @@ const processor = createProcessor({
   compensate: (runId) => compensate({ store, log, graph, tools, runs, timeoutMs: env.GATEWAY_TIMEOUT_MS }, runId),
   settings: { jobPollIntervalMs: Math.round(env.JOB_POLL_INTERVAL_SEC * 1000) },
   workerId: `${hostname()}:${process.pid}`,
+  crashLoopLimit: env.CRASH_LOOP_LIMIT,
   isClosing: () => closing,
   now: Date.now,
   onStep: metrics.onStep,

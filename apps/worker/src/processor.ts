@@ -35,6 +35,12 @@ export interface ProcessorDeps {
   compensate(runId: string): Promise<string>;
   /** How long a run waits after Redis refused one of its pass's commands (default REDIS_RETRY_MS). */
   redisRetryMs?: number;
+  /**
+   * A run is failed (`crash_loop`) instead of being taken over once the same node was in flight at
+   * this many lost passes in a row — a node that kills its worker does not go on to the next one.
+   * 0 or absent: never.
+   */
+  crashLoopLimit?: number;
 }
 
 /** How long a node runs before its name is written to the job's progress (bull-board). */
@@ -117,9 +123,22 @@ export function createProcessor(d: ProcessorDeps) {
     await d.compensateLater(rec);
   }
 
+  /** The error that ends a run whose node keeps losing its worker, or null to take it over. */
+  function crashLoop(rec: RunRecord): ErrorData | null {
+    const limit = d.crashLoopLimit ?? 0;
+    // `running` here means the last pass ended without committing its node: this claim is a takeover
+    const losses = rec.status === 'running' ? (rec.takeovers ?? 0) + 1 : 0;
+    if (limit === 0 || losses < limit) return null;
+    const node = rec.current_node ?? 'start';
+    return {
+      code: 'crash_loop', node: rec.current_node ?? undefined, details: { losses, limit },
+      message: `node ${node} was in flight each time its worker was lost, ${losses} times in a row (died, froze past its lock, or lost Redis); the run is failed so it takes down no more workers`,
+    };
+  }
+
   async function failWith(rec: RunRecord, error: ErrorData): Promise<string> {
     await commit(rec, failed(rec, error, d.now()), [rec.status]);
-    d.log.error('run_graph error', { run: rec.run_id, graph: rec.graph, code: error.code });
+    d.log.error('run_graph error', { run: rec.run_id, graph: rec.graph, ...(error.node ? { node: error.node } : {}), code: error.code });
     return 'failed';
   }
 
@@ -156,6 +175,8 @@ export function createProcessor(d: ProcessorDeps) {
     }
     const graph = d.graph(rec.graph);
     if (!graph) return failWith(rec, { code: 'unknown_graph', message: `graph ${rec.graph} is not known to this worker` });
+    const lost = crashLoop(rec);
+    if (lost) return failWith(rec, lost);
 
     // listen for a cancel before claiming, so one published right after the claim is not missed
     const ac = d.cancels.watch(runId);

@@ -20,6 +20,7 @@ export function claim(rec: RunRecord, lease: string, firstNode: string | null, n
     status: 'running',
     lease,
     attempt: fresh || takeover ? rec.attempt + 1 : rec.attempt,
+    ...(takeover ? { takeovers: (rec.takeovers ?? 0) + 1 } : {}),
     started_at: rec.started_at ?? iso(nowMs),
     current_node: rec.current_node ?? firstNode,
     updated_at: iso(nowMs),
@@ -28,7 +29,8 @@ export function claim(rec: RunRecord, lease: string, firstNode: string | null, n
   // outcome after it is. Every poll of a long job would otherwise add one to the run's stream.
   if (rec.status === 'waiting') return { record, events: [] };
   const type = rec.started_at === null ? 'run_started' : 'run_resumed';
-  return { record, events: [event(type, record.current_node ?? undefined, { attempt: record.attempt, from: rec.status, worker })] };
+  const data = { attempt: record.attempt, from: rec.status, worker, ...(takeover ? { takeovers: record.takeovers } : {}) };
+  return { record, events: [event(type, record.current_node ?? undefined, data)] };
 }
 
 function historyWith(rec: RunRecord, o: StepOutcome, status: NodeHistoryEntry['status'], startedMs: number, nowMs: number): NodeHistoryEntry[] {
@@ -57,7 +59,9 @@ function finished(rec: RunRecord, status: RunStatus, nowMs: number, extra: Parti
 }
 
 /** Applies one engine step to the record (one object spread per step: this runs for every node). */
-export function afterStep(rec: RunRecord, o: StepOutcome, startedMs: number, nowMs: number): Transition {
+export function afterStep(prev: RunRecord, o: StepOutcome, startedMs: number, nowMs: number): Transition {
+  // a node's outcome is committed: the takeovers in a row of its visit are over
+  const rec = prev.takeovers === undefined ? prev : { ...prev, takeovers: undefined };
   const stats = { tool_calls: o.toolCalls, duration_ms: o.durationMs, visit: o.visit };
   const snapshot = o.snapshot;
   switch (o.kind) {

@@ -17,9 +17,26 @@ describe('record transitions', () => {
     expect(c2.events).toEqual([]);
     const crashed = claim(c1.record, 'tok3', 'poll_job', 3000, 'h:3');
     expect(crashed.record.attempt).toBe(2);
-    expect(crashed.events[0]).toMatchObject({ type: 'run_resumed', data: { worker: 'h:3', attempt: 2, from: 'running' } });
+    expect(crashed.events[0]).toMatchObject({ type: 'run_resumed', data: { worker: 'h:3', attempt: 2, from: 'running', takeovers: 1 } });
+    expect(claim(crashed.record, 'tok5', 'poll_job', 3500, 'h:5').record.takeovers).toBe(2);
     const requeuedRun = claim({ ...c1.record, status: 'queued' }, 'tok4', 'poll_job', 4000, 'h:4');
     expect(requeuedRun.events[0]).toMatchObject({ type: 'run_resumed', data: { from: 'queued' } });
+  });
+
+  it('takeovers in a row are dropped by the commit of any node outcome, and only then', () => {
+    const lost = { ...claim(base(), 'tok1', 'start_job', 1000, 'h:1').record, takeovers: 2 };
+    const o = { node: 'start_job', visit: 1, toolCalls: 1, durationMs: 5, snapshot: { s: 1 } };
+    const outcomes = [
+      { ...o, kind: 'advanced' as const, next: 'poll_job' },
+      { ...o, kind: 'waiting' as const, delayMs: 100, reason: 'retry', again: false },
+      { ...o, kind: 'failed' as const, error: { code: 'x', message: 'x' } },
+      { ...o, kind: 'succeeded' as const, result: 1 },
+    ];
+    for (const out of outcomes) {
+      const t = afterStep(lost, out as Parameters<typeof afterStep>[1], 1000, 2000);
+      expect([out.kind, t.record.takeovers, JSON.parse(JSON.stringify(t.record)).takeovers]).toEqual([out.kind, undefined, undefined]);
+    }
+    expect(failed(lost, { code: 'crash_loop', message: 'm' }, 3000).record.takeovers).toBe(2);
   });
 
   it('the first park of a node visit, every retry and a new reason are events; parking again to poll is not', () => {

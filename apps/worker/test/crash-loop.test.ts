@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { event, isoTime, type RunRecord } from '@sup/contracts';
+import { enqueueRun, newRunRecord } from '@sup/queue';
+import { harness, until } from './harness.js';
+
+// a crash loop at 2 lost passes in a row
+const h = harness({ crashLoopLimit: 2 });
+beforeAll(() => h.start());
+afterAll(() => h.close());
+
+/** A run as a pass that was lost in its first node leaves it: `running`, the dead pass's lease. */
+async function lostRun(takeovers?: number): Promise<RunRecord> {
+  const now = Date.now();
+  const rec: RunRecord = {
+    ...newRunRecord({ graph: 'abc', agentId: 'sofiia', input: {} }), status: 'running', lease: 'dead-worker-token', attempt: 1,
+    started_at: isoTime(now), current_node: 'a', ...(takeovers === undefined ? {} : { takeovers }),
+  };
+  await h.store.create(rec, { events: [event('run_created'), event('run_started', 'a')] });
+  await enqueueRun(h.queue, { run_id: rec.run_id, graph: rec.graph }, 600);
+  return rec;
+}
+const eventsOf = async (id: string) => (await h.store.events(id)).map((e) => ({ type: e.type, node: e.node, data: e.data }));
+
+describe('crash loop: a node in flight at CRASH_LOOP_LIMIT lost passes in a row', () => {
+  it('a first loss is a takeover: counted in the record and the run_resumed event, cleared by the node commit', async () => {
+    h.resetGate();
+    const rec = await lostRun();
+    await h.gate.entered(); // a is committed, b is in flight
+    const mid = (await h.store.get(rec.run_id))!;
+    expect([mid.status, mid.current_node, mid.attempt, 'takeovers' in mid]).toEqual(['running', 'b', 2, false]);
+    expect((await eventsOf(rec.run_id)).find((e) => e.type === 'run_resumed')).toMatchObject({ node: 'a', data: { from: 'running', attempt: 2, takeovers: 1 } });
+    h.gate.open();
+    await until('succeeded', async () => (await h.store.get(rec.run_id))?.status === 'succeeded');
+  });
+
+  it('the loss that reaches the limit fails the run with crash_loop, and its node is not run again', async () => {
+    const rec = await lostRun(1);
+    const done = await until('failed', async () => {
+      const r = await h.store.get(rec.run_id);
+      return r?.status === 'failed' && r;
+    });
+    expect(done.error).toEqual({
+      code: 'crash_loop', node: 'a', details: { losses: 2, limit: 2 },
+      message: 'node a was in flight each time its worker was lost, 2 times in a row (died, froze past its lock, or lost Redis); the run is failed so it takes down no more workers',
+    });
+    expect([done.lease, done.takeovers, done.finished_at !== null]).toEqual([null, 1, true]);
+    expect(h.calls.filter((c) => c.key.startsWith(`${rec.run_id}:`))).toEqual([]);
+    expect((await eventsOf(rec.run_id)).at(-1)).toMatchObject({ type: 'run_failed', node: 'a', data: { code: 'crash_loop' } });
+    const job = (await h.queue.getJob(rec.run_id))!;
+    await until('job completed', async () => (await job.getState()) === 'completed');
+  });
+});
