@@ -10,7 +10,7 @@
  *   pnpm exec tsx chaos/gateway-faults.ts [--short] [--runs=200] [--auth-runs=100] [--retry-after=1]
  */
 import { arg, pct } from '../bench/lib/util.js';
-import { chaosSystem, duplicates, finish, load, paced, say, settle, SHORT, simCalls, watchdog, startSystem } from './lib.js';
+import { chaosSystem, duplicates, finish, load, paced, runEvents, say, settle, SHORT, simCalls, watchdog, startSystem } from './lib.js';
 
 const RUNS = arg('runs', SHORT ? 20 : 200);
 const AUTH_RUNS = arg('auth-runs', SHORT ? 10 : 100);
@@ -40,9 +40,8 @@ if (dA.repeatedEffects) failures.push(`A: ${dA.repeatedEffects} side effects exe
 const faults = (byOutcome.server_error ?? 0) + (byOutcome.rate_limited ?? 0) + (byOutcome.aborted ?? 0) + (byOutcome.timeout ?? 0);
 if (faults === 0) failures.push('A: no fault was injected');
 // node retries that waited at least the Retry-After (a throttled call parks its node that long)
-const retryDelays = (await Promise.all(a.accepted.map((id) => admin.xrange(`${sys.prefix}run:${id}:events`, '-', '+'))))
-  .flat().map(([, f]) => JSON.parse(f[1] ?? '{}') as { type?: string; data?: { delay_ms?: number } })
-  .filter((e) => e.type === 'node_retry').map((e) => e.data?.delay_ms ?? 0);
+const retryDelays = (await runEvents(admin, sys.prefix, a.accepted)).flat()
+  .filter((e) => e.type === 'node_retry').map((e) => Number(e.data?.delay_ms ?? 0));
 const longParks = retryDelays.filter((ms) => ms >= RETRY_AFTER_SEC * 1000).length;
 if (RETRY_AFTER_SEC > 5 && (byOutcome.rate_limited ?? 0) > 0 && longParks === 0) failures.push(`A: ${byOutcome.rate_limited} throttled calls, no node parked for the Retry-After`);
 

@@ -7,7 +7,7 @@
  *   pnpm exec tsx chaos/kill9.ts [--short] [--runs=500]
  */
 import { arg } from '../bench/lib/util.js';
-import { chaosSystem, duplicates, finish, load, paced, say, settle, SHORT, simCalls, sleep, watchdog, startSystem } from './lib.js';
+import { chaosSystem, duplicates, finish, load, maxTakeovers, paced, runEvents, say, settle, SHORT, simCalls, sleep, watchdog, startSystem } from './lib.js';
 
 const RUNS = arg('runs', SHORT ? 60 : 500);
 const PER_SEC = SHORT ? 12 : 20;
@@ -41,6 +41,7 @@ await gen.done;
 const out = await settle(admin, sys.prefix, gen.accepted, SHORT ? 30_000 : 180_000);
 const ids = new Set(gen.accepted);
 const d = duplicates(await simCalls(sys), ids);
+const takeovers = maxTakeovers(await runEvents(admin, sys.prefix, gen.accepted));
 const seconds = ((Date.now() - t0) / 1000).toFixed(1);
 say(`dedup keys (${d.dedupKeys.length}): ${d.dedupKeys.slice(0, 20).join(', ')}${d.dedupKeys.length > 20 ? ' …' : ''}`);
 say(`load before ${loadBefore}, after ${load()}`);
@@ -57,6 +58,6 @@ if (d.revisited) failures.push(`${d.revisited} finished nodes ran again with new
 if (kills === 0) failures.push('no worker was killed');
 finish({
   runs: gen.accepted.length, succeeded: out.counts.succeeded ?? 0, lost: out.lost.length, duplicated_nodes: d.duplicatedNodes.length,
-  dedup_keys: d.dedupKeys.length, failed: out.counts.failed ?? 0, kills, gateway_calls: d.calls, aborted_calls: d.aborted,
+  dedup_keys: d.dedupKeys.length, failed: out.counts.failed ?? 0, kills, max_takeovers: takeovers, gateway_calls: d.calls, aborted_calls: d.aborted,
   repeated_side_effects: d.repeatedEffects, revisited_nodes: d.revisited, seconds,
 }, failures);

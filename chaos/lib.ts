@@ -107,6 +107,18 @@ export async function settle(admin: Redis, prefix: string, ids: string[], timeou
   return { statuses, counts, lost: ids.filter((id) => !TERMINAL.has(statuses[id]!)) };
 }
 
+export interface ChaosEvent { type?: string; data?: Record<string, unknown> }
+
+/** Each run's events in order, parsed from the stream's `e` field. */
+export async function runEvents(admin: Redis, prefix: string, ids: readonly string[]): Promise<ChaosEvent[][]> {
+  return Promise.all(ids.map(async (id) => (await admin.xrange(`${prefix}run:${id}:events`, '-', '+')).map(([, f]) => JSON.parse(f[1] ?? '{}') as ChaosEvent)));
+}
+
+/** The most takeovers in a row any run went through (`run_resumed` … `takeovers`); CRASH_LOOP_LIMIT (3) fails a run there. */
+export function maxTakeovers(events: ChaosEvent[][]): number {
+  return Math.max(0, ...events.flat().map((e) => (e.type === 'run_resumed' ? Number(e.data?.takeovers ?? 0) : 0)));
+}
+
 /**
  * Records of runs the API did not accept (not in `accepted`): create.lua ran, then the enqueue and
  * its rollback both failed. As `id=status`.

@@ -14,7 +14,7 @@
  *   pnpm exec tsx chaos/redis-restart.ts [--short] [--runs=600] [--down-ms=2000]
  */
 import { arg } from '../bench/lib/util.js';
-import { chaosSystem, finish, load, paced, say, settle, SHORT, sleep, unacceptedRecords, watchdog, startSystem, httpStatus, workersWithHealth } from './lib.js';
+import { chaosSystem, finish, load, maxTakeovers, paced, runEvents, say, settle, SHORT, sleep, unacceptedRecords, watchdog, startSystem, httpStatus, workersWithHealth } from './lib.js';
 
 const RUNS = arg('runs', SHORT ? 120 : 600);
 const PER_SEC = SHORT ? 15 : 20;
@@ -95,6 +95,7 @@ await after.done;
 gen.accepted.push(...after.accepted);
 for (const [k, v] of Object.entries(after.rejected)) gen.rejected[`after_${k}`] = v;
 const out = await settle(admin, sys.prefix, gen.accepted, SHORT ? 40_000 : 180_000);
+const takeovers = maxTakeovers(await runEvents(admin, sys.prefix, gen.accepted));
 // a worker that called no tool and finished no run after the last restart, while there was work, is stuck
 const stepsAfter = sys.workers.map((w, j) => w.lines.slice(atThaw[j] ?? 0).filter((l) => /gateway_call|run_finished/.test(l)).length);
 const errors = [
@@ -127,7 +128,7 @@ const stuck = stepsAfter.filter((n) => n === 0).length;
 if (stuck) failures.push(`${stuck} workers took no step after the restart (stuck)`);
 finish({
   runs: gen.accepted.length, succeeded: out.counts.succeeded ?? 0, lost: out.lost.length, duplicated_nodes: 'n/a',
-  failed: out.counts.failed ?? 0, rejected_while_down: Object.values(gen.rejected).reduce((a, b) => a + b, 0), restarts: restarts.length,
+  failed: out.counts.failed ?? 0, max_takeovers: takeovers, rejected_while_down: Object.values(gen.rejected).reduce((a, b) => a + b, 0), restarts: restarts.length,
   api_back_ms: restarts.map((r) => r.apiBackMs).join('/'), workers_back_ms: restarts.map((r) => r.workersBackMs).join('/'),
   frozen_503_after_ms: frozen503Ms.join('/'), thawed_healthy_ms: workersThawedMs, stuck_workers: stuck, unaccepted_records: orphans.length, seconds,
 }, failures);

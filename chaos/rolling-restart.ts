@@ -7,7 +7,7 @@
  *   pnpm exec tsx chaos/rolling-restart.ts [--short] [--runs=300] [--rounds=2]
  */
 import { arg } from '../bench/lib/util.js';
-import { chaosSystem, duplicates, finish, load, paced, say, settle, SHORT, simCalls, sleep, watchdog, startSystem } from './lib.js';
+import { chaosSystem, duplicates, finish, load, paced, runEvents, say, settle, SHORT, simCalls, sleep, watchdog, startSystem } from './lib.js';
 
 const RUNS = arg('runs', SHORT ? 50 : 300);
 const ROUNDS = arg('rounds', SHORT ? 1 : 2);
@@ -33,11 +33,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 await gen.done;
 const out = await settle(admin, sys.prefix, gen.accepted, SHORT ? 30_000 : 180_000);
-let requeued = 0;
-for (const id of gen.accepted) {
-  const evs = await admin.xrange(`${sys.prefix}run:${id}:events`, '-', '+');
-  requeued += evs.filter(([, f]) => f[1]!.includes('"run_requeued"')).length;
-}
+const requeued = (await runEvents(admin, sys.prefix, gen.accepted)).flat().filter((e) => e.type === 'run_requeued').length;
 const d = duplicates(await simCalls(sys), new Set(gen.accepted));
 const seconds = ((Date.now() - t0) / 1000).toFixed(1);
 say(`worker exit codes: ${exitCodes.join(',')}; load before ${loadBefore}, after ${load()}`);
