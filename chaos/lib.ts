@@ -114,7 +114,7 @@ export async function runEvents(admin: Redis, prefix: string, ids: readonly stri
   return Promise.all(ids.map(async (id) => (await admin.xrange(`${prefix}run:${id}:events`, '-', '+')).map(([, f]) => JSON.parse(f[1] ?? '{}') as ChaosEvent)));
 }
 
-/** The most takeovers in a row any run went through (`run_resumed` … `takeovers`); CRASH_LOOP_LIMIT (3) fails a run there. */
+/** The most takeovers in a row any run went through (`run_resumed` … `takeovers`); CRASH_LOOP_LIMIT (default 5) fails a run there. */
 export function maxTakeovers(events: ChaosEvent[][]): number {
   return Math.max(0, ...events.flat().map((e) => (e.type === 'run_resumed' ? Number(e.data?.takeovers ?? 0) : 0)));
 }

@@ -6,7 +6,7 @@ import type { Logger } from '@sup/logging';
 import { StoreError, type RunStore } from '@sup/run-store';
 import type { CancelWatcher } from './cancels.js';
 import { parkOnRefusal, REDIS_RETRY_MS } from './refusals.js';
-import { afterStep, cancelled, claim, failed, requeued, type Transition } from './transitions.js';
+import { afterStep, cancelled, claim, failed, lostInARow, requeued, type Transition } from './transitions.js';
 
 export interface ProcessorDeps {
   store: RunStore;
@@ -124,15 +124,14 @@ export function createProcessor(d: ProcessorDeps) {
   }
 
   /** The error that ends a run whose node keeps losing its worker, or null to take it over. */
-  function crashLoop(rec: RunRecord): ErrorData | null {
+  function crashLoop(rec: RunRecord, stalls: number): ErrorData | null {
     const limit = d.crashLoopLimit ?? 0;
-    // `running` here means the last pass ended without committing its node: this claim is a takeover
-    const losses = rec.status === 'running' ? (rec.takeovers ?? 0) + 1 : 0;
+    const losses = lostInARow(rec, stalls);
     if (limit === 0 || losses < limit) return null;
     const node = rec.current_node ?? 'start';
     return {
       code: 'crash_loop', node: rec.current_node ?? undefined, details: { losses, limit },
-      message: `node ${node} was in flight each time its worker was lost, ${losses} times in a row (died, froze past its lock, or lost Redis); the run is failed so it takes down no more workers`,
+      message: `node ${node} was in flight each time its worker was lost, ${losses} times in a row (it died, froze or was cut off past its lock); the run is failed so it takes down no more workers`,
     };
   }
 
@@ -175,13 +174,13 @@ export function createProcessor(d: ProcessorDeps) {
     }
     const graph = d.graph(rec.graph);
     if (!graph) return failWith(rec, { code: 'unknown_graph', message: `graph ${rec.graph} is not known to this worker` });
-    const lost = crashLoop(rec);
+    const lost = crashLoop(rec, job.stalledCounter);
     if (lost) return failWith(rec, lost);
 
     // listen for a cancel before claiming, so one published right after the claim is not missed
     const ac = d.cancels.watch(runId);
     try {
-      const c = claim(rec, lease, nodeOf(graph, rec.snapshot ?? null), d.now(), d.workerId);
+      const c = claim(rec, lease, nodeOf(graph, rec.snapshot ?? null), d.now(), d.workerId, job.stalledCounter);
       const claimed = await commit(rec, c, [rec.status]);
       if (claimed !== 'ok') return await letGo(claimed, job, token, runId);
       rec = c.record;

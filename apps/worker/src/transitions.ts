@@ -11,16 +11,29 @@ export interface Transition {
   events: RunEvent[];
 }
 
-export function claim(rec: RunRecord, lease: string, firstNode: string | null, nowMs: number, worker: string): Transition {
+/**
+ * The lost workers in a row, this one included, if claiming `rec` now takes it over from a worker
+ * that was lost with a node in flight; 0 otherwise. Lost means BullMQ's stall detection moved the
+ * job back (its `stalls`, the job's stalledCounter, went up since the last claim). A pass that
+ * ended on its own without a commit — parked because Redis refused a write, or a worker error
+ * BullMQ retries — is not a loss.
+ */
+export function lostInARow(rec: RunRecord, stalls: number): number {
+  return rec.status === 'running' && stalls > (rec.stalls ?? 0) ? (rec.takeovers ?? 0) + 1 : 0;
+}
+
+export function claim(rec: RunRecord, lease: string, firstNode: string | null, nowMs: number, worker: string, stalls = 0): Transition {
   // attempt counts pick-ups after a queue or a crash, not wake-ups from a park
   const fresh = rec.status === 'queued';
   const takeover = rec.status === 'running';
+  const lost = lostInARow(rec, stalls);
   const record: RunRecord = {
     ...unparked(rec),
     status: 'running',
     lease,
     attempt: fresh || takeover ? rec.attempt + 1 : rec.attempt,
-    ...(takeover ? { takeovers: (rec.takeovers ?? 0) + 1 } : {}),
+    ...(lost ? { takeovers: lost } : {}),
+    ...(stalls !== (rec.stalls ?? 0) ? { stalls: stalls || undefined } : {}),
     started_at: rec.started_at ?? iso(nowMs),
     current_node: rec.current_node ?? firstNode,
     updated_at: iso(nowMs),
@@ -29,7 +42,7 @@ export function claim(rec: RunRecord, lease: string, firstNode: string | null, n
   // outcome after it is. Every poll of a long job would otherwise add one to the run's stream.
   if (rec.status === 'waiting') return { record, events: [] };
   const type = rec.started_at === null ? 'run_started' : 'run_resumed';
-  const data = { attempt: record.attempt, from: rec.status, worker, ...(takeover ? { takeovers: record.takeovers } : {}) };
+  const data = { attempt: record.attempt, from: rec.status, worker, ...(lost ? { takeovers: lost } : {}) };
   return { record, events: [event(type, record.current_node ?? undefined, data)] };
 }
 

@@ -15,10 +15,16 @@ describe('record transitions', () => {
     expect(c2.record).toMatchObject({ status: 'running', lease: 'tok2', attempt: 1 });
     // a wake-up from a park is not an event (every poll would add one)
     expect(c2.events).toEqual([]);
-    const crashed = claim(c1.record, 'tok3', 'poll_job', 3000, 'h:3');
-    expect(crashed.record.attempt).toBe(2);
+    // its job was moved back by BullMQ's stall detection (stalledCounter 1): a lost worker
+    const crashed = claim(c1.record, 'tok3', 'poll_job', 3000, 'h:3', 1);
+    expect(crashed.record).toMatchObject({ attempt: 2, takeovers: 1, stalls: 1 });
     expect(crashed.events[0]).toMatchObject({ type: 'run_resumed', data: { worker: 'h:3', attempt: 2, from: 'running', takeovers: 1 } });
-    expect(claim(crashed.record, 'tok5', 'poll_job', 3500, 'h:5').record.takeovers).toBe(2);
+    expect(claim(crashed.record, 'tok5', 'poll_job', 3500, 'h:5', 2).record).toMatchObject({ takeovers: 2, stalls: 2 });
+    // a pass that ended without a stall (parked after a Redis refusal, a retried worker error) is
+    // taken up again without counting a loss: the count so far stays
+    const refusedPass = claim(crashed.record, 'tok6', 'poll_job', 3600, 'h:6', 1);
+    expect(refusedPass.record).toMatchObject({ attempt: 3, takeovers: 1, stalls: 1 });
+    expect(refusedPass.events[0]!.data).toEqual({ worker: 'h:6', attempt: 3, from: 'running' });
     const requeuedRun = claim({ ...c1.record, status: 'queued' }, 'tok4', 'poll_job', 4000, 'h:4');
     expect(requeuedRun.events[0]).toMatchObject({ type: 'run_resumed', data: { from: 'queued' } });
   });

@@ -96,7 +96,7 @@ export const WorkerEnv = z.object({
   /** BullMQ lock: a dead worker's runs move to another after about this long. */
   WORKER_LOCK_MS: int(30_000, 1_000, 600_000),
   /** A run fails (crash_loop) once one node was in flight at this many lost workers in a row; 0 = never. */
-  CRASH_LOOP_LIMIT: int(3, 0, 1_000),
+  CRASH_LOOP_LIMIT: int(5, 0, 1_000),
   WORKER_METRICS_PORT: int(0, 0, 65_535),
   /** Signs run webhooks (HMAC-SHA256, see contracts/webhooks.ts); empty = unsigned. */
   WEBHOOK_SECRET: z.string().default(''),

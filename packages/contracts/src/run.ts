@@ -63,11 +63,14 @@ export const RunRecord = z.looseObject({
   /** XState persisted snapshot after the last finished node; null before the first step. */
   snapshot: z.unknown().nullable().optional(),
   /**
-   * Takeovers in a row with the same node in flight: a pass that claims a run still `running`
-   * counts one (its previous worker died, froze past its lock, or lost Redis mid-node); the commit
-   * of the node's outcome drops it. Absent when 0. See the worker's CRASH_LOOP_LIMIT.
+   * Lost workers in a row with the same node in flight: a claim of a run still `running` whose job
+   * BullMQ's stall detection moved back since the last claim (`stalls` went up: the worker died,
+   * froze or was cut off) counts one; the commit of the node's outcome drops it. Absent when 0.
+   * See the worker's CRASH_LOOP_LIMIT.
    */
   takeovers: z.number().int().optional(),
+  /** BullMQ's stall count of the run's job at the last claim; absent when 0. */
+  stalls: z.number().int().optional(),
   /**
    * Only while `status` is `waiting`: why the run is parked (`job_running`: polling an external job,
    * `child_run`: waiting for a child run, `retry`: backing off after a retryable failure) and when
