@@ -79,24 +79,29 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
 }
 
+interface ErrorResponse { statusCode: number; headers: Record<string, string | string[] | undefined>; body?: unknown }
+
+/** A non-2xx answer → ToolError. Never copies a response body into it. */
+function fromStatus(res: ErrorResponse, name: string, attempts: number): ToolError {
+  const status = res.statusCode;
+  if (status === 401 || status === 403) {
+    return new ToolError('gateway_unauthorized', `gateway rejected the supervisor credentials (HTTP ${status}): check SUPERVISOR_API_KEY matches the router`, false, { status });
+  }
+  const after = status === 429 || status === 503 ? retryAfterMs(res.headers['retry-after']) : undefined;
+  if (after !== undefined) {
+    // not waited for here (too long, or no retries left): the node parks for it
+    return new ToolError('gateway_throttled', `gateway asked to retry ${name} after ${Math.ceil(after / 1000)} s (HTTP ${status}, attempt ${attempts})`, true, { status, attempts, retry_after_ms: after });
+  }
+  if (status === 429 || status >= 500) {
+    return new ToolError('gateway_unavailable', `gateway answered HTTP ${status} to ${name} after ${attempts} attempt(s)`, true, { status, attempts });
+  }
+  const code = bodyCode(res.body);
+  return new ToolError('gateway_rejected', `gateway rejected ${name} (HTTP ${status}${code ? ` ${code}` : ''})`, false, { status, ...(code ? { code } : {}) });
+}
+
 /** A got failure (retries already spent) → ToolError. Never copies a response body into it. */
 function fromGot(err: unknown, name: string, attempts: number, timeoutMs: number): ToolError {
-  if (err instanceof HTTPError) {
-    const status = err.response.statusCode;
-    if (status === 401 || status === 403) {
-      return new ToolError('gateway_unauthorized', `gateway rejected the supervisor credentials (HTTP ${status}): check SUPERVISOR_API_KEY matches the router`, false, { status });
-    }
-    const after = status === 429 || status === 503 ? retryAfterMs(err.response.headers['retry-after']) : undefined;
-    if (after !== undefined) {
-      // not waited for here (too long, or no retries left): the node parks for it
-      return new ToolError('gateway_throttled', `gateway asked to retry ${name} after ${Math.ceil(after / 1000)} s (HTTP ${status}, attempt ${attempts})`, true, { status, attempts, retry_after_ms: after });
-    }
-    if (status === 429 || status >= 500) {
-      return new ToolError('gateway_unavailable', `gateway answered HTTP ${status} to ${name} after ${attempts} attempt(s)`, true, { status, attempts });
-    }
-    const code = bodyCode(err.response.body);
-    return new ToolError('gateway_rejected', `gateway rejected ${name} (HTTP ${status}${code ? ` ${code}` : ''})`, false, { status, ...(code ? { code } : {}) });
-  }
+  if (err instanceof HTTPError) return fromStatus(err.response, name, attempts);
   if (err instanceof TimeoutError) {
     return new ToolError('gateway_timeout', `${name}: no gateway answer within ${timeoutMs} ms, ${attempts} attempt(s)`, true, { attempts, timeout_ms: timeoutMs });
   }
@@ -200,6 +205,9 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
         } catch (err) {
           if (signal?.aborted) throw aborted(signal);
           if (oversize !== undefined) {
+            // an error status with a big body (a proxy's error page) is that status, not a result
+            const res = (err as RequestError).response;
+            if (res && (res.statusCode < 200 || res.statusCode > 299)) throw fromStatus({ statusCode: res.statusCode, headers: res.headers }, name, attempt);
             throw new ToolError('response_too_large', `gateway answered ${name} with more than ${maxBytes} bytes (${oversize} seen); the body was dropped`, false, { limit_bytes: maxBytes, bytes: oversize, attempts: attempt });
           }
           throw fromGot(err, name, attempt, timeoutMs);

@@ -62,6 +62,15 @@ describe('gateway client: response size limit', () => {
     expect(gw.seen).toHaveLength(1);
   });
 
+  it('an error status with a body past the limit (a proxy\'s error page) is that status: 503 stays retryable, 401 names the key', async () => {
+    const page = '<html>' + 'p'.repeat(LIMIT * 2) + '</html>';
+    gw.reset((_q, res) => { res.writeHead(503, { 'content-type': 'text/html' }); res.end(page); });
+    const busy = await failure(client().c.execute(request()));
+    expect(busy).toMatchObject({ code: 'gateway_unavailable', retryable: true, details: { status: 503, attempts: 1 } });
+    gw.reset((_q, res) => { res.writeHead(401, { 'content-type': 'text/html' }); res.end(page); });
+    expect(await failure(client().c.execute(request()))).toMatchObject({ code: 'gateway_unauthorized', retryable: false });
+  });
+
   it('counts the body after decompression (a small gzip that inflates past the limit)', async () => {
     const zipped = gzipSync(answer(LIMIT * 4));
     expect(zipped.length).toBeLessThan(LIMIT);
