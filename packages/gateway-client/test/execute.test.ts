@@ -3,9 +3,8 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { ToolError } from '@sup/contracts';
 import { createGatewayClient, retryDelay, type GatewayClientOptions } from '../src/index.js';
-import { TestGateway, captureLogs, json, request } from './helpers.js';
+import { TestGateway, captureLogs, failure, json, request } from './helpers.js';
 
 const gw = new TestGateway();
 beforeAll(() => gw.start());
@@ -16,11 +15,6 @@ function client(over: Partial<GatewayClientOptions> = {}) {
   const metrics = { observe: jest.fn(), retry: jest.fn() };
   const c = createGatewayClient({ baseUrl: gw.url, apiKey: 'k3y', timeoutMs: 5_000, retries: 2, retryBaseMs: 1, logger: logs.logger, metrics, ...over });
   return { c, logs, metrics };
-}
-async function failure(p: Promise<unknown>): Promise<ToolError> {
-  const err = await p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ToolError);
-  return err as ToolError;
 }
 
 describe('gateway client', () => {

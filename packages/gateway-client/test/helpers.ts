@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { EventEmitter, once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { expect } from '@jest/globals';
 import { createLogger, type Logger } from '@sup/logging';
-import type { ToolRequest } from '@sup/contracts';
+import { ToolError, type ToolRequest } from '@sup/contracts';
 
 export interface Seen { headers: IncomingMessage['headers']; body: string }
 export type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
@@ -72,3 +73,10 @@ export const request = (params: Record<string, unknown> = { query: 'q' }): ToolR
   params,
   context: { agent_id: 'sofiia', run_id: 'gr_abc123', node: 'overview', idempotency_key: 'gr_abc123:overview:0' },
 });
+
+/** The ToolError a call rejected with (fails the test if it resolved or threw something else). */
+export async function failure(p: Promise<unknown>): Promise<ToolError> {
+  const err = await p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ToolError);
+  return err as ToolError;
+}

@@ -1,9 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { once } from 'node:events';
 import { gzipSync } from 'node:zlib';
-import { ToolError } from '@sup/contracts';
 import { createGatewayClient } from '../src/index.js';
-import { TestGateway, captureLogs, json, request } from './helpers.js';
+import { TestGateway, captureLogs, failure, json, request } from './helpers.js';
 
 const LIMIT = 64 * 1024;
 const gw = new TestGateway();
@@ -20,11 +19,6 @@ const answer = (bytes: number) => {
   const tail = '"}}';
   return head + 'x'.repeat(bytes - head.length - tail.length) + tail;
 };
-async function failure(p: Promise<unknown>): Promise<ToolError> {
-  const err = await p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ToolError);
-  return err as ToolError;
-}
 
 describe('gateway client: response size limit', () => {
   it('reads an answer of exactly the limit', async () => {
