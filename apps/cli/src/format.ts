@@ -9,10 +9,14 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/** The attempt, and the workers lost in a row with the current node in flight (CRASH_LOOP_LIMIT). */
+const attemptText = (r: PublicRunRecord) =>
+  r.takeovers ? `${r.attempt} (${r.takeovers} worker${r.takeovers === 1 ? '' : 's'} lost in a row in this node)` : String(r.attempt);
+
 export function runDetail(r: PublicRunRecord): string {
   const lines = [
     ['run', r.run_id], ['graph', r.graph], ['agent', r.agent_id], ['status', r.status], ['node', dash(r.current_node)],
-    ['created', r.created_at], ['started', dash(r.started_at)], ['finished', dash(r.finished_at)], ['attempt', String(r.attempt)],
+    ['created', r.created_at], ['started', dash(r.started_at)], ['finished', dash(r.finished_at)], ['attempt', attemptText(r)],
   ];
   if (r.waiting) lines.splice(4, 0, ['waiting', `${r.waiting.reason} until ${r.waiting.until}`]);
   if (r.error) lines.push(['error', `${r.error.code}: ${r.error.message}${r.error.node ? ` (node ${r.error.node})` : ''}`]);

@@ -100,6 +100,14 @@ describe('supervisor runs create | get | cancel', () => {
     expect(got.out).toMatch(new RegExp(`^waiting\\s+job_running until ${until}$`, 'm'));
   });
 
+  it('says how many workers were lost in a row with the run\'s node in flight', async () => {
+    const id = await created();
+    const rec = (await open.store.get(id))!;
+    const taken = await open.store.commit(id, { ifStatus: ['queued'], record: { ...rec, status: 'running', attempt: 3, takeovers: 2, stalls: 2 } });
+    expect(taken.ok).toBe(true);
+    expect((await cli(['runs', 'get', id])).out).toMatch(/^attempt\s+3 \(2 workers lost in a row in this node\)$/m);
+  });
+
   it('reads --input from a file and honours --idempotency-key', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sup-cli-')), 'input.json');
     writeFileSync(file, INPUT);
