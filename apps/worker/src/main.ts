@@ -81,6 +81,7 @@ const processor = createProcessor({
   now: Date.now,
   onStep: metrics.onStep,
   onFinished: metrics.onFinished,
+  onTakeover: metrics.onTakeover,
   // awaited: a failed enqueue fails the job attempt and the retry queues the webhook again
   afterFinish: queueWebhook,
 });

@@ -17,6 +17,8 @@ export interface WorkerMetrics {
   onStep(rec: RunRecord, o: StepOutcome): void;
   /** ProcessorDeps.onFinished: a run this process finished. */
   onFinished(rec: RunRecord): void;
+  /** ProcessorDeps.onTakeover: a run this process found left by a lost worker. */
+  onTakeover(rec: RunRecord, outcome: 'resumed' | 'crash_loop'): void;
   /** A housekeeping pass this process ran: runs it repaired (a sign Redis lost or refused writes). */
   onHousekeeping(r: { orphans: number; requeued: number }): void;
 }
@@ -55,8 +57,15 @@ export function createWorkerMetrics(): WorkerMetrics {
     labelNames: ['kind'], registers: [registry],
   });
 
+  const takeovers = new Counter({
+    name: 'sup_run_takeovers_total',
+    help: 'Runs this worker found left by a lost worker (died, froze or cut off with a node in flight): resumed here, or failed as crash_loop at CRASH_LOOP_LIMIT',
+    labelNames: ['graph', 'outcome'], registers: [registry],
+  });
+
   return {
     registry,
+    onTakeover: (rec, outcome) => takeovers.inc({ graph: rec.graph, outcome }),
     gateway: {
       observe(tool, action, outcome, ms) {
         calls.inc({ tool, action, outcome });

@@ -23,6 +23,8 @@ export interface ProcessorDeps {
   now(): number;
   onStep?(rec: RunRecord, o: StepOutcome): void;
   onFinished?(rec: RunRecord): void;
+  /** A run found left by a lost worker: taken over ('resumed') or failed at CRASH_LOOP_LIMIT. */
+  onTakeover?(rec: RunRecord, outcome: 'resumed' | 'crash_loop'): void;
   /**
    * After a run's final commit (queues its webhook). The job completes only once this resolves: a
    * rejection fails the job attempt, BullMQ retries it, and the retry finds the run finished and
@@ -124,9 +126,8 @@ export function createProcessor(d: ProcessorDeps) {
   }
 
   /** The error that ends a run whose node keeps losing its worker, or null to take it over. */
-  function crashLoop(rec: RunRecord, stalls: number): ErrorData | null {
+  function crashLoop(rec: RunRecord, losses: number): ErrorData | null {
     const limit = d.crashLoopLimit ?? 0;
-    const losses = lostInARow(rec, stalls);
     if (limit === 0 || losses < limit) return null;
     const node = rec.current_node ?? 'start';
     return {
@@ -174,7 +175,9 @@ export function createProcessor(d: ProcessorDeps) {
     }
     const graph = d.graph(rec.graph);
     if (!graph) return failWith(rec, { code: 'unknown_graph', message: `graph ${rec.graph} is not known to this worker` });
-    const lost = crashLoop(rec, job.stalledCounter);
+    const losses = lostInARow(rec, job.stalledCounter);
+    const lost = crashLoop(rec, losses);
+    if (losses > 0) d.onTakeover?.(rec, lost ? 'crash_loop' : 'resumed');
     if (lost) return failWith(rec, lost);
 
     // listen for a cancel before claiming, so one published right after the claim is not missed

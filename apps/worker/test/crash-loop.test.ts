@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { event, isoTime, type RunRecord } from '@sup/contracts';
 import { enqueueRun, newRunRecord } from '@sup/queue';
+import { createWorkerMetrics } from '../src/metrics.js';
+// the Prometheus text parser the end-to-end tests use
+import { sample } from '../../../e2e/src/metrics.js';
 import { harness, until } from './harness.js';
 
-// a crash loop at 2 lost passes in a row
-const h = harness({ crashLoopLimit: 2 });
+// a crash loop at 2 lost passes in a row; the worker's metrics see each takeover
+const metrics = createWorkerMetrics();
+const h = harness({ crashLoopLimit: 2, onTakeover: metrics.onTakeover });
+const takeovers = async (outcome: string) => sample(await metrics.registry.metrics(), 'sup_run_takeovers_total', { graph: 'abc', outcome });
 beforeAll(() => h.start());
 afterAll(() => h.close());
 
@@ -38,6 +43,7 @@ describe('crash loop: a node in flight at CRASH_LOOP_LIMIT lost passes in a row'
     h.gate.open();
     await until('succeeded', async () => (await h.store.get(rec.run_id))?.status === 'succeeded');
     expect((await h.store.get(rec.run_id))!.takeovers).toBeUndefined();
+    expect(await takeovers('resumed')).toBeUndefined();
   });
 
   it('a first loss is a takeover: counted in the record and the run_resumed event, cleared by the node commit', async () => {
@@ -47,6 +53,7 @@ describe('crash loop: a node in flight at CRASH_LOOP_LIMIT lost passes in a row'
     const mid = (await h.store.get(rec.run_id))!;
     expect([mid.status, mid.current_node, mid.attempt, 'takeovers' in mid, mid.stalls]).toEqual(['running', 'b', 2, false, 1]);
     expect((await eventsOf(rec.run_id)).find((e) => e.type === 'run_resumed')).toMatchObject({ node: 'a', data: { from: 'running', attempt: 2, takeovers: 1 } });
+    expect(await takeovers('resumed')).toBe(1);
     h.gate.open();
     await until('succeeded', async () => (await h.store.get(rec.run_id))?.status === 'succeeded');
   });
@@ -66,5 +73,6 @@ describe('crash loop: a node in flight at CRASH_LOOP_LIMIT lost passes in a row'
     expect((await eventsOf(rec.run_id)).at(-1)).toMatchObject({ type: 'run_failed', node: 'a', data: { code: 'crash_loop' } });
     const job = (await h.queue.getJob(rec.run_id))!;
     await until('job completed', async () => (await job.getState()) === 'completed');
+    expect([await takeovers('resumed'), await takeovers('crash_loop')]).toEqual([1, 1]);
   });
 });

@@ -48,7 +48,7 @@ export const parkGraph: GraphDefinition = {
   edges: [{ from: 'p', to: END }],
 };
 
-export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit'> {
+export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'onTakeover' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit'> {
   /** The store the processor uses, e.g. one whose commits fail the way a test needs. */
   wrapStore?(store: RunStore): RunStore;
 }
