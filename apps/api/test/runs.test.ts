@@ -55,6 +55,27 @@ describe('POST /v1/graphs/:graph/runs', () => {
     expect((await t.store.list({ limit: 100 })).runs.map((r) => r.run_id)).toEqual(before.runs.map((r) => r.run_id));
   });
 
+  it('refuses an Idempotency-Key reused for another input, metadata or webhook (409), answering no old run', async () => {
+    const send = (b: object) => request(t.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'deploy-45').send(b);
+    const first = await send({ ...body, metadata: { ticket: 'T-1', by: 'ci' } });
+    expect(first.status).toBe(202);
+    // the same request with its keys in another order, and with a default spelled out, is a replay
+    const reordered = await send({ metadata: { by: 'ci', ticket: 'T-1' }, input: { timeout_sec: 600, version: body.input.version, service: body.input.service }, agent_id: 'sofiia' });
+    expect([reordered.status, reordered.headers['idempotent-replayed'], reordered.body.run_id]).toEqual([202, 'true', first.body.run_id]);
+    const before = await t.store.list({ limit: 100 });
+    const cases: Array<[object, string[]]> = [
+      [{ ...body, input: { ...body.input, version: '9.9.9' }, metadata: { ticket: 'T-1', by: 'ci' } }, ['input']],
+      [{ ...body }, ['metadata']],
+      [{ ...body, input: { ...body.input, version: '9.9.9' }, webhook: 'https://hooks.example/x' }, ['input', 'metadata', 'webhook']],
+    ];
+    for (const [payload, differs] of cases) {
+      const res = await send(payload);
+      expect([res.status, res.body.error.code, res.body.error.details]).toEqual([409, 'idempotency_key_reused', { run_id: first.body.run_id, graph: 'release_check', differs }]);
+      expect(res.body.error.message).toBe(`Idempotency-Key already started run ${first.body.run_id} with another request (${differs.join(', ')} differ${differs.length === 1 ? 's' : ''})`);
+    }
+    expect((await t.store.list({ limit: 100 })).runs.map((r) => r.run_id)).toEqual(before.runs.map((r) => r.run_id));
+  });
+
   it.each([
     ['unknown graph', '/v1/graphs/nope/runs', body, 404, 'graph_not_found'],
     ['missing agent_id', '/v1/graphs/release_check/runs', { input: body.input }, 400, 'validation_failed'],

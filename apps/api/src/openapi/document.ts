@@ -103,7 +103,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
     '/v1/graphs/{graph}/runs': {
       post: {
         operationId: 'createRun', tags: ['runs'], summary: 'Start a run of a graph',
-        description: 'Writes the run record (status `queued`) and enqueues it; a worker picks it up. With the same `Idempotency-Key` (per agent, while the run exists) the existing run is answered, also with 202, with `Idempotent-Replayed: true`, and no second run starts; the same key for another graph is a 409 `idempotency_key_reused`.',
+        description: 'Writes the run record (status `queued`) and enqueues it; a worker picks it up. With the same `Idempotency-Key` (per agent, while the run exists) the existing run is answered, also with 202, with `Idempotent-Replayed: true`, and no second run starts; the same key for another graph, or with another input, metadata or webhook (`details.differs`), is a 409 `idempotency_key_reused`.',
         parameters: [
           { name: 'graph', in: 'path', required: true, schema: { type: 'string', enum: graphNames } },
           { name: 'Idempotency-Key', in: 'header', required: false, description: 'printable ASCII, no spaces, at most 200 characters', schema: { type: 'string', maxLength: 200, pattern: '^[\\x21-\\x7e]+$' } },

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError, CreateRunBody, publicRun, RUN_ID_RE, type RunRecord } from '@sup/contracts';
@@ -28,6 +29,18 @@ export async function loadRun(store: RunStore, id: string): Promise<RunRecord> {
   return rec;
 }
 
+/**
+ * What of a request differs from the run its Idempotency-Key already started, as stored: the
+ * validated input (defaults applied), metadata, webhook. Compared as JSON (key order does not count).
+ */
+function replayDiffers(rec: RunRecord, req: { input: Record<string, unknown>; metadata?: Record<string, unknown> | undefined; webhook?: string | undefined }): string[] {
+  const asJson = (v: unknown) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)) as unknown);
+  const fields: Array<[string, unknown, unknown]> = [
+    ['input', rec.input, req.input], ['metadata', rec.metadata, req.metadata], ['webhook', rec.webhook ?? undefined, req.webhook],
+  ];
+  return fields.filter(([, stored, sent]) => !isDeepStrictEqual(asJson(stored), asJson(sent))).map(([name]) => name);
+}
+
 export function runRoutes(d: RunRoutesDeps): Router {
   const r = Router();
 
@@ -48,6 +61,13 @@ export function runRoutes(d: RunRoutesDeps): Router {
     if (!created && record.graph !== graph.name) {
       // the key is per agent: the same key for another graph is a client bug, not a replay
       throw new AppError(409, 'idempotency_key_reused', `Idempotency-Key already started run ${record.run_id} of graph ${record.graph}`, { run_id: record.run_id, graph: record.graph });
+    }
+    const differs = created ? [] : replayDiffers(record, { input, metadata: body.metadata, webhook: body.webhook });
+    if (differs.length > 0) {
+      // a key reused for another request (another version to check, say) must not answer the old run
+      throw new AppError(409, 'idempotency_key_reused', `Idempotency-Key already started run ${record.run_id} with another request (${differs.join(', ')} differ${differs.length === 1 ? 's' : ''})`, {
+        run_id: record.run_id, graph: record.graph, differs,
+      });
     }
     // a replay answers like the first request (202 + the run), and says it is one
     res.status(202).set('Idempotent-Replayed', String(!created)).location(`/v1/runs/${record.run_id}`).json(publicRun(record));
