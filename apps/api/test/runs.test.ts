@@ -81,6 +81,8 @@ describe('POST /v1/graphs/:graph/runs', () => {
     ['missing agent_id', '/v1/graphs/release_check/runs', { input: body.input }, 400, 'validation_failed'],
     ['input failing the graph schema', '/v1/graphs/release_check/runs', { agent_id: 'sofiia', input: { service: 42 } }, 400, 'validation_failed'],
     ['input that is not an object', '/v1/graphs/release_check/runs', { agent_id: 'sofiia', input: [1, 2] }, 400, 'validation_failed'],
+    ['a webhook that is not http(s)', '/v1/graphs/release_check/runs', { ...body, webhook: 'ftp://hooks.example/x' }, 400, 'validation_failed'],
+    ['a webhook URL over 2 048 characters', '/v1/graphs/release_check/runs', { ...body, webhook: `https://hooks.example/${'a'.repeat(2048)}` }, 400, 'validation_failed'],
   ])('rejects %s with a JSON error', async (_name, path, payload, status, code) => {
     const res = await request(t.app).post(path).send(payload as object);
     expect(res.status).toBe(status);

@@ -97,6 +97,6 @@ export const CreateRunBody = z.object({
   agent_id: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only'),
   input: z.record(z.string(), z.unknown()).default({}),
   metadata: z.record(z.string(), z.unknown()).optional(),
-  webhook: z.url({ protocol: /^https?$/ }).optional(),
+  webhook: z.url({ protocol: /^https?$/ }).max(2048).optional(),
 });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
