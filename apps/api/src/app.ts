@@ -21,6 +21,7 @@ import { listRunsRoutes } from './routes/list-runs.js';
 import { rejectDeepJson } from './depth.js';
 import { requestLog } from './request-log.js';
 import type { EventFollower } from './sse/follower.js';
+import type { Admission } from './admission.js';
 
 export interface AppDeps {
   redis: RedisClient;
@@ -40,6 +41,8 @@ export interface AppDeps {
   follower?: EventFollower;
   /** Webhooks of runs the API itself finishes (cancel of a queued/waiting run). */
   webhooks?: WebhookQueue;
+  /** Load shedding of run creates while Redis is nearly full (ADMISSION_MEMORY_PCT). */
+  admission?: Admission;
 }
 
 export function createApp(d: AppDeps): Express {
@@ -65,7 +68,7 @@ export function createApp(d: AppDeps): Express {
   const cancel = new CancelService({ store: d.store, queue: d.queue, publisher: d.redis, channel: d.cancelChannel, log: d.log, ttlSec: d.config.ttlSec, ...(onFinished ? { onFinished } : {}) });
   app.use(listRunsRoutes({ store: d.store, graphs: Object.keys(d.graphs) }));
   const stream = d.follower ? { store: d.store, follower: d.follower, log: d.log } : undefined;
-  app.use(runRoutes({ graphs: d.graphs, store: d.store, submit: { store: d.store, queue: d.queue, ttlSec: d.config.ttlSec }, cancel, ...(stream ? { stream } : {}) }));
+  app.use(runRoutes({ graphs: d.graphs, store: d.store, submit: { store: d.store, queue: d.queue, ttlSec: d.config.ttlSec }, cancel, ...(stream ? { stream } : {}), ...(d.admission ? { admission: d.admission } : {}) }));
   if (d.schedules) app.use(scheduleRoutes(d.schedules));
   const queues = d.queues ?? [d.queue];
   const registry = createApiMetrics({ store: d.store, queues });

@@ -1,12 +1,13 @@
 import { createServer } from 'node:http';
 import { ApiEnv, loadOrExit } from '@sup/config';
 import { createLogger } from '@sup/logging';
-import { connectRedis, createKeys, redisMode, RunStore } from '@sup/run-store';
+import { connectRedis, createKeys, memoryUse, redisMode, RunStore } from '@sup/run-store';
 import { createRunQueue, createWebhookQueue } from '@sup/queue';
 import { graphs } from '@sup/graphs';
 import { createScheduleQueue, loadScheduleConfig, ScheduleConfigError, ScheduleService, ScheduleStore, type Schedule } from '@sup/schedules';
 import { createApp } from './app.js';
 import { RedisChecks } from './redis-checks.js';
+import { Admission } from './admission.js';
 import { EventFollower } from './sse/follower.js';
 
 const env = loadOrExit(ApiEnv);
@@ -56,6 +57,7 @@ const app = createApp({
   queues: [queue, scheduleQueue, webhookQueue],
   follower,
   webhooks: webhookQueue,
+  admission: new Admission({ limitPct: env.ADMISSION_MEMORY_PCT, read: () => memoryUse(redis), log }),
 });
 const server = createServer(app);
 server.on('error', (err: NodeJS.ErrnoException) => {

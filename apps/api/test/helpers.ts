@@ -12,7 +12,7 @@ import { EventFollower } from '../src/sse/follower.js';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** The API in-process over the real Redis, under a key prefix of its own. */
-export function testApp(config: Partial<AppDeps['config']> = {}, redisUrl = REDIS_URL) {
+export function testApp(config: Partial<AppDeps['config']> = {}, redisUrl = REDIS_URL, extra: Pick<AppDeps, 'admission'> = {}) {
   const prefix = `t-api-${randomBytes(4).toString('hex')}:`;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, disconnectTimeout: 50, lazyConnect: redisUrl !== REDIS_URL, retryStrategy: () => (redisUrl === REDIS_URL ? 50 : null) });
   const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -29,7 +29,7 @@ export function testApp(config: Partial<AppDeps['config']> = {}, redisUrl = REDI
     redis, store, queue, graphs, log,
     cancelChannel: createKeys(prefix).cancelChannel,
     config: { apiKeys: [], bodyLimitKb: 16, gatewayUrl: 'http://router:8000', ttlSec: 3600, metricsPublic: false, ...config },
-    follower, webhooks,
+    follower, webhooks, ...extra,
   });
   async function close() {
     await follower.close();

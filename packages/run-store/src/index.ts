@@ -1,6 +1,6 @@
 export { createKeys, type Keys, type IndexField } from './keys.js';
 export { createRedis, type CreateRedisOptions } from './redis.js';
-export { connectRedis, evictionPolicy, redisMode, replicationSettings, type RedisMode, type RedisTopology } from './topology.js';
+export { connectRedis, evictionPolicy, memoryUse, redisMode, replicationSettings, type MemoryUse, type RedisMode, type RedisTopology } from './topology.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export { isRedisUnavailable, unavailableReason } from './unavailable.js';
 export type { CommitResult } from './results.js';

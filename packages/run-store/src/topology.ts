@@ -77,6 +77,26 @@ export async function evictionPolicy(client: RedisClient): Promise<string | null
   return policy;
 }
 
+/** How full Redis is: INFO memory's `used_memory` and `maxmemory` in bytes. */
+export interface MemoryUse { used: number; max: number }
+
+/**
+ * The fullest master's memory use (every master of a Cluster); null when none has a `maxmemory`,
+ * so there is nothing to be full against.
+ */
+export async function memoryUse(client: RedisClient): Promise<MemoryUse | null> {
+  const nodes: Array<Redis> = client instanceof Cluster ? client.nodes('master') : [client];
+  let fullest: MemoryUse | null = null;
+  for (const node of nodes) {
+    const info = await node.info('memory');
+    const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
+    const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1]);
+    if (!(max > 0) || !Number.isFinite(used)) continue;
+    if (!fullest || used / max > fullest.used / fullest.max) fullest = { used, max };
+  }
+  return fullest;
+}
+
 /**
  * What the master behind a Sentinel set-up promises about replication: its `min-replicas-to-write`
  * and how many replicas are linked to it now (docs/deployment.md#redis-sentinel explains why both

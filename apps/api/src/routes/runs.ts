@@ -5,6 +5,7 @@ import { AppError, CreateRunBody, publicRun, RUN_ID_RE, type RunRecord } from '@
 import type { GraphDefinition } from '@sup/graphs';
 import type { RunStore } from '@sup/run-store';
 import { submitRun, type SubmitDeps } from '@sup/queue';
+import { OVER_CAPACITY_RETRY_SEC, type Admission } from '../admission.js';
 import { parse, parseQuery } from '../errors.js';
 import type { CancelService } from '@sup/queue';
 import { streamRunEvents, wantsEventStream, type StreamDeps } from '../sse/stream.js';
@@ -20,6 +21,8 @@ export interface RunRoutesDeps {
   cancel: CancelService;
   /** SSE on the events route; without it, a stream request answers 503. */
   stream?: StreamDeps;
+  /** Load shedding of creates while Redis is nearly full; without it every valid create is tried. */
+  admission?: Admission;
 }
 
 export async function loadRun(store: RunStore, id: string): Promise<RunRecord> {
@@ -52,6 +55,10 @@ export function runRoutes(d: RunRoutesDeps): Router {
     const input = parse(graph.input, body.input, `input for graph ${graph.name}`) as Record<string, unknown>;
     const key = req.get('idempotency-key');
     const idempotencyKey = key === undefined ? undefined : parse(IdemKey, key, 'Idempotency-Key header');
+    await d.admission?.check().catch((err: unknown) => {
+      res.set('Retry-After', String(OVER_CAPACITY_RETRY_SEC));
+      throw err;
+    });
     const { created, record } = await submitRun(d.submit, {
       graph: graph.name, agentId: body.agent_id, input,
       ...(body.metadata ? { metadata: body.metadata } : {}),
