@@ -132,4 +132,28 @@ describe('on a 3-master Redis Cluster (api + 2 workers + gateway-sim)', () => {
     expect(await redis.get(`${s().prefix}runs:live:filled`)).toMatch(/^\d{4}-/);
     expect(hk.lines.join('\n')).not.toMatch(/\[ERROR\]/);
   });
+
+  it('admission looks at the master of the deployment\'s slot: another full master does not shed its creates', async () => {
+    const redis = s().redis as Cluster;
+    const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', `${s().prefix}runs:live`));
+    const masters = await s().masters();
+    const ours = masters.find((n) => `${n.options.host}:${n.options.port}` === redis.slots[slot]![0])!;
+    const other = masters.find((n) => n !== ours)!;
+    // a master at ~92 % of a maxmemory above what it uses (over the 90 % limit; it still takes writes)
+    const nearlyFull = async (node: typeof ours) => {
+      const used = Number(/^used_memory:(\d+)/m.exec(await node.info('memory'))![1]);
+      await node.config('SET', 'maxmemory', String(Math.floor(used / 0.92)));
+    };
+    const create = () => s().api('POST', '/v1/graphs/release_check/runs', { agent_id: 'sofiia', input: { service: 'admission', version: '1.0.0' } });
+    try {
+      await nearlyFull(other);
+      expect((await create()).status).toBe(202);
+      await nearlyFull(ours);
+      const refused = await until('creates refused', async () => { const r = await create(); return r.status === 503 && r; });
+      expect(refused.body.error.code).toBe('over_capacity');
+    } finally {
+      for (const node of masters) await node.config('SET', 'maxmemory', '0');
+    }
+    await until('creates accepted again', async () => (await create()).status === 202);
+  });
 });

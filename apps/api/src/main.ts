@@ -57,7 +57,7 @@ const app = createApp({
   queues: [queue, scheduleQueue, webhookQueue],
   follower,
   webhooks: webhookQueue,
-  admission: new Admission({ limitPct: env.ADMISSION_MEMORY_PCT, read: () => memoryUse(redis), log }),
+  admission: new Admission({ limitPct: env.ADMISSION_MEMORY_PCT, read: () => memoryUse(redis, createKeys(env.KEY_PREFIX).live), log }),
 });
 const server = createServer(app);
 server.on('error', (err: NodeJS.ErrnoException) => {

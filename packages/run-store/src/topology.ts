@@ -81,11 +81,19 @@ export async function evictionPolicy(client: RedisClient): Promise<string | null
 export interface MemoryUse { used: number; max: number }
 
 /**
- * The fullest master's memory use (every master of a Cluster); null when none has a `maxmemory`,
- * so there is nothing to be full against.
+ * Memory use of the master that holds `key` — on a Cluster, the one serving the deployment's slot
+ * (its keys share a hash tag); the fullest master when that one is not known. Null when it has no
+ * `maxmemory`, so there is nothing to be full against.
  */
-export async function memoryUse(client: RedisClient): Promise<MemoryUse | null> {
-  const nodes: Array<Redis> = client instanceof Cluster ? client.nodes('master') : [client];
+export async function memoryUse(client: RedisClient, key: string): Promise<MemoryUse | null> {
+  let nodes: Array<Redis> = [client as Redis];
+  if (client instanceof Cluster) {
+    const slot = Number(await client.call('CLUSTER', 'KEYSLOT', key));
+    const owner = client.slots[slot]?.[0];
+    const masters = client.nodes('master');
+    const mine = masters.filter((n) => `${n.options.host}:${n.options.port}` === owner);
+    nodes = mine.length > 0 ? mine : masters;
+  }
   let fullest: MemoryUse | null = null;
   for (const node of nodes) {
     const info = await node.info('memory');
