@@ -74,12 +74,12 @@ export const ApiEnv = z.object({
   API_KEYS: list,
   BODY_LIMIT_KB: int(256, 1, 10_240),
   METRICS_PUBLIC: bool(false),
+  /** New runs are refused (503 over_capacity) from this % of Redis' maxmemory on; 0 = never. */
+  ADMISSION_MEMORY_PCT: int(90, 0, 100),
   /**
    * Declarative schedules, reconciled at start-up: a YAML/JSON file path and/or inline JSON. Their
    * content is checked by packages/schedules (it needs the graphs); empty = leave config schedules as they are.
    */
-  /** New runs are refused (503 over_capacity) from this % of Redis' maxmemory on; 0 = never. */
-  ADMISSION_MEMORY_PCT: int(90, 0, 100),
   SCHEDULES_FILE: z.string().default(''),
   SCHEDULES: z.string().default(''),
 }).superRefine(checkRedisTopology);
