@@ -129,6 +129,17 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
     }
   });
 
+  it('the production file\'s defaults are the apps\' own: only REDIS_URL and the worker\'s metrics port differ', () => {
+    const { services } = resolved([PROD], { WORKER_REPLICAS: '1' });
+    const shown = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v ?? ''));
+    const differing = (schema: typeof ApiEnv | typeof WorkerEnv, s: Service) => {
+      const defaults = schema.parse({}) as Record<string, unknown>;
+      return Object.entries(s.environment ?? {}).filter(([k, v]) => k in defaults && shown(defaults[k]) !== String(v)).map(([k]) => k);
+    };
+    expect(differing(ApiEnv, services['sofiia-supervisor']!)).toEqual(['REDIS_URL']);
+    expect(differing(WorkerEnv, services['sofiia-supervisor-worker']!)).toEqual(['REDIS_URL', 'WORKER_METRICS_PORT']);
+  });
+
   it('the dev file stands alone: gateway-sim always on, Redis noeviction without persistence', () => {
     const { services } = resolved([DEV]);
     expect(Object.keys(services).sort()).toEqual(['gateway-sim', 'sofiia-redis', 'sofiia-supervisor', 'sofiia-supervisor-worker']);
