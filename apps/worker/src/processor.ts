@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
-import { isTerminal, JOB_NAMES, RunJobData, type ErrorData, type RunRecord, type RunStatus } from '@sup/contracts';
+import { isTerminal, JOB_NAMES, RUN_ID_RE, RunJobData, type ErrorData, type RunRecord, type RunStatus } from '@sup/contracts';
 import { nodeOf, step, StepAborted, type CompiledGraph, type StepDeps, type StepOutcome } from '@sup/engine';
 import type { ChildRuns } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
@@ -57,6 +57,19 @@ const PROGRESS_AFTER_MS = 1_000;
 async function showNode(job: Job, node: string | null): Promise<void> {
   if (!node || (job.progress as { node?: unknown } | null)?.node === node) return;
   await job.updateProgress({ node }).catch(() => undefined);
+}
+
+/**
+ * The run a job moves. A run job's id is its run id, and that is what is left when Redis lost the
+ * job hash while the job was active: BullMQ's stall check then re-creates the hash with nothing
+ * but its stall count (`HINCRBY … stc`) and puts the id back in `wait` — a job with no data, which
+ * must still resume its run rather than fail it.
+ */
+function runOf(job: Job): string {
+  const data = RunJobData.safeParse(job.data);
+  if (data.success) return data.data.run_id;
+  if (job.id && RUN_ID_RE.test(job.id)) return job.id;
+  throw new UnrecoverableError(`job ${job.id ?? '?'} names no run`);
 }
 
 /** The `run_finished` log line: what an operator greps for, no payload. */
@@ -149,7 +162,7 @@ export function createProcessor(d: ProcessorDeps) {
   });
 
   async function pass(job: Job, token: string | undefined): Promise<string> {
-    const { run_id: runId } = RunJobData.parse(job.data);
+    const runId = runOf(job);
     if (job.name === JOB_NAMES.compensate) return d.compensate(runId);
     const lease = token ?? `job:${job.id}`;
     let rec: RunRecord | null;

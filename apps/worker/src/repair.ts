@@ -28,21 +28,27 @@ export const RUNNING_QUIET_MS = 5 * 60_000;
 const MAX_PER_PASS = 50_000;
 const BATCH = 1_000;
 
-type Found = 'ok' | 'failed' | 'missing' | 'completed';
+type Found = 'ok' | 'failed' | 'missing' | 'completed' | 'hollow';
 
-/** What BullMQ holds for each run: its job hash, and whether it sits in `completed` or `failed`. */
+/**
+ * What BullMQ holds for each run: its job hash, and whether it sits in `completed` or `failed`. A
+ * hash without `data` is `hollow`: not a job BullMQ added but what its stall check re-creates when
+ * the hash of an active job was lost (`HINCRBY … stc` on a missing key) — whatever list it sits in,
+ * it says nothing about the run.
+ */
 async function jobsOf(d: RepairDeps, ids: string[]): Promise<Found[]> {
   const [completed, failedSet] = [d.queue.toKey('completed'), d.queue.toKey('failed')];
   const replies = await d.redis.pipeline(ids.flatMap((id) => [
-    ['exists', d.queue.toKey(id)], ['zscore', completed, id], ['zscore', failedSet, id],
+    ['exists', d.queue.toKey(id)], ['hexists', d.queue.toKey(id), 'data'], ['zscore', completed, id], ['zscore', failedSet, id],
   ])).exec();
   return ids.map((_, i) => {
-    const [exists, doneAt, failedAt] = [0, 1, 2].map((k) => {
-      const [err, v] = replies![3 * i + k]!;
+    const [exists, hasData, doneAt, failedAt] = [0, 1, 2, 3].map((k) => {
+      const [err, v] = replies![4 * i + k]!;
       if (err) throw err;
       return v;
     });
     if (!exists) return 'missing';
+    if (!hasData) return failedAt !== null || doneAt !== null ? 'hollow' : 'ok';
     if (failedAt !== null) return 'failed';
     return doneAt !== null ? 'completed' : 'ok';
   });
@@ -103,13 +109,15 @@ async function failRun(d: RepairDeps, id: string, read: { record: RunRecord; raw
   return 'failed';
 }
 
-async function restoreRun(d: RepairDeps, id: string, rec: RunRecord, kind: 'missing' | 'completed', nowMs: number): Promise<'restored' | 'skipped'> {
+const REASONS = { missing: 'job_missing', completed: 'job_completed', hollow: 'job_hollow' } as const;
+
+async function restoreRun(d: RepairDeps, id: string, rec: RunRecord, kind: 'missing' | 'completed' | 'hollow', nowMs: number): Promise<'restored' | 'skipped'> {
   const busy = rec.status === 'running' || rec.status === 'cancelling';
   if (busy && nowMs - Date.parse(rec.updated_at) < RUNNING_QUIET_MS) return 'skipped';
-  // a completed job keeps its id taken (the add would be a no-op) until it is removed
-  if (kind === 'completed' && (await d.queue.remove(id)) !== 1) return 'skipped';
+  // a finished (or hollow) job keeps its id taken (the add would be a no-op) until it is removed
+  if (kind !== 'missing' && (await d.queue.remove(id)) !== 1) return 'skipped';
   const until = rec.status === 'waiting' && rec.waiting ? Date.parse(rec.waiting.until) - nowMs : 0;
   await enqueueRun(d.queue, { run_id: id, graph: rec.graph }, d.ttlSec, Number.isFinite(until) ? until : 0);
-  d.log.warn('run_job_restored', { run: id, status: rec.status, node: rec.current_node ?? '-', reason: kind === 'missing' ? 'job_missing' : 'job_completed' });
+  d.log.warn('run_job_restored', { run: id, status: rec.status, node: rec.current_node ?? '-', reason: REASONS[kind] });
   return 'restored';
 }
