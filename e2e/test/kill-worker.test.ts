@@ -56,7 +56,9 @@ describe('a node whose worker keeps dying fails the run (crash loop) instead of 
     const pids: number[] = [];
     for (let loss = 1; loss <= 3; loss++) {
       const w = sys.workers.at(-1)!;
-      await until(`worker ${loss} to call start_task for the run`, async () => w.lines.some((l) => l.includes('gateway_call') && l.includes(id)));
+      // the gateway has the call (a worker logs gateway_call just before it sends it)
+      await until(`worker ${loss}'s start_task to reach the gateway`, async () =>
+        (await sys.simApi<{ calls: Call[] }>('GET', `/_sim/calls?run_id=${id}`)).calls.length === loss);
       pids.push(w.child.pid!);
       w.child.kill('SIGKILL');
       await w.exited;
