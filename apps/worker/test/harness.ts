@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { QUEUES, ToolError } from '@sup/contracts';
 import { compileGraph, type CompiledGraph, type StepDeps } from '@sup/engine';
 import { END, type GraphDefinition } from '@sup/graphs';
-import { createLogger } from '@sup/logging';
+import { createLogger, type Logger } from '@sup/logging';
 import { createKeys, RunStore } from '@sup/run-store';
 import { bullPrefix, createRunQueue, submitRun } from '@sup/queue';
 import { z } from 'zod';
@@ -133,4 +133,12 @@ export async function until<T>(what: string, fn: () => Promise<T | null | undefi
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A logger whose output the test reads: `logs` holds every chunk written, in order. */
+export function capturedLog(): { log: Logger; logs: string[] } {
+  const logs: string[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (b: Buffer) => logs.push(b.toString()));
+  return { log: createLogger({ service: 'worker-test', stream }), logs };
 }

@@ -1,11 +1,9 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Worker } from 'bullmq';
 import { QUEUES, type RunRecord } from '@sup/contracts';
-import { createLogger } from '@sup/logging';
 import { bullPrefix, newRunRecord } from '@sup/queue';
 import { REPAIR_GRACE_MS, repairLiveRuns } from '../src/repair.js';
-import { harness, until } from './harness.js';
+import { capturedLog, harness, until } from './harness.js';
 
 /**
  * When Redis loses the hash of an ACTIVE job (a failover, a crash between AOF syncs), BullMQ's stall
@@ -16,10 +14,7 @@ import { harness, until } from './harness.js';
  */
 const h = harness();
 afterAll(() => h.close());
-const logs: string[] = [];
-const stream = new PassThrough();
-stream.on('data', (b: Buffer) => logs.push(b.toString()));
-const log = createLogger({ service: 'worker-test', stream });
+const { log, logs } = capturedLog();
 const repair = () => repairLiveRuns({ queue: h.queue, redis: h.redis, store: h.store, log, ttlSec: 600 }, Date.now() + REPAIR_GRACE_MS + 1);
 
 /** A queued run whose job a rogue worker took, then Redis lost the job hash and its lock; BullMQ's own stall check runs. */

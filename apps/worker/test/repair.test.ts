@@ -1,20 +1,15 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { JOB_NAMES, QUEUES, type RunRecord } from '@sup/contracts';
 import { bullPrefix, enqueueCompensation, newRunRecord } from '@sup/queue';
-import { createLogger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
 import { REPAIR_GRACE_MS, repairLiveRuns, RUNNING_QUIET_MS } from '../src/repair.js';
-import { harness, until } from './harness.js';
+import { capturedLog, harness, until } from './harness.js';
 
 const h = harness();
 afterAll(() => h.close());
 
-const logs: string[] = [];
-const stream = new PassThrough();
-stream.on('data', (b: Buffer) => logs.push(b.toString()));
-const log = createLogger({ service: 'worker-test', stream });
+const { log, logs } = capturedLog();
 const finished: RunRecord[] = [];
 /** A pass as housekeeping runs it, once the runs are past the grace period; how many were restored. */
 const repair = (nowMs = Date.now() + REPAIR_GRACE_MS + 1) =>

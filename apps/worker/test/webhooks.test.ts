@@ -1,23 +1,18 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Worker } from 'bullmq';
 import { Redis, ReplyError } from 'ioredis';
 import { event, QUEUES, type RunRecord } from '@sup/contracts';
-import { createLogger } from '@sup/logging';
 import { bullPrefix, CancelService, createWebhookQueue, enqueueWebhook, newRunRecord, submitRun, type WebhookRetry } from '@sup/queue';
 import type { RunStore } from '@sup/run-store';
 import { createWebhookProcessor } from '../src/webhooks.js';
-import { harness, REDIS_URL, until } from './harness.js';
+import { capturedLog, harness, REDIS_URL, until } from './harness.js';
 
 const SECRET = 'whsec-test';
 const fastRetry: WebhookRetry = { attempts: 5, delayMs: 20 };
-const logs: string[] = [];
-const logStream = new PassThrough();
-logStream.on('data', (b: Buffer) => logs.push(b.toString()));
-const log = createLogger({ service: 'webhook-test', stream: logStream });
+const { log, logs } = capturedLog();
 
 /** As main.ts wires it: after every final commit the run job awaits queueing the run's webhook. */
 let afterFinish: (rec: RunRecord) => Promise<void> = async () => undefined;
