@@ -22,7 +22,7 @@ const ERROR_RESPONSES = {
   BadRequest: ['400', 'invalid JSON, body, query or header (`details` lists the failing fields)'],
   Unauthorized: ['401', 'API_KEYS is set and the request has no valid `Authorization: Bearer <key>`'],
   NotFound: ['404', 'no such run, graph or schedule'],
-  Conflict: ['409', 'conflicts with the current state: the run already finished (`details.status`), the schedule comes from configuration, its previous run is unfinished, or the Idempotency-Key started a run of another graph'],
+  Conflict: ['409', 'conflicts with the current state: the run already finished (`details.status`), the schedule comes from configuration, its previous run is unfinished, or the Idempotency-Key started a run of another graph or with another input, metadata or webhook'],
   PayloadTooLarge: ['413', 'request body above BODY_LIMIT_KB'],
   UnsupportedMediaType: ['415', 'the body is not `application/json`'],
   Unavailable: ['503', '`redis_unavailable`: Redis is unreachable or not taking writes (`details.reason`: `unavailable`, or `out_of_memory` — maxmemory reached, an operator must act); retry after `Retry-After` seconds; on a create also `over_capacity`: Redis is at ADMISSION_MEMORY_PCT of its maxmemory and new runs are refused'],
