@@ -94,9 +94,15 @@ describe('on a 3-master Redis Cluster (api + 2 workers + gateway-sim)', () => {
     const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => s().submit('release_check', { service: `ksvc${i}`, version: '1.0.0' })));
     const victim = s().workers[0]!;
     const pid = victim.child.pid!;
-    await until('the victim worker to own runs', async () => victim.lines.filter((l) => /gateway_call .*run=/.test(l) && ids.some((id) => l.includes(id))).length >= 2);
+    const ofOurs = (l: string) => /gateway_call .*run=/.test(l) && ids.some((id) => l.includes(id));
+    await until('the victim worker to own runs', async () => victim.lines.filter(ofOurs).length >= 2);
+    // calls sent from now on take 3 s: the kill lands while one of the victim's is in flight
+    await s().simApi('PATCH', '/_sim/config', { latencyMs: 3_000 });
+    const from = victim.lines.length;
+    await until('a call of the victim in flight', async () => victim.lines.slice(from).some(ofOurs));
     victim.child.kill('SIGKILL');
     await victim.exited;
+    await s().simApi('PATCH', '/_sim/config', { latencyMs: 100 });
 
     const runs = await Promise.all(ids.map((id) => s().waitStatus(id, ['succeeded', 'failed', 'cancelled'], 90_000)));
     expect(runs.map((r) => [r.status, r.error?.code ?? null])).toEqual(ids.map(() => ['succeeded', null])); // error codes in the failure message

@@ -13,11 +13,16 @@ describe('a worker killed with SIGKILL mid-run costs nothing', () => {
     const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => sys.submit('release_check', { service: `svc${i}`, version: '1.0.0' })));
     const victim = sys.workers[0]!;
     const pid = victim.child.pid!;
-    // wait until the victim really holds runs in flight, then kill it without warning
+    // wait until the victim really holds runs, then kill it without warning while a call of its is in
+    // flight: calls sent from now on take 3 s, so the kill cannot land after the answer
     await until('the victim worker to own runs', async () => victim.lines.filter((l) => l.includes('gateway_call')).length >= 3);
+    await sys.simApi('PATCH', '/_sim/config', { latencyMs: 3_000 });
+    const from = victim.lines.length;
+    await until('a call of the victim in flight', async () => victim.lines.slice(from).some((l) => l.includes('gateway_call')));
     const before = await Promise.all(ids.map((id) => sys.run(id)));
     victim.child.kill('SIGKILL');
     await victim.exited;
+    await sys.simApi('PATCH', '/_sim/config', { latencyMs: 150 });
 
     const runs = await Promise.all(ids.map((id) => sys.waitStatus(id, ['succeeded', 'failed', 'cancelled'], 90_000)));
     expect(runs.map((r) => [r.status, r.error?.code ?? null])).toEqual(ids.map(() => ['succeeded', null])); // error codes in the failure message
