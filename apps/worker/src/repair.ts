@@ -32,26 +32,34 @@ type Found = 'ok' | 'failed' | 'missing' | 'completed' | 'hollow';
 
 /**
  * What BullMQ holds for each run: its job hash, and whether it sits in `completed` or `failed`. A
- * hash without `data` is `hollow`: not a job BullMQ added but what its stall check re-creates when
- * the hash of an active job was lost (`HINCRBY … stc` on a missing key) — whatever list it sits in,
- * it says nothing about the run.
+ * finished job's hash without `data` is `hollow`: not a job BullMQ added but what its stall check
+ * re-creates when the hash of an active job was lost (`HINCRBY … stc` on a missing key) — it says
+ * nothing about the run. Three commands per run; the `data` check only for the few finished ones.
  */
 async function jobsOf(d: RepairDeps, ids: string[]): Promise<Found[]> {
   const [completed, failedSet] = [d.queue.toKey('completed'), d.queue.toKey('failed')];
   const replies = await d.redis.pipeline(ids.flatMap((id) => [
-    ['exists', d.queue.toKey(id)], ['hexists', d.queue.toKey(id), 'data'], ['zscore', completed, id], ['zscore', failedSet, id],
+    ['exists', d.queue.toKey(id)], ['zscore', completed, id], ['zscore', failedSet, id],
   ])).exec();
-  return ids.map((_, i) => {
-    const [exists, hasData, doneAt, failedAt] = [0, 1, 2, 3].map((k) => {
-      const [err, v] = replies![4 * i + k]!;
+  const found = ids.map((_, i): Found => {
+    const [exists, doneAt, failedAt] = [0, 1, 2].map((k) => {
+      const [err, v] = replies![3 * i + k]!;
       if (err) throw err;
       return v;
     });
     if (!exists) return 'missing';
-    if (!hasData) return failedAt !== null || doneAt !== null ? 'hollow' : 'ok';
     if (failedAt !== null) return 'failed';
     return doneAt !== null ? 'completed' : 'ok';
   });
+  const finished = ids.flatMap((id, i) => (found[i] === 'failed' || found[i] === 'completed' ? [i] : []));
+  if (finished.length === 0) return found;
+  const hasData = await d.redis.pipeline(finished.map((i) => ['hexists', d.queue.toKey(ids[i]!), 'data'])).exec();
+  finished.forEach((i, k) => {
+    const [err, v] = hasData![k]!;
+    if (err) throw err;
+    if (!v) found[i] = 'hollow';
+  });
+  return found;
 }
 
 /**
