@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { UnrecoverableError, type Job } from 'bullmq';
 import got from 'got';
+import { capBody } from '@sup/gateway-client';
 import {
   event, isTerminal, WEBHOOK_HEADERS, WebhookJobData, type RunEvent, type RunRecord, type WebhookPayload,
 } from '@sup/contracts';
@@ -40,9 +41,7 @@ async function post(url: string, body: string, headers: Record<string, string>, 
       body, headers, timeout: { request: timeoutMs }, retry: { limit: 0 }, throwHttpErrors: false, followRedirect: false,
     });
     // a receiver that answers with an endless or huge body must not fill the worker's memory
-    pending.on('downloadProgress', ({ transferred, total }: { transferred: number; total?: number }) => {
-      if (Math.max(transferred, total ?? 0) > WEBHOOK_MAX_ANSWER_BYTES) pending.cancel();
-    });
+    capBody(pending, WEBHOOK_MAX_ANSWER_BYTES);
     statusCode = (await pending).statusCode;
   } catch (err) {
     // cut short after the status line arrived (the limit above): the status is the answer

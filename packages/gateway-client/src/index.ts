@@ -45,6 +45,24 @@ export interface GatewayClient {
 }
 
 const RETRY_STATUS = [429, 500, 502, 503, 504];
+
+/**
+ * Stops reading a got response once its body passes `maxBytes` — by its Content-Length (`total`,
+ * known before the first byte) or by the bytes that arrived — and cancels the request, which then
+ * rejects (with `response` set when the status line had arrived). Returns how many bytes had been
+ * announced or received when it cut, or undefined while it has not.
+ */
+export function capBody(pending: { on(event: 'downloadProgress', f: (p: { transferred: number; total?: number }) => void): unknown; cancel(): void }, maxBytes: number): () => number | undefined {
+  let cutAt: number | undefined;
+  pending.on('downloadProgress', ({ transferred, total }) => {
+    const bytes = Math.max(transferred, total ?? 0);
+    if (bytes > maxBytes && cutAt === undefined) {
+      cutAt = bytes;
+      pending.cancel();
+    }
+  });
+  return () => cutAt;
+}
 export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -161,10 +179,11 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
       const hash = createHash('sha256').update(JSON.stringify(req.params)).digest('hex').slice(0, 6);
       const size = Buffer.byteLength(body);
       let attempt = 0;
-      let oversize: number | undefined; // bytes announced or received when the body was dropped
       try {
         if (signal?.aborted) throw aborted(signal);
         let text: string;
+        // bytes announced or received when the body was dropped (capBody), undefined while it was not
+        let oversize: () => number | undefined = () => undefined;
         try {
           const pending = http.post(url, {
             body,
@@ -193,22 +212,15 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
               beforeRetry: [(err) => metrics?.retry?.(tool, reasonOf(err))],
             },
           });
-          // `total` is the Content-Length (known before the first byte), `transferred` what arrived
-          pending.on('downloadProgress', ({ transferred, total }: { transferred: number; total?: number }) => {
-            const bytes = Math.max(transferred, total ?? 0);
-            if (bytes > maxBytes && oversize === undefined) {
-              oversize = bytes;
-              pending.cancel();
-            }
-          });
+          oversize = capBody(pending, maxBytes);
           text = (await pending).body;
         } catch (err) {
           if (signal?.aborted) throw aborted(signal);
-          if (oversize !== undefined) {
+          if (oversize() !== undefined) {
             // an error status with a big body (a proxy's error page) is that status, not a result
             const res = (err as RequestError).response;
             if (res && (res.statusCode < 200 || res.statusCode > 299)) throw fromStatus({ statusCode: res.statusCode, headers: res.headers }, name, attempt);
-            throw new ToolError('response_too_large', `gateway answered ${name} with more than ${maxBytes} bytes (${oversize} seen); the body was dropped`, false, { limit_bytes: maxBytes, bytes: oversize, attempts: attempt });
+            throw new ToolError('response_too_large', `gateway answered ${name} with more than ${maxBytes} bytes (${oversize()} seen); the body was dropped`, false, { limit_bytes: maxBytes, bytes: oversize(), attempts: attempt });
           }
           throw fromGot(err, name, attempt, timeoutMs);
         }
