@@ -6,6 +6,8 @@
  * and exits non-zero when a check failed.
  */
 import { Redis } from 'ioredis';
+import type { RunEvent } from '@sup/contracts';
+import { RunStore } from '@sup/run-store';
 import { freePort, RedisServer } from '../bench/lib/redis-server.js';
 import { load, say, sleep, startSystem, systemOn } from '../bench/lib/util.js';
 
@@ -107,15 +109,14 @@ export async function settle(admin: Redis, prefix: string, ids: string[], timeou
   return { statuses, counts, lost: ids.filter((id) => !TERMINAL.has(statuses[id]!)) };
 }
 
-export interface ChaosEvent { type?: string; data?: Record<string, unknown> }
-
-/** Each run's events in order, parsed from the stream's `e` field. */
-export async function runEvents(admin: Redis, prefix: string, ids: readonly string[]): Promise<ChaosEvent[][]> {
-  return Promise.all(ids.map(async (id) => (await admin.xrange(`${prefix}run:${id}:events`, '-', '+')).map(([, f]) => JSON.parse(f[1] ?? '{}') as ChaosEvent)));
+/** Each run's events in order, read as the API reads them (RunStore.events; a stream keeps ≤ ~10 000). */
+export async function runEvents(admin: Redis, prefix: string, ids: readonly string[]): Promise<RunEvent[][]> {
+  const store = new RunStore({ redis: admin, prefix, ttlSec: 1 }); // reads only: the TTL is never used
+  return Promise.all(ids.map((id) => store.events(id, { limit: 10_000 })));
 }
 
 /** The most takeovers in a row any run went through (`run_resumed` … `takeovers`); CRASH_LOOP_LIMIT (default 5) fails a run there. */
-export function maxTakeovers(events: ChaosEvent[][]): number {
+export function maxTakeovers(events: RunEvent[][]): number {
   return Math.max(0, ...events.flat().map((e) => (e.type === 'run_resumed' ? Number(e.data?.takeovers ?? 0) : 0)));
 }
 

@@ -10,7 +10,8 @@
  *
  *   pnpm exec tsx chaos/lost-jobs.ts [--short] [--runs=300]
  */
-import { Queue, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
+import { createRunQueue } from '@sup/queue';
 import { arg } from '../bench/lib/util.js';
 import { chaosSystem, duplicates, finish, load, paced, say, settle, SHORT, simCalls, sleep, watchdog, startSystem } from './lib.js';
 
@@ -24,7 +25,7 @@ const { server, System, admin } = await chaosSystem();
 const sys = await startSystem(System, {
   workers: 2, simEnv: { SIM_LATENCY_MS: '50', SIM_JOB_DURATION_MS: '1500' }, workerEnv: { HOUSEKEEPING_EVERY_SEC: String(HK) },
 });
-const queue = new Queue('runs', { connection: admin.duplicate(), prefix: sys.bullPrefix });
+const queue = createRunQueue(admin.duplicate(), sys.prefix);
 const t0 = Date.now();
 const gen = paced(sys, (i: number) => (i % 2 ? 'incident_triage' : 'release_check'),
   (i) => (i % 2 ? { service: `svc${i % 50}`, incident_id: `inc_${i}` } : { service: `svc${i % 50}`, version: `1.0.${i}` }), RUNS, PER_SEC);
