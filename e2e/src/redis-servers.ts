@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Redis } from 'ioredis';
 import { startProcess, stopProc, until, type Proc } from './procs.js';
 
 const run = promisify(execFile);
@@ -34,6 +35,16 @@ export async function freeRedisPort(): Promise<number> {
 export async function redisCli(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 30_000 });
   return stdout.trim();
+}
+
+/**
+ * Sets a node's `maxmemory` so that what it uses now is `share` of it (e.g. 0.92: over the API's 90 %
+ * admission limit, while Redis itself still takes writes). Returns the bytes it used.
+ */
+export async function nearlyFull(node: Redis, share: number): Promise<number> {
+  const used = Number(/^used_memory:(\d+)/m.exec(await node.info('memory'))![1]);
+  await node.config('SET', 'maxmemory', String(Math.floor(used / share)));
+  return used;
 }
 
 export interface RedisServer {

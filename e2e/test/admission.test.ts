@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { startApp, stopProc, until, type Proc } from '../src/procs.js';
-import { startRedisServer, stopRedisServer, type RedisServer } from '../src/redis-servers.js';
+import { nearlyFull, startRedisServer, stopRedisServer, type RedisServer } from '../src/redis-servers.js';
 
 /**
  * Load shedding on a real Redis: the API process refuses new runs once Redis' used memory reaches
@@ -31,8 +31,7 @@ describe('admission: new runs are refused before Redis is full', () => {
     expect((await create()).status).toBe(202);
 
     // Redis at ~93 % of a maxmemory above what it uses: over the 90 % limit, and it still takes writes
-    const used = Number(/^used_memory:(\d+)/m.exec(await admin.info('memory'))![1]);
-    await admin.config('SET', 'maxmemory', String(Math.floor(used / 0.93)));
+    const used = await nearlyFull(admin, 0.93);
     const refused = await until('creates refused', async () => {
       const res = await create();
       return res.status === 503 ? ((await res.json()) as { error: { code: string; details: { limit_pct: number } } }) : undefined;

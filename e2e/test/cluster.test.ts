@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cluster } from 'ioredis';
 import { System } from '../src/system.js';
 import { startApp, until } from '../src/procs.js';
-import { LocalCluster } from '../src/redis-servers.js';
+import { LocalCluster, nearlyFull } from '../src/redis-servers.js';
 
 interface Call { run_id: string; action: string; outcome: string; idempotency_key: string; executed: boolean; duplicate: boolean }
 
@@ -150,16 +150,11 @@ describe('on a 3-master Redis Cluster (api + 2 workers + gateway-sim)', () => {
     const masters = await s().masters();
     const ours = masters.find((n) => `${n.options.host}:${n.options.port}` === redis.slots[slot]![0])!;
     const other = masters.find((n) => n !== ours)!;
-    // a master at ~92 % of a maxmemory above what it uses (over the 90 % limit; it still takes writes)
-    const nearlyFull = async (node: typeof ours) => {
-      const used = Number(/^used_memory:(\d+)/m.exec(await node.info('memory'))![1]);
-      await node.config('SET', 'maxmemory', String(Math.floor(used / 0.92)));
-    };
     const create = () => s().api('POST', '/v1/graphs/release_check/runs', { agent_id: 'sofiia', input: { service: 'admission', version: '1.0.0' } });
     try {
-      await nearlyFull(other);
+      await nearlyFull(other, 0.92);
       expect((await create()).status).toBe(202);
-      await nearlyFull(ours);
+      await nearlyFull(ours, 0.92);
       const refused = await until('creates refused', async () => { const r = await create(); return r.status === 503 && r; });
       expect(refused.body.error.code).toBe('over_capacity');
     } finally {
