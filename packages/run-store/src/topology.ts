@@ -77,6 +77,8 @@ export async function evictionPolicy(client: RedisClient): Promise<string | null
   return policy;
 }
 
+const keySlots = new Map<string, number>();
+
 /** How full Redis is: INFO memory's `used_memory` and `maxmemory` in bytes. */
 export interface MemoryUse { used: number; max: number }
 
@@ -88,7 +90,9 @@ export interface MemoryUse { used: number; max: number }
 export async function memoryUse(client: RedisClient, key: string): Promise<MemoryUse | null> {
   let nodes: Array<Redis> = [client as Redis];
   if (client instanceof Cluster) {
-    const slot = Number(await client.call('CLUSTER', 'KEYSLOT', key));
+    // a key's slot never changes (which node serves it may): asked once per key, not per reading
+    const slot = keySlots.get(key) ?? Number(await client.call('CLUSTER', 'KEYSLOT', key));
+    keySlots.set(key, slot);
     const owner = client.slots[slot]?.[0];
     const masters = client.nodes('master');
     const mine = masters.filter((n) => `${n.options.host}:${n.options.port}` === owner);
