@@ -51,7 +51,7 @@ await Promise.race([redisChecks.start(), new Promise((r) => setTimeout(r, startu
 const app = createApp({
   redis, store, queue, graphs, log,
   cancelChannel: createKeys(env.KEY_PREFIX).cancelChannel,
-  config: { apiKeys: env.API_KEYS, bodyLimitKb: env.BODY_LIMIT_KB, gatewayUrl: env.GATEWAY_URL, ttlSec: env.RUN_TTL_SEC, metricsPublic: env.METRICS_PUBLIC },
+  config: { apiKeys: env.API_KEYS, bodyLimitKb: env.BODY_LIMIT_KB, gatewayUrl: env.GATEWAY_URL, ttlSec: env.RUN_TTL_SEC, metricsPublic: env.METRICS_PUBLIC, webhookHosts: env.WEBHOOK_ALLOWED_HOSTS },
   redisWarnings: () => redisChecks.warnings(),
   schedules,
   queues: [queue, scheduleQueue, webhookQueue],

@@ -182,3 +182,26 @@ describe('hand-edited records', () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe('WEBHOOK_ALLOWED_HOSTS', () => {
+  const limited = testApp({ webhookHosts: ['hooks.example.com', '*.corp.example'] });
+  afterAll(() => limited.close());
+
+  it('refuses a webhook to another host with a 422 naming the list, and writes nothing', async () => {
+    const before = await limited.store.list({ limit: 100 });
+    for (const webhook of ['http://169.254.169.254/latest/meta-data', 'https://hooks.example.com.evil.test/x', 'https://corp.example/x']) {
+      const res = await request(limited.app).post('/v1/graphs/release_check/runs').send({ ...body, webhook });
+      expect([webhook, res.status, res.body.error.code]).toEqual([webhook, 422, 'webhook_not_allowed']);
+      expect(res.body.error.message).toBe(`webhook host ${new URL(webhook).host} is not in WEBHOOK_ALLOWED_HOSTS`);
+      expect(res.body.error.details).toEqual({ allowed: ['hooks.example.com', '*.corp.example'] });
+    }
+    expect((await limited.store.list({ limit: 100 })).runs).toEqual(before.runs);
+  });
+
+  it('accepts a listed host or subdomain, and a run without a webhook', async () => {
+    for (const extra of [{ webhook: 'https://hooks.example.com/run?token=1' }, { webhook: 'https://ci.corp.example:8443/x' }, {}]) {
+      const res = await request(limited.app).post('/v1/graphs/release_check/runs').send({ ...body, ...extra });
+      expect([extra, res.status]).toEqual([extra, 202]);
+    }
+  });
+});

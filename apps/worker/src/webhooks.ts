@@ -3,7 +3,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import got from 'got';
 import { capBody } from '@sup/gateway-client';
 import {
-  event, isTerminal, WEBHOOK_HEADERS, WebhookJobData, type RunEvent, type RunRecord, type WebhookPayload,
+  event, isTerminal, WEBHOOK_HEADERS, WebhookJobData, webhookHostAllowed, type RunEvent, type RunRecord, type WebhookPayload,
 } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
@@ -14,6 +14,8 @@ export interface WebhookDeps {
   /** WEBHOOK_SECRET; '' sends unsigned webhooks. */
   secret: string;
   timeoutMs: number;
+  /** WEBHOOK_ALLOWED_HOSTS, checked again at delivery (the list may have shrunk since the run was created); empty = any. */
+  allowedHosts?: readonly string[];
   now(): number;
 }
 
@@ -93,6 +95,11 @@ export function createWebhookProcessor(d: WebhookDeps) {
       return 'skipped';
     }
     const attempt = job.attemptsMade + 1;
+    if (!webhookHostAllowed(rec.webhook, d.allowedHosts ?? [])) {
+      await record(runId, event('webhook_failed', undefined, { status_code: null, attempts: attempt, error: 'host_not_allowed' }));
+      d.log.error('webhook_failed', { run: runId, host: hostOf(rec.webhook), attempt, error: 'host_not_allowed' });
+      return 'refused';
+    }
     const body = JSON.stringify(webhookPayload(rec));
     const headers: Record<string, string> = {
       'content-type': 'application/json',

@@ -44,8 +44,8 @@ const receiver: Server = createServer((req, res) => {
 let hookUrl = '';
 
 let deliverer: Worker | undefined;
-async function startDeliverer(secret = SECRET, store: RunStore = h.store): Promise<void> {
-  deliverer = new Worker(QUEUES.webhooks, createWebhookProcessor({ store, log, secret, timeoutMs: 2_000, now: Date.now }), {
+async function startDeliverer(secret = SECRET, store: RunStore = h.store, allowedHosts: string[] = []): Promise<void> {
+  deliverer = new Worker(QUEUES.webhooks, createWebhookProcessor({ store, log, secret, timeoutMs: 2_000, allowedHosts, now: Date.now }), {
     connection: bull, prefix: bullPrefix(h.prefix), concurrency: 1,
   });
   await deliverer.waitUntilReady();
@@ -221,5 +221,22 @@ describe('run webhooks', () => {
     await until('webhook_delivered', async () => (await eventsOf(rec.run_id, 'webhook_delivered')).length > 0);
     expect(received[0]!.headers['x-supervisor-signature']).toBeUndefined();
     expect(received[0]!.headers['x-supervisor-timestamp']).toBeUndefined();
+  });
+
+  it('WEBHOOK_ALLOWED_HOSTS is checked again at delivery: a host no longer listed gets nothing, once, and the run says why', async () => {
+    await startDeliverer(SECRET, h.store, ['hooks.example.com', '*.internal.example']);
+    const refused = await finishedRun();
+    const [failed] = await until('webhook_failed', async () => (await eventsOf(refused.run_id, 'webhook_failed')).length > 0 && eventsOf(refused.run_id, 'webhook_failed'));
+    expect(failed!.data).toEqual({ status_code: null, attempts: 1, error: 'host_not_allowed' });
+    expect(received).toEqual([]);
+    const job = (await webhooks.getJob(`${refused.run_id}-webhook`))!;
+    expect([await job.getState(), job.returnvalue, job.attemptsMade]).toEqual(['completed', 'refused', 1]);
+    expect(logs.join('')).toMatch(new RegExp(`webhook_failed run=${refused.run_id} host=127\\.0\\.0\\.1:\\d+ attempt=1 error=host_not_allowed`));
+
+    await deliverer!.close();
+    await startDeliverer(SECRET, h.store, ['127.0.0.1']);
+    const allowed = await finishedRun();
+    await until('webhook_delivered', async () => (await eventsOf(allowed.run_id, 'webhook_delivered')).length > 0);
+    expect(received.map((r) => JSON.parse(r.raw).run_id)).toEqual([allowed.run_id]);
   });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WEBHOOK_HOST_PATTERN } from '@sup/contracts';
 import { checkRedisTopology, redisTopologyVars } from './redis.js';
 
 /** A numeric variable within [min, max]; `integer` rejects fractions. Unset or empty → `def`. */
@@ -26,6 +27,11 @@ const httpUrl = (def: string) =>
     return u.toString().replace(/\/$/, '');
   });
 const list = z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+/** WEBHOOK_ALLOWED_HOSTS: comma-separated `host`, `host:port` or `*.domain`; empty = any host. */
+const webhookHosts = list.superRefine((hosts, ctx) => {
+  const bad = hosts.filter((h) => !WEBHOOK_HOST_PATTERN.test(h));
+  if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `not a host, host:port or *.domain: ${bad.join(', ')}` });
+});
 const bool = (def: boolean) =>
   z.string().optional().transform((v, ctx) => {
     if (v === undefined || v === '') return def;
@@ -76,6 +82,8 @@ export const ApiEnv = z.object({
   METRICS_PUBLIC: bool(false),
   /** New runs are refused (503 over_capacity) from this % of Redis' maxmemory on; 0 = never. */
   ADMISSION_MEMORY_PCT: int(90, 0, 100),
+  /** Hosts run webhooks may go to (a create naming another is a 422); empty = any. */
+  WEBHOOK_ALLOWED_HOSTS: webhookHosts,
   /**
    * Declarative schedules, reconciled at start-up: a YAML/JSON file path and/or inline JSON. Their
    * content is checked by packages/schedules (it needs the graphs); empty = leave config schedules as they are.
@@ -103,6 +111,8 @@ export const WorkerEnv = z.object({
   /** Signs run webhooks (HMAC-SHA256, see contracts/webhooks.ts); empty = unsigned. */
   WEBHOOK_SECRET: z.string().default(''),
   WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
+  /** Checked again at delivery (the list may have changed since the run was created); empty = any. */
+  WEBHOOK_ALLOWED_HOSTS: webhookHosts,
   /** How often one worker removes finished BullMQ jobs past RUN_TTL_SEC and stale index entries. */
   HOUSEKEEPING_EVERY_SEC: int(60, 1, 86_400),
 }).superRefine(checkRedisTopology);

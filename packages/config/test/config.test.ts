@@ -30,6 +30,14 @@ describe('config', () => {
     expect(parseEnv(WorkerEnv, { GATEWAY_URL: 'https://gw.internal:8443/base/' }).GATEWAY_URL).toBe('https://gw.internal:8443/base');
   });
 
+  it('reads WEBHOOK_ALLOWED_HOSTS as host, host:port or *.domain entries, and names the bad ones', () => {
+    expect(parseEnv(ApiEnv, { WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com, *.corp.example:8443,10.0.0.7,[::1]' }).WEBHOOK_ALLOWED_HOSTS)
+      .toEqual(['hooks.example.com', '*.corp.example:8443', '10.0.0.7', '[::1]']);
+    expect(parseEnv(WorkerEnv, {}).WEBHOOK_ALLOWED_HOSTS).toEqual([]);
+    expect(() => parseEnv(WorkerEnv, { WEBHOOK_ALLOWED_HOSTS: 'ok.example,https://hooks.example/x,a b' }))
+      .toThrow(/^invalid configuration: WEBHOOK_ALLOWED_HOSTS=.*not a host, host:port or \*\.domain: https:\/\/hooks\.example\/x, a b$/);
+  });
+
   it('reads LOG_LEVEL in any case, and the Python MVP names WARNING and CRITICAL', () => {
     expect(parseEnv(ApiEnv, { LOG_LEVEL: 'INFO' }).LOG_LEVEL).toBe('info');
     expect(parseEnv(WorkerEnv, { LOG_LEVEL: 'WARNING' }).LOG_LEVEL).toBe('warn');

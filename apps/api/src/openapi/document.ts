@@ -25,6 +25,7 @@ const ERROR_RESPONSES = {
   Conflict: ['409', 'conflicts with the current state: the run already finished (`details.status`), the schedule comes from configuration, its previous run is unfinished, or the Idempotency-Key started a run of another graph or with another input, metadata or webhook'],
   PayloadTooLarge: ['413', 'request body above BODY_LIMIT_KB'],
   UnsupportedMediaType: ['415', 'the body is not `application/json`'],
+  Unprocessable: ['422', '`webhook_not_allowed`: the webhook\'s host is not in WEBHOOK_ALLOWED_HOSTS (`details.allowed`)'],
   Unavailable: ['503', '`redis_unavailable`: Redis is unreachable or not taking writes (`details.reason`: `unavailable`, or `out_of_memory` — maxmemory reached, an operator must act); retry after `Retry-After` seconds; on a create also `over_capacity`: Redis is at ADMISSION_MEMORY_PCT of its maxmemory and new runs are refused'],
 } as const;
 
@@ -117,7 +118,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
               'Idempotent-Replayed': { description: '`true` when an earlier run of the same Idempotency-Key is answered', schema: { type: 'string', enum: ['true', 'false'] } },
             },
           },
-          ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Conflict', 'PayloadTooLarge', 'UnsupportedMediaType', 'Unavailable'),
+          ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Conflict', 'PayloadTooLarge', 'UnsupportedMediaType', 'Unprocessable', 'Unavailable'),
         },
       },
     },

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError, CreateRunBody, publicRun, RUN_ID_RE, type RunRecord } from '@sup/contracts';
+import { AppError, CreateRunBody, publicRun, RUN_ID_RE, webhookHostAllowed, type RunRecord } from '@sup/contracts';
 import type { GraphDefinition } from '@sup/graphs';
 import type { RunStore } from '@sup/run-store';
 import { submitRun, type SubmitDeps } from '@sup/queue';
@@ -23,6 +23,8 @@ export interface RunRoutesDeps {
   stream?: StreamDeps;
   /** Load shedding of creates while Redis is nearly full; without it every valid create is tried. */
   admission?: Admission;
+  /** WEBHOOK_ALLOWED_HOSTS; empty or absent = a webhook may name any host. */
+  webhookHosts?: readonly string[];
 }
 
 export async function loadRun(store: RunStore, id: string): Promise<RunRecord> {
@@ -52,6 +54,9 @@ export function runRoutes(d: RunRoutesDeps): Router {
     if (!graph) throw new AppError(404, 'graph_not_found', `unknown graph ${JSON.stringify(req.params.graph.slice(0, 64))}`, { graphs: Object.keys(d.graphs) });
     if (!req.is('application/json')) throw new AppError(415, 'unsupported_media_type', 'send Content-Type: application/json');
     const body = parse(CreateRunBody, req.body, 'request body');
+    if (body.webhook && !webhookHostAllowed(body.webhook, d.webhookHosts ?? [])) {
+      throw new AppError(422, 'webhook_not_allowed', `webhook host ${new URL(body.webhook).host} is not in WEBHOOK_ALLOWED_HOSTS`, { allowed: d.webhookHosts });
+    }
     const input = parse(graph.input, body.input, `input for graph ${graph.name}`) as Record<string, unknown>;
     const key = req.get('idempotency-key');
     const idempotencyKey = key === undefined ? undefined : parse(IdemKey, key, 'Idempotency-Key header');
