@@ -145,6 +145,55 @@ describe('GET /v1/runs/{id}/events as Server-Sent Events', () => {
     expect(res.body.error.code).toBe('invalid_event_id');
   });
 
+  it('answers 400 to event ids beyond 64 bits on the JSON form too, and nothing after the largest id', async () => {
+    const id = await newRun();
+    for (const after of ['18446744073709551616-0', '0-18446744073709551616']) {
+      const res = await request(main.app).get(`/v1/runs/${id}/events?after=${after}`);
+      expect([after, res.status, res.body.error?.code]).toEqual([after, 400, 'invalid_event_id']);
+    }
+    const max = '18446744073709551615-18446744073709551615';
+    const json = await request(main.app).get(`/v1/runs/${id}/events?after=${max}`);
+    expect([json.status, json.body.events]).toEqual([200, []]);
+    // a run not finished: the stream opens and waits; a finished one: nothing more to send (204)
+    const live = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': max });
+    await live.waitForComment('following');
+    expect(live.status).toBe(200);
+    live.destroy();
+    await step(id, 'cancelled', 'run_cancelled');
+    const done = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': max });
+    await done.waitForEnd();
+    expect(done.status).toBe(204);
+  });
+
+  it('answers HEAD on a live stream at once with the stream headers, holding nothing open', async () => {
+    const id = await newRun();
+    const before = main.follower.size;
+    const res = await request(main.app).head(`/v1/runs/${id}/events?follow=1`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(main.follower.size).toBe(before);
+  });
+
+  it('steps over event-log entries that are not events (added by hand), also a page full of them, and still sends the final event', async () => {
+    const id = await newRun();
+    const f = follow(eventsUrl(main, id));
+    await f.waitForEvents(1);
+    const junk = redis.pipeline();
+    for (let i = 0; i < 1_200; i++) junk.xadd(`${prefix}run:${id}:events`, '*', 'note', `operator ${i}`);
+    await junk.exec();
+    await step(id, 'running', 'run_started');
+    await step(id, 'cancelled', 'run_cancelled');
+    await f.waitForEnd();
+    expect(typesOf(f.events)).toEqual(['run_created', 'run_started', 'run_cancelled']);
+    // a client that joins now gets the whole run, and one resuming after its last event gets 204
+    const late = follow(eventsUrl(main, id));
+    await late.waitForEnd();
+    expect(typesOf(late.events)).toEqual(['run_created', 'run_started', 'run_cancelled']);
+    const resumed = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': f.events[1]!.id });
+    await resumed.waitForEnd();
+    expect(typesOf(resumed.events)).toEqual(['run_cancelled']);
+  });
+
   it('answers 404 JSON for an unknown run', async () => {
     const res = await request(main.app).get('/v1/runs/gr_nosuchrun1/events?follow=1');
     expect(res.status).toBe(404);

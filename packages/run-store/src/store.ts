@@ -39,7 +39,23 @@ export interface RunStats {
   finished: Array<{ graph: string; status: string; count: number }>;
 }
 
-const STREAM_ID_RE = /^\d{1,20}(-\d{1,20})?$/;
+const U64_MAX = 2n ** 64n - 1n;
+const LAST_STREAM_ID = `${U64_MAX}-${U64_MAX}`;
+
+/** A Redis stream id (`<ms>-<seq>`, or `<ms>`) whose parts fit in 64 bits, as Redis requires. */
+export function isStreamId(id: string): boolean {
+  const m = /^(\d{1,20})(?:-(\d{1,20}))?$/.exec(id);
+  return m !== null && BigInt(m[1]!) <= U64_MAX && (m[2] === undefined || BigInt(m[2]) <= U64_MAX);
+}
+
+/** A page of a run's events, and how far the read got in the stream (unreadable entries included). */
+export interface EventPage {
+  events: RunEvent[];
+  /** Stream entries read: fewer than the limit means the end of the stream was reached. */
+  read: number;
+  /** Id of the last entry read, readable or not: where the next page starts. */
+  last: string | undefined;
+}
 
 // the stream id is the event's id; storing it inside the entry too would only let them disagree
 function encodeEvent({ id: _id, ...rest }: RunEvent): string {
@@ -127,10 +143,17 @@ export class RunStore {
    * decodable `e` field (hand-added by someone) are skipped rather than breaking the stream.
    */
   async events(runId: string, opts: { after?: string; limit?: number } = {}): Promise<RunEvent[]> {
+    return (await this.eventPage(runId, opts)).events;
+  }
+
+  /** As `events`, with where the read stopped: a follower resumes after `last`, not after its last event. */
+  async eventPage(runId: string, opts: { after?: string; limit?: number } = {}): Promise<EventPage> {
     const { after, limit = 1000 } = opts;
-    if (after !== undefined && !STREAM_ID_RE.test(after)) throw new StoreError('bad_event_id', `not an event id: ${after}`);
+    if (after !== undefined && !isStreamId(after)) throw new StoreError('bad_event_id', `not an event id: ${after.slice(0, 64)}`);
+    // nothing can follow the largest id (and Redis refuses it as an exclusive start)
+    if (after === LAST_STREAM_ID) return { events: [], read: 0, last: undefined };
     const entries = await this.redis.xrange(this.keys.events(runId), after === undefined ? '-' : `(${after}`, '+', 'COUNT', limit);
-    return entries.flatMap(([id, fields]) => decodeEvent(id, fields) ?? []);
+    return { events: entries.flatMap(([id, fields]) => decodeEvent(id, fields) ?? []), read: entries.length, last: entries.at(-1)?.[0] };
   }
 
   /** Deletes the run, its events, its index entries and (if it still names this run) the idempotency key. */

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { AppError, FINAL_EVENT_TYPES, isTerminal, type RunEvent, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
-import type { RunStore } from '@sup/run-store';
+import { isStreamId, type EventPage, type RunStore } from '@sup/run-store';
 import type { EventFollower, FollowerSession } from './follower.js';
 
 export interface StreamDeps {
@@ -11,7 +11,7 @@ export interface StreamDeps {
 }
 
 const PAGE = 500;
-const U64_MAX = 2n ** 64n - 1n;
+const SSE_HEADERS = { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' };
 
 /** `Accept: text/event-stream` (what EventSource sends) or `?follow=1`. */
 export function wantsEventStream(req: Request): boolean {
@@ -24,9 +24,8 @@ export function resumeId(req: Request): string | undefined {
   const header = req.get('last-event-id');
   const raw = header !== undefined && header !== '' ? header : req.query.after;
   if (raw === undefined || raw === '') return undefined;
-  const m = typeof raw === 'string' ? /^(\d{1,20})-(\d{1,20})$/.exec(raw) : null;
   // Redis rejects parts beyond 64 bits; answering 400 here keeps that from becoming a 500
-  if (!m || BigInt(m[1]!) > U64_MAX || BigInt(m[2]!) > U64_MAX) {
+  if (typeof raw !== 'string' || !raw.includes('-') || !isStreamId(raw)) {
     throw new AppError(400, 'invalid_event_id', 'Last-Event-ID (or after) must be an event id such as 1732700000000-0');
   }
   return raw as string;
@@ -61,7 +60,7 @@ class SseSession implements FollowerSession {
     this.res.on('close', () => this.end());
     this.unregister = await this.d.follower.add(this.runId, this);
     if (this.closed) return this.unregister();
-    let first: RunEvent[];
+    let first: EventPage;
     try {
       first = await this.read();
     } catch (err) {
@@ -72,17 +71,17 @@ class SseSession implements FollowerSession {
     }
     if (this.closed) return; // the client left during the read
     // a finished run with nothing left to send: 204 tells EventSource to stop reconnecting
-    if (first.length === 0 && this.endWhenCaughtUp) {
+    if (first.events.length === 0 && first.read < PAGE && this.endWhenCaughtUp) {
       this.res.status(204).end();
       return this.end();
     }
     // X-Accel-Buffering: nginx would otherwise hold events back in its buffer
-    this.res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    this.res.writeHead(200, SSE_HEADERS);
     this.res.write(': following\n\n');
-    for (const e of first) if (this.send(e)) return;
-    if (first.length < PAGE && this.endWhenCaughtUp) return this.end();
+    if (this.sendPage(first)) return;
+    if (first.read < PAGE && this.endWhenCaughtUp) return this.end();
     this.started = true;
-    if (first.length === PAGE) this.again = true;
+    if (first.read === PAGE) this.again = true;
     this.kick();
   }
 
@@ -127,20 +126,42 @@ class SseSession implements FollowerSession {
         if (rec === null || (rec && isTerminal(rec.status))) this.endWhenCaughtUp = true;
       }
       for (;;) {
-        const events = await this.read();
-        for (const e of events) if (this.send(e)) return;
-        if (events.length < PAGE) break;
-        if (this.res.writableNeedDrain) await new Promise((r) => { this.res.once('drain', r); this.res.once('close', r); });
+        const page = await this.read();
+        if (this.sendPage(page)) return;
+        // a client that reads slowly holds the next read back, whatever the page size
+        if (this.res.writableNeedDrain) await this.drained();
+        if (page.read < PAGE) break;
       }
       if (this.endWhenCaughtUp) return this.end();
     }
   }
 
-  private read(): Promise<RunEvent[]> {
-    return this.d.store.events(this.runId, { ...(this.cursor ? { after: this.cursor } : {}), limit: PAGE });
+  private read(): Promise<EventPage> {
+    return this.d.store.eventPage(this.runId, { ...(this.cursor ? { after: this.cursor } : {}), limit: PAGE });
   }
 
-  /** Writes one event; true when it was the run's last (the stream is then ended). */
+  /** Until the client took what was written, or left; no listener outlives the wait. */
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done).off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done).on('close', done);
+    });
+  }
+
+  /**
+   * Writes a page's events; true when one was the run's last (the stream is then ended). The
+   * position moves past every entry read, so entries that are not events (added by hand) are
+   * stepped over instead of read again.
+   */
+  private sendPage(page: EventPage): boolean {
+    for (const e of page.events) if (this.send(e)) return true;
+    if (page.last !== undefined) this.cursor = page.last;
+    return false;
+  }
+
   private send(e: RunEvent): boolean {
     if (this.closed) return true;
     this.res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
@@ -161,6 +182,9 @@ class SseSession implements FollowerSession {
 export async function streamRunEvents(req: Request, res: Response, d: StreamDeps | undefined, rec: RunRecord): Promise<void> {
   const after = resumeId(req);
   if (!d) throw new AppError(503, 'streaming_unavailable', 'this API process was started without an event follower');
+  // HEAD gets the headers of a stream and nothing to wait for (Node sends no body to a HEAD, so a
+  // live session would hold the request open until the run ends)
+  if (req.method === 'HEAD') return void res.writeHead(200, SSE_HEADERS).end();
   const session = new SseSession(d, res, rec.run_id, isTerminal(rec.status), after);
   await session.start();
 }
