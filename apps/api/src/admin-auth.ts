@@ -55,8 +55,11 @@ export function requireAdmin(keys: string[], now: () => number = Date.now): Requ
       url.searchParams.delete('api_key');
       const secure = req.secure ? '; Secure' : '';
       res.set('Set-Cookie', `${ADMIN_COOKIE}=${sessionValue(presented, now())}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=${SESSION_SEC}${secure}`);
-      return res.redirect(303, url.pathname + url.search);
+      // only ever back into /admin on this host: `/admin/..//evil.example` resolves to `//evil.example`
+      const path = /^\/admin(\/|$)/.test(url.pathname) ? url.pathname + url.search : '/admin/queues';
+      return res.redirect(303, path);
     }
+    res.set('WWW-Authenticate', 'Bearer');
     next(new AppError(401, 'unauthorized', 'missing or invalid API key (Authorization: Bearer <key>, or open /admin/queues?api_key=<key> once in a browser)'));
   };
 }

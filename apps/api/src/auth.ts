@@ -21,10 +21,12 @@ export function keyMatcher(keys: string[]): (candidate: string | undefined) => b
  */
 export function requireApiKey(keys: string[], open: (path: string) => boolean): RequestHandler {
   const matches = keyMatcher(keys);
-  return (req, _res, next) => {
+  return (req, res, next) => {
     if (keys.length === 0 || open(req.path)) return next();
     const m = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '');
-    if (!matches(m?.[1]!.trim())) return next(new AppError(401, 'unauthorized', 'missing or invalid API key (Authorization: Bearer <key>)'));
-    next();
+    if (matches(m?.[1]!.trim())) return next();
+    // RFC 6750: a 401 names the scheme it wants
+    res.set('WWW-Authenticate', 'Bearer');
+    next(new AppError(401, 'unauthorized', 'missing or invalid API key (Authorization: Bearer <key>)'));
   };
 }

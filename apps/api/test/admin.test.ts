@@ -19,6 +19,7 @@ describe('/admin/queues (bull-board)', () => {
     const res = await request(secured.app).get('/admin/queues');
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('unauthorized');
+    expect(res.headers['www-authenticate']).toBe('Bearer');
     expect((await request(secured.app).get('/admin/queues/api/queues')).status).toBe(401);
     expect((await request(secured.app).get('/ADMIN/queues')).status).toBe(401);
     expect((await request(secured.app).get('/admin/queues?api_key=wrong')).status).toBe(401);
@@ -49,6 +50,17 @@ describe('/admin/queues (bull-board)', () => {
     expect((await request(secured.app).get('/v1/graphs').set('Cookie', value)).status).toBe(401);
     // tampered
     expect((await request(secured.app).get('/admin/queues').set('Cookie', `${value.slice(0, -2)}xx`)).status).toBe(401);
+  });
+
+  it('redirects only back into /admin on this host, whatever the path resolves to', async () => {
+    for (const [path, location] of [
+      ['/admin/..//evil.example/x?api_key=k1', '/admin/queues'],
+      ['/admin/queues/..//..//evil.example?api_key=k1', '/admin//evil.example'], // a path on this host
+      ['/admin/queues/api/../?api_key=k1&x=1', '/admin/queues/?x=1'],
+    ]) {
+      const res = await request(secured.app).get(path!);
+      expect([path, res.status, res.headers.location]).toEqual([path, 303, location]);
+    }
   });
 
   it('expires sessions and ends them when the key is removed', () => {

@@ -18,6 +18,7 @@ describe('API keys', () => {
     const none = await request(secured.app).get('/v1/graphs');
     expect(none.status).toBe(401);
     expect(none.body.error.code).toBe('unauthorized');
+    expect(none.headers['www-authenticate']).toBe('Bearer');
     expect((await request(secured.app).get('/v1/graphs').set('Authorization', 'Bearer nope')).status).toBe(401);
     expect((await request(secured.app).get('/v1/graphs').set('Authorization', 'Bearer k2')).status).toBe(200);
     expect((await request(secured.app).post('/v1/graphs/release_check/runs').send({})).status).toBe(401);

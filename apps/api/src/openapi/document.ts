@@ -22,11 +22,11 @@ const ERROR_RESPONSES = {
   BadRequest: ['400', 'invalid JSON, body, query or header (`details` lists the failing fields)'],
   Unauthorized: ['401', 'API_KEYS is set and the request has no valid `Authorization: Bearer <key>`'],
   NotFound: ['404', 'no such run, graph or schedule'],
-  Conflict: ['409', 'conflicts with the current state: the run already finished (`details.status`), the schedule comes from configuration, its previous run is unfinished, or the Idempotency-Key started a run of another graph or with another input, metadata or webhook'],
+  Conflict: ['409', 'conflicts with the current state: the run already finished (`details.status`), the schedule comes from configuration, its previous run is unfinished, the Idempotency-Key started a run of another graph or with another input, metadata or webhook, or the run record was hand-edited into something that is not a run (`run_record_corrupt`: fix it with SET or remove it with DEL)'],
   PayloadTooLarge: ['413', 'request body above BODY_LIMIT_KB'],
   UnsupportedMediaType: ['415', 'the body is not `application/json`'],
   Unprocessable: ['422', '`webhook_not_allowed`: the webhook\'s host is not in WEBHOOK_ALLOWED_HOSTS (`details.allowed`)'],
-  Unavailable: ['503', '`redis_unavailable`: Redis is unreachable or not taking writes (`details.reason`: `unavailable`, or `out_of_memory` — maxmemory reached, an operator must act); retry after `Retry-After` seconds; on a create also `over_capacity`: Redis is at ADMISSION_MEMORY_PCT of its maxmemory and new runs are refused'],
+  Unavailable: ['503', '`redis_unavailable`: Redis is unreachable or not taking writes (`details.reason`: `unavailable`, or `out_of_memory` — maxmemory reached, an operator must act); retry after `Retry-After` seconds; on a create also `over_capacity`: Redis is at ADMISSION_MEMORY_PCT of its maxmemory and new runs are refused; on /metrics `metrics_unavailable`: the queue and run figures could not be read in time'],
 } as const;
 
 const PUBLIC: [] = [];
@@ -73,7 +73,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
         operationId: 'metrics', tags: ['system'], summary: 'Prometheus metrics',
         description: 'Runs per graph/status, run and node durations, gateway calls, queue depths. Needs the API key unless METRICS_PUBLIC=true.',
         ...(o.metricsPublic ? { security: PUBLIC } : {}),
-        responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors('Unauthorized') },
+        responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors('Unauthorized', 'Unavailable') },
       },
     },
     '/admin/queues': {
@@ -92,7 +92,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
       get: {
         operationId: 'adminGetRun', tags: ['admin'], summary: 'The run record, opened from a bull-board job link (admin session)',
         parameters: [runIdParam], security: ADMIN,
-        responses: { 200: ok('the run', ref('RunRecord')), ...errors('Unauthorized', 'NotFound', 'Unavailable') },
+        responses: { 200: ok('the run', ref('RunRecord')), ...errors('Unauthorized', 'NotFound', 'Conflict', 'Unavailable') },
       },
     },
     '/v1/graphs': {
@@ -133,7 +133,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
       get: {
         operationId: 'getRun', tags: ['runs'], summary: 'The run record: status, current node, per-node history, result or error',
         parameters: [runIdParam],
-        responses: { 200: ok('the run', ref('RunRecord')), ...errors('Unauthorized', 'NotFound', 'Unavailable') },
+        responses: { 200: ok('the run', ref('RunRecord')), ...errors('Unauthorized', 'NotFound', 'Conflict', 'Unavailable') },
       },
     },
     '/v1/runs/{run_id}/events': {
@@ -154,7 +154,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
             },
           },
           204: { description: 'SSE: the run has finished and nothing is left after Last-Event-ID (EventSource stops reconnecting)' },
-          ...errors('BadRequest', 'Unauthorized', 'NotFound'),
+          ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Conflict'),
           503: { description: '`redis_unavailable` (see the other routes), or `streaming_unavailable`: SSE requested from an API process without an event follower; ask for JSON instead', content: json(ref('Error')) },
         },
       },
