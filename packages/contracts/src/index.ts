@@ -7,3 +7,4 @@ export * from './tools.js';
 export * from './http.js';
 export * from './webhooks.js';
 export * from './time.js';
+export * from './bounds.js';

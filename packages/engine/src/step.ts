@@ -55,15 +55,17 @@ export async function step(graph: CompiledGraph, snapshot: unknown | null, input
   const run = await runNode(graph.nodes.get(node)!, { node, visit, park: ctx.park, state: ctx.state, input: ctx.input, outputs: ctx.outputs }, deps, stats);
 
   let after: AnyMachineSnapshot;
+  let persisted: object;
   try {
     after = machine.transition(current, { type: 'DONE', run } satisfies NodeDoneEvent, scope);
     if (after.status === 'error') throw after.error;
+    // copies the context: throws on an output it cannot copy (nested too deep for the stack)
+    persisted = machine.getPersistedSnapshot(after) as object;
   } catch (err) {
-    // a throwing edge guard or graph.result: nothing advanced
+    // a throwing edge guard or graph.result, or an output that cannot be kept: nothing advanced
     return { kind: 'failed', visit, error: { code: 'node_error', message: err instanceof Error ? err.message : String(err), node }, snapshot, ...common() };
   }
   const c = after.context as RunContext;
-  const persisted = machine.getPersistedSnapshot(after) as object;
   live.set(persisted, after);
   if (after.matches(END)) return { kind: 'succeeded', visit, output: c.outputs[node], result: after.output, snapshot: persisted, ...common() };
   if (after.matches(FAILED)) return { kind: 'failed', visit, error: c.error!, snapshot: persisted, ...common() };

@@ -205,6 +205,17 @@ describe('step', () => {
     expect(o.snapshot).toEqual(viaJson(first.snapshot));
   });
 
+  it('fails with node_error, not a rejected step, when a node output cannot be kept (nested too deep to copy)', async () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 50_000; i++) deep = [deep];
+    const g = compileGraph(graph([out('a', async () => ({ output: 1 })), out('b', async () => ({ output: { deep } }))], [{ from: 'a', to: 'b' }, { from: 'b', to: END }]));
+    const { deps } = fakeDeps();
+    const first = await step(g, null, {}, deps);
+    const o = await step(g, viaJson(first.snapshot), {}, deps);
+    expect(o).toMatchObject({ kind: 'failed', node: 'b', error: { code: 'node_error', message: expect.stringMatching(/call stack/), node: 'b' } });
+    expect(o.snapshot).toEqual(viaJson(first.snapshot));
+  });
+
   it('uses graph.result for the run result and passes deps through to the node', async () => {
     const g = compileGraph(graph(
       [out('a', async ({ runs, settings, now, runId, agentId }) => ({ output: { child: (await runs.start('x', {})).run_id, poll: settings.jobPollIntervalMs, t: now(), runId, agentId } }))],

@@ -85,7 +85,18 @@ describe('release_check through the engine', () => {
   it('fails with malformed_result when start_task returns no job_id', async () => {
     const { os, last } = await run([], input, { id: 'nope' });
     expect(os).toHaveLength(1);
-    expect(last).toMatchObject({ kind: 'failed', error: { code: 'malformed_result', node: 'start_job', message: 'job_orchestrator_tool.start_task returned no job_id' } });
+    expect(last).toMatchObject({ kind: 'failed', error: { code: 'malformed_result', node: 'start_job', message: 'job_orchestrator_tool.start_task returned no usable job_id (job_id)' } });
+  });
+
+  it('a malformed get_task result keeps at most 10 issues, however many items were wrong', async () => {
+    const checks = Array.from({ length: 100_000 }, () => 1);
+    const { last } = await run([{ status: 'succeeded', checks }], input);
+    const error = (last as { error: { message: string; details: { issues: unknown[]; issue_count: number; job_id: string } } }).error;
+    expect(error).toMatchObject({ code: 'malformed_result', node: 'poll_job' });
+    expect(error.details.issues).toHaveLength(10);
+    expect(error.details).toMatchObject({ issue_count: 100_000, job_id: expect.any(String) });
+    expect(error.message).toMatch(/^job_orchestrator_tool\.get_task returned a malformed result for job \S+ \(checks\.0, checks\.1, .*checks\.9 and 99990 more issues\)$/);
+    expect(JSON.stringify(error).length).toBeLessThan(3_000);
   });
 
   it('retries a transient get_task failure and keeps the poll clock', async () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { HTTPError, RequestError, TimeoutError, type RetryObject } from 'got';
-import { ToolError, ToolResponse, type ToolRequest } from '@sup/contracts';
+import { clip, nestsDeeperThan, ToolError, ToolResponse, type ToolRequest } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 
 export interface GatewayMetrics {
@@ -113,6 +113,9 @@ function fromStatus(res: ErrorResponse, name: string, attempts: number): ToolErr
   if (status === 429 || status >= 500) {
     return new ToolError('gateway_unavailable', `gateway answered HTTP ${status} to ${name} after ${attempts} attempt(s)`, true, { status, attempts });
   }
+  if (status >= 300 && status < 400) {
+    return new ToolError('gateway_redirect', `gateway answered ${name} with a redirect (HTTP ${status}), which is not followed: GATEWAY_URL must point at the router itself`, false, { status });
+  }
   const code = bodyCode(res.body);
   return new ToolError('gateway_rejected', `gateway rejected ${name} (HTTP ${status}${code ? ` ${code}` : ''})`, false, { status, ...(code ? { code } : {}) });
 }
@@ -139,10 +142,20 @@ function fromBody(text: string, name: string): Record<string, unknown> {
   }
   const parsed = ToolResponse.safeParse(json);
   if (!parsed.success) throw new ToolError('malformed_response', `gateway returned a body that is not a ToolResponse for ${name}`, false);
-  if (parsed.data.ok) return parsed.data.result;
-  const error = parsed.data.error;
-  throw new ToolError('tool_failed', `${name} failed: ${error.message ?? error.code ?? 'unknown error'}`, error.retryable === true, { error });
+  if (parsed.data.ok) {
+    if (nestsDeeperThan(parsed.data.result, MAX_RESULT_DEPTH)) {
+      throw new ToolError('malformed_response', `gateway returned a result for ${name} nested deeper than ${MAX_RESULT_DEPTH} levels`, false);
+    }
+    return parsed.data.result;
+  }
+  // the tool's own words go into the run record: bounded, and only the fields that mean something
+  const { code, message, retryable } = parsed.data.error;
+  const error = { ...(code !== undefined ? { code: clip(code, 64) } : {}), ...(message !== undefined ? { message: clip(message, 500) } : {}), ...(retryable === true ? { retryable } : {}) };
+  throw new ToolError('tool_failed', `${name} failed: ${error.message ?? error.code ?? 'unknown error'}`, retryable === true, { error });
 }
+
+/** Deeper tool results are refused: nothing a tool returns is that deep, and storing it would overflow the stack. */
+export const MAX_RESULT_DEPTH = 64;
 
 function aborted(signal: AbortSignal): ToolError {
   const err = new ToolError('aborted', 'tool call aborted', false);
@@ -213,8 +226,12 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
             },
           });
           oversize = capBody(pending, maxBytes);
-          text = (await pending).body;
+          const res = await pending;
+          // with redirects not followed, got hands a 3xx over as a success: it is not an answer
+          if (res.statusCode < 200 || res.statusCode > 299) throw fromStatus({ statusCode: res.statusCode, headers: res.headers }, name, attempt);
+          text = res.body;
         } catch (err) {
+          if (err instanceof ToolError) throw err;
           if (signal?.aborted) throw aborted(signal);
           if (oversize() !== undefined) {
             // an error status with a big body (a proxy's error page) is that status, not a result

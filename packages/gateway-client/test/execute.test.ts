@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createGatewayClient, retryDelay, type GatewayClientOptions } from '../src/index.js';
+import { createGatewayClient, MAX_RESULT_DEPTH, retryDelay, type GatewayClientOptions } from '../src/index.js';
 import { TestGateway, captureLogs, failure, json, request } from './helpers.js';
 
 const gw = new TestGateway();
@@ -118,6 +118,35 @@ describe('gateway client', () => {
     const err = await failure(client().c.execute(request()));
     expect(err).toMatchObject({ code: 'tool_failed', retryable: true, message: 'kb_tool.search failed: busy' });
     expect(gw.seen).toHaveLength(1);
+  });
+
+  it('keeps of a tool error only code, message and retryable, clipped: it goes into the run record', async () => {
+    gw.reset((_q, res) => json(res, 200, { ok: false, error: { code: `c${'o'.repeat(200)}`, message: 'M'.repeat(3_000_000), blob: 'b'.repeat(100_000), retryable: 'yes' } }));
+    const err = await failure(client().c.execute(request()));
+    const kept = (err.details as { error: Record<string, string> }).error;
+    expect(Object.keys(kept)).toEqual(['code', 'message']);
+    expect([kept.code!.length, kept.message!.length]).toEqual([65, 501]);
+    expect(err.message).toBe(`kb_tool.search failed: ${kept.message}`);
+    expect(err.retryable).toBe(false);
+  });
+
+  it.each([[302, 'http://elsewhere.test/v1/tools/execute'], [307, '/v1/tools/execute'], [304, undefined]])(
+    'fails a %i at once with gateway_redirect, never using its body as a result', async (status, location) => {
+      gw.reset((_q, res) => json(res, status, { ok: true, result: { job_id: 'from-the-redirect' } }, location ? { location } : {}));
+      const err = await failure(client().c.execute(request()));
+      expect(err).toMatchObject({ code: 'gateway_redirect', retryable: false, details: { status } });
+      expect(err.message).toMatch(/GATEWAY_URL must point at the router itself/);
+      expect(gw.seen).toHaveLength(1);
+    });
+
+  it('takes a result nested MAX_RESULT_DEPTH levels deep, and refuses one level more as malformed_response', async () => {
+    const nest = (levels: number) => { let v: unknown = 1; for (let i = 0; i < levels; i++) v = [v]; return v; };
+    // the result object is the first level
+    gw.reset((_q, res) => json(res, 200, { ok: true, result: { deep: nest(MAX_RESULT_DEPTH - 1) } }));
+    await expect(client().c.execute(request())).resolves.toEqual({ deep: nest(MAX_RESULT_DEPTH - 1) });
+    gw.reset((_q, res) => json(res, 200, { ok: true, result: { deep: nest(MAX_RESULT_DEPTH) } }));
+    const err = await failure(client().c.execute(request()));
+    expect(err).toMatchObject({ code: 'malformed_response', retryable: false, message: `gateway returned a result for kb_tool.search nested deeper than ${MAX_RESULT_DEPTH} levels` });
   });
 
   it.each([['not JSON', '<html>oops</html>'], ['not a ToolResponse', '{"ok":true}'], ['result not an object', '{"ok":true,"result":[1]}']])(

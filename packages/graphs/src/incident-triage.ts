@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clip } from './clip.js';
+import { clip } from '@sup/contracts';
 import { maskText } from './redact.js';
 import { Num, parseResult, Text } from './tool-result.js';
 import {

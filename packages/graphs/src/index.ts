@@ -13,12 +13,12 @@ export {
   applyPrivacy, buildTriageReport, deployInWindow, severityOf, suspectedCause, THRESHOLDS, topError, triageMarkdown,
 } from './triage-report.js';
 export type * from './triage-report.js';
-export { postmortemDraft, PostmortemDraftInput, cancelChildRun, CHILD_TIMEOUT_MS } from './postmortem-draft.js';
+export { postmortemDraft, PostmortemDraftInput, cancelChildRun, CHILD_TIMEOUT_MS, TIMELINE_MAX } from './postmortem-draft.js';
 export type { ArtifactsOutput, FollowupsOutput, TriageOutput } from './postmortem-draft.js';
 export { buildPostmortem, postmortemMarkdown, triageView, MAX_ACTION_ITEMS } from './postmortem.js';
 export type * from './postmortem.js';
 export { maskDeep, maskText, redactor, stringsIn } from './redact.js';
-export { parseResult } from './tool-result.js';
+export { malformedResult, MAX_ISSUES, parseResult } from './tool-result.js';
 
 /** Every graph the system serves. Adding a graph is adding its module and one entry here. */
 export const graphs: Record<string, GraphDefinition> = Object.fromEntries(

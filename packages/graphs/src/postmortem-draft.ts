@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ToolError } from '@sup/contracts';
+import { clip, ToolError } from '@sup/contracts';
 import { IncidentTriageInput } from './incident-triage.js';
 import { jittered } from './jitter.js';
 import { buildPostmortem, triageView, type IncidentView, type Postmortem } from './postmortem.js';
@@ -52,16 +52,23 @@ async function childCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** An incident's timeline entries kept, and the characters of each entry's text. */
+export const TIMELINE_MAX = 500;
+const TEXT_MAX = 2_000;
+const clipOrNull = (s: string | null | undefined) => (s == null ? null : clip(s, 64));
+
 const loadIncident: NodeDef<PostmortemDraftInput> = {
   name: 'load_incident',
   description: `${TOOL}.get`,
   policy: { timeoutMs: 30_000, retries: 3, backoffMs: 1_000 },
   async run({ input, tools }: Ctx) {
     const { incident: i } = parseResult(IncidentResult, await tools.call(TOOL, 'get', { incident_id: input.incident_id }), `${TOOL}.get`);
-    const timeline = (i.timeline ?? []).map((t) =>
-      typeof t === 'string' ? { ts: null, type: 'note', text: t } : { ts: t.ts ?? t.at ?? null, type: t.type ?? 'note', text: t.text ?? t.message ?? '' });
+    // kept in the record and drafted into the postmortem: bounded, whatever the tool sent
+    const timeline = (i.timeline ?? []).slice(0, TIMELINE_MAX).map((t) => typeof t === 'string'
+      ? { ts: null, type: 'note', text: clip(t, TEXT_MAX) }
+      : { ts: clipOrNull(t.ts ?? t.at), type: clip(t.type ?? 'note', 64), text: clip(t.text ?? t.message ?? '', TEXT_MAX) });
     const out: IncidentView = {
-      id: i.id, title: i.title ?? `Incident ${i.id}`, service: i.service, severity: i.severity ?? null, status: i.status ?? null,
+      id: clip(i.id, 128), title: clip(i.title ?? `Incident ${i.id}`, 300), service: i.service, severity: i.severity ?? null, status: i.status ?? null,
       started_at: i.started_at ?? null, resolved_at: i.resolved_at ?? null, timeline, triage: i.triage ?? null,
     };
     return { output: out };
@@ -82,7 +89,7 @@ const ensureTriage: NodeDef<PostmortemDraftInput> = {
     if (!prev.success) {
       const childInput = { service: inc.service, incident_id: input.incident_id };
       if (!IncidentTriageInput.safeParse(childInput).success) {
-        throw new ToolError('malformed_result', `${TOOL}.get returned a service ${CHILD_GRAPH} does not accept`, false, { service: inc.service });
+        throw new ToolError('malformed_result', `${TOOL}.get returned a service ${CHILD_GRAPH} does not accept`, false, { service: clip(inc.service, 200) });
       }
       // idempotent per parent and graph: a re-run of this node finds the child it started
       const { run_id } = await childCall(`starting ${CHILD_GRAPH}`, () => runs.start(CHILD_GRAPH, childInput));
@@ -100,7 +107,7 @@ const ensureTriage: NodeDef<PostmortemDraftInput> = {
     }
     if (child.status === 'failed' || child.status === 'cancelled') {
       const why = (child.error as { message?: unknown } | null)?.message;
-      throw new ToolError('child_run_failed', `${name} ${child.status}${typeof why === 'string' ? `: ${why}` : ''}`, false,
+      throw new ToolError('child_run_failed', `${name} ${child.status}${typeof why === 'string' ? `: ${clip(why, 500)}` : ''}`, false,
         { child_run_id, status: child.status, error: child.error });
     }
     if (now() - first_wait_ms >= CHILD_TIMEOUT_MS) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ToolError } from '@sup/contracts';
-import { clip } from './clip.js';
+import { clip, ToolError } from '@sup/contracts';
 import { jittered } from './jitter.js';
+import { malformedResult } from './tool-result.js';
 import { END, type GraphDefinition, type NodeContext, type NodeDef } from './types.js';
 
 const TOOL = 'job_orchestrator_tool';
@@ -15,7 +15,7 @@ export const ReleaseCheckInput = z.object({
 export type ReleaseCheckInput = z.output<typeof ReleaseCheckInput>;
 
 // Tool results are parsed leniently: extra fields are fine, missing required ones are not.
-const StartResult = z.looseObject({ job_id: z.string().min(1) });
+const StartResult = z.looseObject({ job_id: z.string().min(1).max(256) });
 const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 const TaskResult = z.looseObject({
   status: z.enum(JOB_STATUSES),
@@ -52,7 +52,7 @@ const startJob: NodeDef<ReleaseCheckInput> = {
   async run({ input, tools }: Ctx) {
     const res = await tools.call(TOOL, 'start_task', startParams(input));
     const parsed = StartResult.safeParse(res);
-    if (!parsed.success) throw new ToolError('malformed_result', `${TOOL}.start_task returned no job_id`, false);
+    if (!parsed.success) throw malformedResult(`${TOOL}.start_task`, parsed.error, 'no usable job_id');
     return { output: { job_id: parsed.data.job_id } satisfies StartOutput };
   },
 };
@@ -69,9 +69,7 @@ const pollJob: NodeDef<ReleaseCheckInput> = {
     const first_poll_ms = prev.success ? prev.data.first_poll_ms : now();
 
     const parsed = TaskResult.safeParse(await tools.call(TOOL, 'get_task', { job_id }));
-    if (!parsed.success) {
-      throw new ToolError('malformed_result', `${TOOL}.get_task returned a malformed result for job ${job_id}`, false, { issues: z.treeifyError(parsed.error) });
-    }
+    if (!parsed.success) throw malformedResult(`${TOOL}.get_task`, parsed.error, `a malformed result for job ${job_id}`, { job_id });
     const { status, checks = [] } = parsed.data;
     if (status === 'queued' || status === 'running') {
       const remainingMs = input.timeout_sec * 1000 - (now() - first_poll_ms);
@@ -83,7 +81,7 @@ const pollJob: NodeDef<ReleaseCheckInput> = {
       const delayMs = Math.min(jittered(settings.jobPollIntervalMs, `${runId}:${polls}`), remainingMs);
       return { wait: { delayMs, state: { first_poll_ms, polls }, reason: 'job_running' } };
     }
-    const out: PollOutput = { job_id, status, checks: checks.map((c) => ({ name: c.name, status: c.status, detail: detailText(c.detail) })) };
+    const out: PollOutput = { job_id, status, checks: checks.map((c) => ({ name: clip(c.name, 200), status: clip(c.status, 64), detail: detailText(c.detail) })) };
     return { output: out };
   },
 };
@@ -100,7 +98,7 @@ export function verdictOf(input: ReleaseCheckInput, poll: PollOutput): ReleaseVe
     verdict === 'pass'
       ? `release_check pass for ${target}: ${checks.length}/${checks.length} checks passed (job ${poll.job_id})`
       : `release_check fail for ${target}: job ${poll.job_id} ${poll.status}` +
-        (failed_checks.length ? `; ${failed_checks.length}/${checks.length} checks not passed: ${failed_checks.join(', ')}` : '');
+        (failed_checks.length ? `; ${failed_checks.length}/${checks.length} checks not passed: ${clip(failed_checks.join(', '), 2_000)}` : '');
   return { verdict, service: input.service, version: input.version, job_id: poll.job_id, job_status: poll.status, checks, failed_checks, summary };
 }
 

@@ -1,5 +1,21 @@
 import { z } from 'zod';
-import { ToolError } from '@sup/contracts';
+import { clip, ToolError } from '@sup/contracts';
+
+/** At most this many issues of a malformed result are kept: the error goes into the run record. */
+export const MAX_ISSUES = 10;
+
+/**
+ * The `malformed_result` error of a tool result that failed its schema. Bounded whatever the
+ * result: a 4 MB array of wrong items must not become a 100 MB list of issues in the record.
+ */
+export function malformedResult(toolAction: string, error: z.ZodError, what = 'a malformed result', extra: Record<string, unknown> = {}): ToolError {
+  const issues = error.issues.slice(0, MAX_ISSUES).map((i) => ({ path: clip(i.path.join('.') || '(root)', 200), message: clip(i.message, 200) }));
+  const fields = [...new Set(issues.map((i) => i.path))].join(', ');
+  const more = error.issues.length > MAX_ISSUES ? ` and ${error.issues.length - MAX_ISSUES} more issues` : '';
+  return new ToolError('malformed_result', `${toolAction} returned ${what} (${fields}${more})`, false, {
+    tool: toolAction, ...extra, issues, issue_count: error.issues.length,
+  });
+}
 
 /**
  * Parses a tool result leniently (schemas are loose: extra fields pass, optional ones may be
@@ -8,11 +24,7 @@ import { ToolError } from '@sup/contracts';
 export function parseResult<T>(schema: z.ZodType<T>, result: unknown, toolAction: string): T {
   const parsed = schema.safeParse(result);
   if (parsed.success) return parsed.data;
-  const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)'))].join(', ');
-  throw new ToolError('malformed_result', `${toolAction} returned a malformed result (${fields})`, false, {
-    tool: toolAction,
-    issues: z.treeifyError(parsed.error),
-  });
+  throw malformedResult(toolAction, parsed.error);
 }
 
 /** A number or a numeric string, as some backends serialise decimals. */

@@ -1,6 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import {
-  DETAIL_MAX, END, getGraph, graphs, incidentTriage, jittered, makeNoopGraph, postmortemDraft, ReleaseCheckInput, releaseCheck, verdictOf,
+  DETAIL_MAX, END, TIMELINE_MAX, type PostmortemDraftInput, getGraph, graphs, incidentTriage, jittered, makeNoopGraph, postmortemDraft, ReleaseCheckInput, releaseCheck, verdictOf,
   type CancelContext, type GraphDefinition, type NodeContext,
 } from '../src/index.js';
 
@@ -72,6 +72,32 @@ describe('release_check', () => {
     const out = (await poll.run(ctx)) as { output: { checks: Array<{ name: string; detail: string }> } };
     expect(out.output.checks.map((c) => [c.name, c.detail.length])).toEqual([['big', DETAIL_MAX + 1], ['obj', 7], ['none', 0]]);
     expect(out.output.checks[0]!.detail.endsWith('z…')).toBe(true);
+  });
+
+  it('poll_job clips check names and statuses; a job_id over 256 characters is malformed', async () => {
+    const poll = releaseCheck.nodes[1]!;
+    const ctx = {
+      runId: 'gr_p', input: { service: 's', version: 'v', timeout_sec: 600 }, outputs: { start_job: { job_id: 'j' } }, state: undefined, now: () => 1,
+      settings: { jobPollIntervalMs: 3_000 }, tools: { call: async () => ({ status: 'failed', checks: [{ name: 'n'.repeat(10_000), status: 's'.repeat(10_000) }] }) },
+    } as unknown as NodeContext<ReleaseCheckInput>;
+    const out = (await poll.run(ctx)) as { output: { checks: Array<{ name: string; status: string }> } };
+    expect([out.output.checks[0]!.name.length, out.output.checks[0]!.status.length]).toEqual([201, 65]);
+    const start = releaseCheck.nodes[0]!;
+    const huge = { ...ctx, tools: { call: async () => ({ job_id: 'j'.repeat(257) }) } } as unknown as NodeContext<ReleaseCheckInput>;
+    await expect(start.run(huge)).rejects.toMatchObject({ code: 'malformed_result', details: { issues: [{ path: 'job_id' }], issue_count: 1 } });
+  });
+
+  it('load_incident keeps at most TIMELINE_MAX timeline entries, each clipped', async () => {
+    const load = postmortemDraft.nodes[0]!;
+    const timeline = Array.from({ length: TIMELINE_MAX + 100 }, (_, i) => (i % 2 ? 't'.repeat(5_000) : { ts: 'x'.repeat(500), type: 'y'.repeat(500), text: 'z'.repeat(5_000) }));
+    const ctx = {
+      runId: 'gr_p', input: { incident_id: 'inc_1' }, outputs: {}, state: undefined, now: () => 1,
+      tools: { call: async () => ({ incident: { id: 'inc_1', title: 'T'.repeat(5_000), service: 'billing', timeline } }) },
+    } as unknown as NodeContext<PostmortemDraftInput>;
+    const out = (await load.run(ctx)) as { output: { title: string; timeline: Array<{ ts: string | null; type: string; text: string }> } };
+    expect(out.output.timeline).toHaveLength(TIMELINE_MAX);
+    expect(out.output.title.length).toBe(301);
+    expect(out.output.timeline.slice(0, 2).map((t) => [t.ts?.length ?? null, t.type.length, t.text.length])).toEqual([[65, 65, 2_001], [null, 4, 2_001]]);
   });
 
   describe('onCancel', () => {
