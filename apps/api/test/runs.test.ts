@@ -176,6 +176,22 @@ describe('hand-edited records', () => {
     expect(bad.body.error.message).toMatch(/DEL/);
   });
 
+  it('answers 409 run_record_corrupt, not 500, when the record or events key was made another Redis type', async () => {
+    const hashed = 'gr_handwritten2';
+    await t.redis.hset(`${t.prefix}run:${hashed}`, 'status', 'failed');
+    for (const req of [request(t.app).get(`/v1/runs/${hashed}`), request(t.app).post(`/v1/runs/${hashed}/cancel`).send({})]) {
+      const res = await req;
+      expect([res.status, res.body.error.code]).toEqual([409, 'run_record_corrupt']);
+      expect(res.body.error.message).toMatch(/another Redis type/);
+    }
+    const created = await request(t.app).post('/v1/graphs/release_check/runs').send(body);
+    const events = `${t.prefix}run:${created.body.run_id}:events`;
+    await t.redis.del(events);
+    await t.redis.set(events, 'oops');
+    const ev = await request(t.app).get(`/v1/runs/${created.body.run_id}/events`);
+    expect([ev.status, ev.body.error.code]).toEqual([409, 'run_record_corrupt']);
+  });
+
   it('rejects a malformed event cursor with 400', async () => {
     const created = await request(t.app).post('/v1/graphs/release_check/runs').send(body);
     const res = await request(t.app).get(`/v1/runs/${created.body.run_id}/events?after=nonsense`);

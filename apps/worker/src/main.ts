@@ -26,7 +26,7 @@ const onError = (err: Error) => log.error('Redis connection error', { error: err
 const redis = connectRedis(env, { name: 'worker-store', onError });
 const bull = connectRedis(env, { name: 'worker-bull', onError, forBullmq: true });
 const sub = connectRedis(env, { name: 'worker-cancel', onError, forBullmq: true });
-const store = new RunStore({ redis, prefix: env.KEY_PREFIX, ttlSec: env.RUN_TTL_SEC });
+const store = new RunStore({ redis, prefix: env.KEY_PREFIX, ttlSec: env.RUN_TTL_SEC, maxRecordBytes: env.RUN_RECORD_MAX_BYTES });
 const queue = createRunQueue(bull, env.KEY_PREFIX);
 const webhookQueue = createWebhookQueue(bull, env.KEY_PREFIX);
 // BullMQ reports connection trouble as 'error' events; without a listener it prints raw stacks

@@ -92,7 +92,11 @@ export function createProcessor(d: ProcessorDeps) {
    * latest writes lost, e.g. in a Redis failover) — see letGo.
    */
   async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string): Promise<'ok' | 'released' | 'changed'> {
-    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}) });
+    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}) }).catch((err: unknown) => {
+      // a key an operator broke by hand (its events made another type): retrying cannot help
+      if (err instanceof StoreError && err.code !== 'record_too_large') throw new UnrecoverableError(err.message);
+      throw err;
+    });
     if (res.ok) {
       if (isTerminal(t.record.status)) {
         d.onFinished?.(t.record);
@@ -170,7 +174,7 @@ export function createProcessor(d: ProcessorDeps) {
       rec = await d.store.get(runId);
     } catch (err) {
       // a hand-edited record that is not JSON: nothing to resume from, and retrying will not help
-      if (err instanceof StoreError) throw new UnrecoverableError(`run ${runId}: ${err.message}`);
+      if (err instanceof StoreError) throw new UnrecoverableError(err.message);
       throw err;
     }
     if (!rec) {
@@ -193,10 +197,14 @@ export function createProcessor(d: ProcessorDeps) {
     if (losses > 0) d.onTakeover?.(rec, lost ? 'crash_loop' : 'resumed');
     if (lost) return failWith(rec, lost);
 
+    const next = nodeOf(graph, rec.snapshot ?? null);
+    if (next === null) {
+      return failWith(rec, { code: 'corrupt_snapshot', message: `the stored snapshot names no node of graph ${rec.graph} to run next (edited by hand?)` });
+    }
     // listen for a cancel before claiming, so one published right after the claim is not missed
     const ac = d.cancels.watch(runId);
     try {
-      const c = claim(rec, lease, nodeOf(graph, rec.snapshot ?? null), d.now(), d.workerId, job.stalledCounter);
+      const c = claim(rec, lease, next, d.now(), d.workerId, job.stalledCounter);
       const claimed = await commit(rec, c, [rec.status]);
       if (claimed !== 'ok') return await letGo(claimed, job, token, runId);
       rec = c.record;
@@ -227,7 +235,13 @@ export function createProcessor(d: ProcessorDeps) {
         clearTimeout(progress);
         const endedMs = d.now();
         const t = afterStep(rec, o, startedMs, endedMs);
-        const written = await commit(rec, t, ['running'], lease);
+        const written = await commit(rec, t, ['running'], lease).catch((err: unknown) => {
+          if (err instanceof StoreError && err.code === 'record_too_large') return err;
+          throw err;
+        });
+        // what the node returned would make the record too large to rewrite on every step: the
+        // run fails with the record as it was before the node
+        if (written instanceof StoreError) return failWith(rec, { code: 'record_too_large', node: o.node, message: written.message });
         if (written !== 'ok') return await letGo(written, job, token, runId);
         rec = t.record;
         d.onStep?.(rec, o);

@@ -1,7 +1,7 @@
 import { isTerminal, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import { enqueueRun, type RunQueue } from '@sup/queue';
-import { StoreError, type RedisClient, type RunStore } from '@sup/run-store';
+import { isRedisUnavailable, StoreError, type RedisClient, type RunStore } from '@sup/run-store';
 import { failAsRead } from './failures.js';
 
 type Store = Pick<RunStore, 'read' | 'commit' | 'liveRuns' | 'forgetLive'>;
@@ -98,7 +98,16 @@ export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ re
         gone.push(id);
         continue;
       }
-      const what = job === 'failed' ? await failRun(d, id, read) : await restoreRun(d, id, read.record, job, nowMs);
+      let what: Awaited<ReturnType<typeof failRun | typeof restoreRun>>;
+      try {
+        what = job === 'failed' ? await failRun(d, id, read) : await restoreRun(d, id, read.record, job, nowMs);
+      } catch (err) {
+        // one run's trouble (its events key made another type by hand, say) must not stop the pass
+        // for every other run; Redis itself unavailable ends the pass (the next one retries)
+        if (isRedisUnavailable(err)) throw err;
+        d.log.warn('run_repair_skipped', { run: id, error: err instanceof Error ? err.message : String(err) });
+        continue;
+      }
       if (what === 'failed') out.failed++;
       if (what === 'restored') out.restored++;
     }

@@ -6,6 +6,7 @@ import type { RedisClient, RunStore } from '@sup/run-store';
 import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/schedules';
 import { graphs } from '@sup/graphs';
 import { housekeeping } from './housekeeping.js';
+import { scheduleHousekeeping } from './housekeeping-scheduler.js';
 import { repairLiveRuns } from './repair.js';
 import { parkOnRefusal, REDIS_RETRY_MS, type RefusalGuard } from './refusals.js';
 import { createWebhookProcessor } from './webhooks.js';
@@ -51,9 +52,15 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
     repairRuns: () => repairLiveRuns({ queue: d.queue, redis: d.redis, store: d.store, log: d.log, ttlSec: d.env.RUN_TTL_SEC, onFailed: d.onRunFailed }, Date.now()),
   };
   const housekeepingPass = async () => {
-    const r = await housekeeping(housekeepingDeps);
-    d.onHousekeeping?.(r);
-    return r;
+    try {
+      const r = await housekeeping(housekeepingDeps);
+      d.onHousekeeping?.(r);
+      return r;
+    } catch (err) {
+      // the failed job keeps the error too, but nobody reads the schedules queue's failed list
+      d.log.error('housekeeping_failed', { error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
   };
   // a tick Redis refused is parked and redone (fireSchedule claims each fire time once), not lost
   const tickProcessor = parkOnRefusal(async (job: Job) => (job.name === HOUSEKEEPING.jobName ? housekeepingPass() : tick(job)), {
@@ -65,13 +72,11 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
   });
   d.refusals.watch(tickWorker, QUEUES.schedules);
   await tickWorker.waitUntilReady();
-  // every worker says the same at start-up; BullMQ keeps one scheduler, so one job per interval
-  await scheduleQueue.upsertJobScheduler(HOUSEKEEPING.schedulerId, { every: d.env.HOUSEKEEPING_EVERY_SEC * 1000 }, {
-    name: HOUSEKEEPING.jobName, opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
-  });
+  const scheduler = await scheduleHousekeeping(scheduleQueue, d.env.HOUSEKEEPING_EVERY_SEC, d.log);
 
   return {
     async close() {
+      scheduler.close();
       await webhookWorker.close().catch((e: Error) => d.log.error('worker_close_failed', { queue: QUEUES.webhooks, error: e.message }));
       await tickWorker.close().catch((e: Error) => d.log.error('worker_close_failed', { queue: QUEUES.schedules, error: e.message }));
       await scheduleQueue.close().catch(() => undefined);

@@ -48,17 +48,34 @@ export const parkGraph: GraphDefinition = {
   edges: [{ from: 'p', to: END }],
 };
 
+/** small → big; big outputs `input.size` characters (a node answer too large to keep). */
+export const bigGraph: GraphDefinition = {
+  name: 'big',
+  description: 'a large output',
+  input: z.object({ size: z.number() }),
+  start: 'small',
+  nodes: ['small', 'big'].map((name) => ({
+    name,
+    description: name,
+    policy: { timeoutMs: 60_000, retries: 0 },
+    run: async (ctx) => ({ output: name === 'big' ? 'x'.repeat((ctx.input as { size: number }).size) : 'ok' }),
+  })),
+  edges: [{ from: 'small', to: 'big' }, { from: 'big', to: END }],
+};
+
 export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'onTakeover' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit'> {
   /** The store the processor uses, e.g. one whose commits fail the way a test needs. */
   wrapStore?(store: RunStore): RunStore;
+  /** RUN_RECORD_MAX_BYTES of the processor's store. */
+  maxRecordBytes?: number;
 }
 
-export function harness({ wrapStore, ...hooks }: HarnessHooks = {}) {
+export function harness({ wrapStore, maxRecordBytes, ...hooks }: HarnessHooks = {}) {
   const prefix = `t-worker-${randomBytes(4).toString('hex')}:`;
   const redis = new Redis(REDIS_URL);
   const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const sub = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const store = new RunStore({ redis, prefix, ttlSec: 600 });
+  const store = new RunStore({ redis, prefix, ttlSec: 600, ...(maxRecordBytes ? { maxRecordBytes } : {}) });
   const queue = createRunQueue(bull, prefix);
   const keys = createKeys(prefix);
   const calls: { action: string; node: string; key: string; aborted?: boolean }[] = [];
@@ -79,7 +96,7 @@ export function harness({ wrapStore, ...hooks }: HarnessHooks = {}) {
       entered?.();
     });
   };
-  const compiled = new Map<string, CompiledGraph>([['abc', compileGraph(testGraph)], ['park', compileGraph(parkGraph)]]);
+  const compiled = new Map<string, CompiledGraph>([['abc', compileGraph(testGraph)], ['park', compileGraph(parkGraph)], ['big', compileGraph(bigGraph)]]);
   const logStream = new PassThrough();
   const log = createLogger({ service: 'worker-test', stream: logStream });
   let closing = false;

@@ -51,6 +51,33 @@ describe('housekeeping repairs live runs left without a job that will move them'
     expect(await h.queue.getJobState(orphan.run_id)).toBe('failed');
   });
 
+  it('one run broken by hand (record or events key of another Redis type) is skipped; the pass goes on for the others', async () => {
+    const hashed = await jobless();
+    await h.redis.del(h.store.keys.run(hashed.run_id));
+    await h.redis.hset(h.store.keys.run(hashed.run_id), 'status', 'failed');
+    const brokenEvents = (await h.submit()).record;
+    const orphan = (await h.submit()).record;
+    const conn = h.redis.duplicate({ maxRetriesPerRequest: null });
+    const worker = new Worker(QUEUES.runs, async () => { throw new UnrecoverableError('gave up'); }, { connection: conn, prefix: bullPrefix(h.prefix) });
+    await until('their jobs failed', async () => (await Promise.all([brokenEvents, orphan].map((r) => h.queue.getJobState(r.run_id)))).every((st) => st === 'failed'));
+    await worker.close();
+    await conn.quit();
+    await h.redis.del(h.store.keys.events(brokenEvents.run_id));
+    await h.redis.set(h.store.keys.events(brokenEvents.run_id), 'oops');
+    const lost = await jobless();
+
+    expect(await repair()).toEqual({ restored: 1, failed: 1 });
+    expect((await h.store.get(orphan.run_id))!.status).toBe('failed');
+    expect(await h.queue.getJobState(lost.run_id)).not.toBe('unknown');
+    expect((await h.store.get(brokenEvents.run_id))!.status).toBe('queued');
+    expect(logs.join('')).toMatch(new RegExp(`run_repair_skipped run=${brokenEvents.run_id} error=".*events key holds another Redis type`));
+    // leave nothing for the next tests' workers and passes
+    await h.queue.remove(lost.run_id);
+    const left = [hashed, brokenEvents, lost].map((r) => r.run_id);
+    await h.redis.del(...left.flatMap((id) => [h.store.keys.run(id), h.store.keys.events(id)]));
+    await h.store.forgetLive(left);
+  });
+
   it('does not fail a run whose failed job was retried by hand between the check and the read', async () => {
     const rec = newRunRecord({ graph: 'abc', agentId: 'sofiia', input: {} });
     await h.store.create(rec, { events: [] });

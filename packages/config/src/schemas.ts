@@ -103,6 +103,8 @@ export const WorkerEnv = z.object({
   GATEWAY_RETRIES: int(3, 0, 20),
   /** Largest tool answer read; a larger one fails the call (response_too_large, not retried). */
   GATEWAY_MAX_RESPONSE_BYTES: int(4 * 1024 * 1024, 1_024, 256 * 1024 * 1024),
+  /** Largest run record a step may write; a step that would write more fails the run (record_too_large). */
+  RUN_RECORD_MAX_BYTES: int(2 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
   /** BullMQ lock: a dead worker's runs move to another after about this long. */
   WORKER_LOCK_MS: int(30_000, 1_000, 600_000),
   /** A run fails (crash_loop) once one node was in flight at this many lost workers in a row; 0 = never. */

@@ -1,7 +1,7 @@
 export { createKeys, type Keys, type IndexField } from './keys.js';
 export { createRedis, type CreateRedisOptions } from './redis.js';
 export { connectRedis, evictionPolicy, memoryUse, redisMode, replicationSettings, type MemoryUse, type RedisMode, type RedisTopology } from './topology.js';
-export { StoreError, type StoreErrorCode } from './errors.js';
+export { isWrongType, StoreError, type StoreErrorCode } from './errors.js';
 export { isRedisUnavailable, unavailableReason } from './unavailable.js';
 export type { CommitResult } from './results.js';
 export type { RedisClient } from './scripts.js';

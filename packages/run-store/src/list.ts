@@ -94,7 +94,7 @@ export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Pr
       const e = entries[i]!;
       const raw = values[i];
       if (runs.length === q.limit) {
-        if (gone.length) await redis.zrem(key, ...gone);
+        await dropExpired(redis, keys, key, gone);
         return { runs, next: pos ?? null };
       }
       scanned++;
@@ -111,8 +111,19 @@ export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Pr
         if (!(err instanceof StoreError)) throw err;
       }
     }
-    if (gone.length) await redis.zrem(key, ...gone);
+    await dropExpired(redis, keys, key, gone);
     if (entries.length < want) return { runs, next: null };
     if (runs.length === q.limit || scanned >= maxScan) return { runs, next: pos ?? null };
   }
+}
+
+/**
+ * Drops index entries of runs that expired. MGET also answers nil for a key of another type (an
+ * operator's mistake, which GET /v1/runs/{id} reports): such a run is not gone, its entry stays.
+ */
+async function dropExpired(redis: RedisClient, keys: Keys, index: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const exists = (await redis.pipeline(ids.map((id) => ['exists', keys.run(id)])).exec()) ?? [];
+  const gone = ids.filter((_, i) => exists[i]?.[1] === 0);
+  if (gone.length) await redis.zrem(index, ...gone);
 }

@@ -1,5 +1,5 @@
 import { isTerminal, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
-import { StoreError } from './errors.js';
+import { isWrongType, StoreError } from './errors.js';
 import { createKeys, type Keys } from './keys.js';
 import { listRuns, type ListQuery, type RunList } from './list.js';
 import { parseRecord, serializeRecord } from './record.js';
@@ -12,6 +12,8 @@ export interface RunStoreOptions {
   prefix: string;
   /** RUN_TTL_SEC: run and events expire this long after their last write. */
   ttlSec: number;
+  /** A commit of a larger record is refused (`record_too_large`) and writes nothing; 0 or absent = no cap. */
+  maxRecordBytes?: number;
 }
 
 export type CreateResult = { created: true; record: RunRecord } | { created: false; record: RunRecord };
@@ -78,6 +80,7 @@ export class RunStore {
   private readonly redis: RedisClient;
   private readonly scripts: Scripts;
   private readonly ttlSec: number;
+  private readonly maxRecordBytes: number;
 
   constructor(opts: RunStoreOptions) {
     if (!Number.isInteger(opts.ttlSec) || opts.ttlSec <= 0) {
@@ -86,6 +89,7 @@ export class RunStore {
     this.redis = opts.redis;
     this.keys = createKeys(opts.prefix);
     this.ttlSec = opts.ttlSec;
+    this.maxRecordBytes = opts.maxRecordBytes ?? 0;
     this.scripts = defineScripts(opts.redis);
   }
 
@@ -117,7 +121,11 @@ export class RunStore {
 
   /** `get`, plus the stored JSON as it was read (for `CommitRequest.ifRaw`). */
   async read(runId: string): Promise<{ record: RunRecord; raw: string } | null> {
-    const raw = await this.redis.get(this.keys.run(runId));
+    const raw = await this.redis.get(this.keys.run(runId)).catch((err: unknown) => {
+      // an operator's HSET (or any other type) on the key: as broken as a value that is not JSON
+      if (isWrongType(err)) throw new StoreError('corrupt_record', `run ${runId}: the key holds another Redis type, not the JSON string of a record`);
+      throw err;
+    });
     return raw === null ? null : { record: parseRecord(raw, runId), raw };
   }
 
@@ -130,11 +138,21 @@ export class RunStore {
     // the stats hash and the live set only go along when the run may be finishing: the script then
     // counts it once and drops it from the live set
     const keys = [this.keys.run(runId), this.keys.events(runId), ...(isTerminal(req.record.status) ? [this.keys.stats, this.keys.live] : [])];
+    const json = serializeRecord(req.record);
+    // a UTF-16 unit is at most 3 bytes: most records are far below the cap without counting
+    if (this.maxRecordBytes > 0 && json.length * 3 > this.maxRecordBytes) {
+      const bytes = Buffer.byteLength(json);
+      if (bytes > this.maxRecordBytes) throw new StoreError('record_too_large', `run ${runId}: the record would be ${bytes} bytes, over the ${this.maxRecordBytes} of RUN_RECORD_MAX_BYTES`);
+    }
     const reply = await this.scripts.run('commit', keys, [
-      req.ifStatus.join(','), req.ifLease ?? '', serializeRecord(req.record), this.ttlSec,
+      req.ifStatus.join(','), req.ifLease ?? '', json, this.ttlSec,
       this.keys.eventsChannel, runId, req.ifRaw ?? '',
       ...(req.events ?? []).map(encodeEvent),
-    ]);
+    ]).catch((err: unknown) => {
+      // the events key made another type by hand: the script stopped before writing anything
+      if (isWrongType(err)) throw new StoreError('corrupt_record', `run ${runId}: its events key holds another Redis type, not a stream`);
+      throw err;
+    });
     return commitResult(reply);
   }
 
@@ -152,7 +170,10 @@ export class RunStore {
     if (after !== undefined && !isStreamId(after)) throw new StoreError('bad_event_id', `not an event id: ${after.slice(0, 64)}`);
     // nothing can follow the largest id (and Redis refuses it as an exclusive start)
     if (after === LAST_STREAM_ID) return { events: [], read: 0, last: undefined };
-    const entries = await this.redis.xrange(this.keys.events(runId), after === undefined ? '-' : `(${after}`, '+', 'COUNT', limit);
+    const entries = await this.redis.xrange(this.keys.events(runId), after === undefined ? '-' : `(${after}`, '+', 'COUNT', limit).catch((err: unknown) => {
+      if (isWrongType(err)) throw new StoreError('corrupt_record', `run ${runId}: its events key holds another Redis type, not a stream`);
+      throw err;
+    });
     return { events: entries.flatMap(([id, fields]) => decodeEvent(id, fields) ?? []), read: entries.length, last: entries.at(-1)?.[0] };
   }
 

@@ -95,6 +95,34 @@ describe('commit', () => {
     await expect(store.get(rec.run_id)).rejects.toMatchObject({ name: 'StoreError', code: 'corrupt_record' });
   });
 
+  it('keys of another Redis type (an operator\'s HSET) are corrupt_record, and a commit then writes nothing', async () => {
+    const hashed = makeRecord();
+    await redis.hset(store.keys.run(hashed.run_id), 'status', 'failed');
+    await expect(store.get(hashed.run_id)).rejects.toMatchObject({ name: 'StoreError', code: 'corrupt_record', message: expect.stringMatching(/another Redis type/) });
+
+    const rec = await stored();
+    await redis.del(store.keys.events(rec.run_id));
+    await redis.set(store.keys.events(rec.run_id), 'oops');
+    await expect(store.events(rec.run_id)).rejects.toMatchObject({ name: 'StoreError', code: 'corrupt_record' });
+    const before = await redis.get(store.keys.run(rec.run_id));
+    await expect(store.commit(rec.run_id, { ifStatus: ['queued'], record: { ...rec, status: 'failed' }, events: [event('run_failed')] }))
+      .rejects.toMatchObject({ name: 'StoreError', code: 'corrupt_record', message: expect.stringMatching(/events key holds another Redis type/) });
+    // the script stopped at the XADD, before the record: nothing half-written
+    expect(await redis.get(store.keys.run(rec.run_id))).toBe(before);
+  });
+
+  it('with maxRecordBytes, refuses a larger record (bytes, not characters) and writes nothing', async () => {
+    const capped = new RunStore({ redis, prefix, ttlSec: TTL, maxRecordBytes: 4_096 });
+    const rec = await stored();
+    const small = { ...rec, result: { text: 'é'.repeat(1_000) } }; // ~2 000 bytes in UTF-8
+    expect(await capped.commit(rec.run_id, { ifStatus: ['queued'], record: small })).toEqual({ ok: true });
+    const big = { ...rec, result: { text: 'é'.repeat(2_000) } }; // ~4 000 bytes + the rest of the record
+    await expect(capped.commit(rec.run_id, { ifStatus: ['queued'], record: big, events: [event('run_succeeded')] }))
+      .rejects.toMatchObject({ name: 'StoreError', code: 'record_too_large', message: expect.stringMatching(/the record would be \d+ bytes, over the 4096 of RUN_RECORD_MAX_BYTES/) });
+    expect(JSON.parse((await redis.get(store.keys.run(rec.run_id)))!).result).toEqual(small.result);
+    expect((await store.events(rec.run_id)).map((e) => e.type)).toEqual(['run_created']);
+  });
+
   it('rejects a record of another run and an empty status list', async () => {
     const rec = await stored();
     await expect(store.commit(newRunId(), { ifStatus: ['queued'], record: rec })).rejects.toMatchObject({ code: 'invalid_argument' });

@@ -131,6 +131,17 @@ describe('list', () => {
     expect(await local.list({ limit: 2, after: page1.next! })).toEqual({ runs: [recs[0]], next: null });
     expect(await redis.zscore(local.keys.index, recs[2]!.run_id)).toBeNull();
   });
+
+  it('skips a run whose key an operator made another type, and keeps its entry (it is not gone)', async () => {
+    const local = new RunStore({ redis, prefix: `${prefix}list-type:`, ttlSec: TTL });
+    const base = Date.now();
+    const recs = [0, 1, 2].map((i) => makeRecord({ created_at: new Date(base + i).toISOString() }));
+    for (const r of recs) await local.create(r, { events: [] });
+    await redis.del(local.keys.run(recs[1]!.run_id));
+    await redis.hset(local.keys.run(recs[1]!.run_id), 'status', 'failed');
+    expect((await local.list({ limit: 10 })).runs.map((r) => r.run_id)).toEqual([recs[2]!.run_id, recs[0]!.run_id]);
+    expect(await redis.zscore(local.keys.index, recs[1]!.run_id)).not.toBeNull();
+  });
 });
 
 describe('exact key names with an empty prefix', () => {

@@ -69,10 +69,12 @@ end
 
 if ARGV[7] ~= '' and cur ~= ARGV[7] then return {'changed'} end
 
-redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+-- the events first: an XADD Redis refuses (the key made another type by hand) then stops the
+-- script before anything was written, instead of after the record changed
 for i = 8, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'e', ARGV[i])
 end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 -- in the same script as the XADDs: a follower woken by this finds the events already there
 if ARGV[5] ~= '' and #ARGV >= 8 then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
