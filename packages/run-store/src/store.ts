@@ -229,9 +229,18 @@ export class RunStore {
     return total;
   }
 
-  /** Drops ids from the live set (their runs are finished or gone). Returns how many were there. */
-  forgetLive(runIds: readonly string[]): Promise<number> {
-    return runIds.length ? this.redis.zrem(this.keys.live, ...runIds) : Promise.resolve(0);
+  /**
+   * Drops ids from the live set (their runs are finished or gone). Returns how many were there.
+   * A run finished by hand with the runbook's plain `SET` (no KEEPTTL) lost its expiry: it gets
+   * RUN_TTL_SEC back here (EXPIRE NX touches only keys without one).
+   */
+  async forgetLive(runIds: readonly string[]): Promise<number> {
+    if (runIds.length === 0) return 0;
+    const p = this.redis.pipeline().zrem(this.keys.live, ...runIds);
+    for (const id of runIds) p.expire(this.keys.run(id), this.ttlSec, 'NX').expire(this.keys.events(id), this.ttlSec, 'NX');
+    const [[err, removed] = [null, 0]] = (await p.exec()) ?? [];
+    if (err) throw err;
+    return removed as number;
   }
 
   /**

@@ -199,6 +199,23 @@ describe('live set', () => {
     expect(await store.forgetLive([])).toBe(0);
     expect(mine(await store.liveRuns(base + 3000, 1000))).toEqual([recs[1]!.run_id, recs[2]!.run_id]);
   });
+
+  it('forgetLive gives a run finished by hand with a plain SET (its expiry lost) RUN_TTL_SEC back, and shortens no other', async () => {
+    const byHand = makeRecord();
+    const kept = makeRecord();
+    for (const r of [byHand, kept]) await store.create(r, { events: [created()] });
+    await redis.set(store.keys.run(byHand.run_id), JSON.stringify({ ...byHand, status: 'failed' })); // the runbook's SET, no KEEPTTL
+    await redis.persist(store.keys.events(byHand.run_id));
+    await redis.expire(store.keys.run(kept.run_id), 30);
+    expect(await redis.ttl(store.keys.run(byHand.run_id))).toBe(-1);
+    expect(await store.forgetLive([byHand.run_id, kept.run_id])).toBe(2);
+    for (const key of [store.keys.run(byHand.run_id), store.keys.events(byHand.run_id)]) {
+      const ttl = await redis.ttl(key);
+      expect([key, ttl > 30 && ttl <= TTL]).toEqual([key, true]);
+    }
+    const keptTtl = await redis.ttl(store.keys.run(kept.run_id));
+    expect(keptTtl > 0 && keptTtl <= 30).toBe(true); // not lengthened to RUN_TTL_SEC
+  });
 });
 
 describe('filling the live set once, for runs created before it existed', () => {
