@@ -11,7 +11,8 @@ import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { registerScheduleMetrics, scheduleRoutes } from './routes/schedules.js';
 import type { ScheduleService } from '@sup/schedules';
-import { openapiRoutes } from './openapi/routes.js';
+import { allowedMethods } from './openapi/methods.js';
+import { buildOpenApiDocument, openapiRoutes } from './openapi/routes.js';
 import type { Queue } from 'bullmq';
 import { adminRoutes } from './admin.js';
 import { createApiMetrics, metricsRoutes } from './metrics.js';
@@ -75,7 +76,7 @@ export function createApp(d: AppDeps): Express {
   if (d.schedules) registerScheduleMetrics(registry, d.schedules);
   app.use(metricsRoutes(registry));
   app.use(adminRoutes({ apiKeys: d.config.apiKeys, queues, store: d.store }));
-  app.use(notFound);
+  app.use(notFound(allowedMethods(buildOpenApiDocument({ graphs: d.graphs, metricsPublic: d.config.metricsPublic }))));
   app.use(errorHandler(d.log));
   return app;
 }

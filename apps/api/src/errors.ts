@@ -5,8 +5,16 @@ import { isRedisUnavailable, StoreError, unavailableReason } from '@sup/run-stor
 import type { z } from 'zod';
 import { requestIdOf } from './request-log.js';
 
-export const notFound: RequestHandler = (req, _res, next) =>
-  next(new AppError(404, 'not_found', `no route for ${req.method} ${req.path}`));
+/** 404 for a path the API does not have; 405 with `Allow` for one it has, with another method. */
+export function notFound(allowed: (path: string) => string[] = () => []): RequestHandler {
+  return (req, res, next) => {
+    const methods = allowed(req.path);
+    // a documented method that still got here: this process does not serve that route (404)
+    if (methods.length === 0 || methods.includes(req.method)) return next(new AppError(404, 'not_found', `no route for ${req.method} ${req.path}`));
+    res.set('Allow', methods.join(', '));
+    next(new AppError(405, 'method_not_allowed', `${req.path} does not take ${req.method}; it takes ${methods.join(', ')}`, { allow: methods }));
+  };
+}
 
 /** zod issues → the `details` of a 400, without echoing the rejected values back. */
 export function issues(err: z.ZodError) {

@@ -144,6 +144,21 @@ describe('reading runs', () => {
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
   });
+
+  it('answers a known route with a method it does not take with 405 and Allow, from the API document', async () => {
+    const created = await request(t.app).post('/v1/graphs/release_check/runs').send(body);
+    for (const [method, path, allow] of [
+      ['delete', `/v1/runs/${created.body.run_id}`, 'GET, HEAD'],
+      ['put', '/v1/graphs/release_check/runs', 'POST'],
+      ['get', `/v1/runs/${created.body.run_id}/cancel`, 'POST'],
+      ['patch', '/v1/runs', 'GET, HEAD'],
+    ] as const) {
+      const res = await request(t.app)[method](path);
+      expect([method, path, res.status, res.headers.allow, res.body.error.code]).toEqual([method, path, 405, allow, 'method_not_allowed']);
+    }
+    // not a route at all, even with a known prefix: still 404
+    expect((await request(t.app).delete('/v1/runs/gr_abcdef/nothing')).status).toBe(404);
+  });
 });
 
 describe('cancel', () => {
