@@ -67,7 +67,9 @@ function nodeState(def: GraphDefinition, node: NodeDef) {
   const attempts = (c: RunContext) => c.retries + 1;
   const fail = (c: RunContext, err: ErrorData): ErrorData => {
     const extra = err.details && typeof err.details === 'object' && !Array.isArray(err.details) ? err.details : err.details === undefined ? {} : { details: err.details };
-    return { ...err, node: node.name, details: { ...extra, attempts: attempts(c) } };
+    // `attempts` is the node's; a tool error's own count (HTTP attempts of its last call) stays as call_attempts
+    const calls = (extra as { attempts?: unknown }).attempts;
+    return { ...err, node: node.name, details: { ...extra, attempts: attempts(c), ...(calls !== undefined ? { call_attempts: calls } : {}) } };
   };
   // Edges are tried in order (first `when` that holds wins); each is a guarded transition.
   const edges = def.edges.filter((e) => e.from === node.name).map((e) => ({

@@ -186,6 +186,15 @@ describe('step', () => {
     expect(o).toMatchObject({ kind: 'failed', node: 'a', error: { code: 'forbidden', message: 'gateway said 403', node: 'a', details: { status: 403, attempts: 1 } } });
   });
 
+  it('keeps a tool error\'s own attempt count (its HTTP attempts) as call_attempts beside the node\'s attempts', async () => {
+    const g = compileGraph(graph(
+      [{ name: 'a', description: 'a', policy: { retries: 0 }, run: async () => { throw new ToolError('gateway_unavailable', 'HTTP 502 after 4 attempt(s)', false, { status: 502, attempts: 4 }); } }],
+      [{ from: 'a', to: END }],
+    ));
+    const [o] = await drive(g, {}, fakeDeps().deps);
+    expect(o).toMatchObject({ kind: 'failed', error: { code: 'gateway_unavailable', details: { status: 502, attempts: 1, call_attempts: 4 } } });
+  });
+
   it('fails with node_error, message only, when a node has a bug', async () => {
     const g = compileGraph(graph([out('a', async () => { throw new TypeError('x is undefined'); })], [{ from: 'a', to: END }]));
     const [o] = await drive(g, {}, fakeDeps().deps);

@@ -108,7 +108,8 @@ class SseSession implements FollowerSession {
     if (!this.started || this.running || this.closed || !this.again) return;
     this.running = this.drain()
       .catch((err: unknown) => {
-        this.d.log.warn('sse_stream_error', { run: this.runId, error: err instanceof Error ? err.message : String(err) });
+        // a read that fails because the stream was ended meanwhile (shutdown, client gone) is no error
+        if (!this.closed) this.d.log.warn('sse_stream_error', { run: this.runId, error: err instanceof Error ? err.message : String(err) });
         this.end();
       })
       .finally(() => {
