@@ -91,8 +91,8 @@ export function createProcessor(d: ProcessorDeps) {
    * still live but not as this pass left it (another lease, or an older status: taken over, or the
    * latest writes lost, e.g. in a Redis failover) — see letGo.
    */
-  async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string): Promise<'ok' | 'released' | 'changed'> {
-    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}) }).catch((err: unknown) => {
+  async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string, capped = false): Promise<'ok' | 'released' | 'changed'> {
+    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}), capped }).catch((err: unknown) => {
       // a key an operator broke by hand (its events made another type): retrying cannot help
       if (err instanceof StoreError && err.code !== 'record_too_large') throw new UnrecoverableError(err.message);
       throw err;
@@ -235,7 +235,7 @@ export function createProcessor(d: ProcessorDeps) {
         clearTimeout(progress);
         const endedMs = d.now();
         const t = afterStep(rec, o, startedMs, endedMs);
-        const written = await commit(rec, t, ['running'], lease).catch((err: unknown) => {
+        const written = await commit(rec, t, ['running'], lease, true).catch((err: unknown) => {
           if (err instanceof StoreError && err.code === 'record_too_large') return err;
           throw err;
         });

@@ -12,7 +12,7 @@ export interface RunStoreOptions {
   prefix: string;
   /** RUN_TTL_SEC: run and events expire this long after their last write. */
   ttlSec: number;
-  /** A commit of a larger record is refused (`record_too_large`) and writes nothing; 0 or absent = no cap. */
+  /** A `capped` commit of a larger record is refused (`record_too_large`) and writes nothing; 0 or absent = no cap. */
   maxRecordBytes?: number;
 }
 
@@ -34,6 +34,11 @@ export interface CommitRequest {
   /** The complete new record. */
   record: RunRecord;
   events?: readonly RunEvent[];
+  /**
+   * Refuse the record if it is over RunStoreOptions.maxRecordBytes: for writes that add what a node
+   * returned. Writes that end or hand back a run are never refused for their size.
+   */
+  capped?: boolean;
 }
 
 export interface RunStats {
@@ -140,7 +145,7 @@ export class RunStore {
     const keys = [this.keys.run(runId), this.keys.events(runId), ...(isTerminal(req.record.status) ? [this.keys.stats, this.keys.live] : [])];
     const json = serializeRecord(req.record);
     // a UTF-16 unit is at most 3 bytes: most records are far below the cap without counting
-    if (this.maxRecordBytes > 0 && json.length * 3 > this.maxRecordBytes) {
+    if (req.capped && this.maxRecordBytes > 0 && json.length * 3 > this.maxRecordBytes) {
       const bytes = Buffer.byteLength(json);
       if (bytes > this.maxRecordBytes) throw new StoreError('record_too_large', `run ${runId}: the record would be ${bytes} bytes, over the ${this.maxRecordBytes} of RUN_RECORD_MAX_BYTES`);
     }

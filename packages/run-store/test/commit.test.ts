@@ -111,16 +111,18 @@ describe('commit', () => {
     expect(await redis.get(store.keys.run(rec.run_id))).toBe(before);
   });
 
-  it('with maxRecordBytes, refuses a larger record (bytes, not characters) and writes nothing', async () => {
+  it('with maxRecordBytes, refuses a larger record in a capped commit (bytes, not characters) and writes nothing', async () => {
     const capped = new RunStore({ redis, prefix, ttlSec: TTL, maxRecordBytes: 4_096 });
     const rec = await stored();
     const small = { ...rec, result: { text: 'é'.repeat(1_000) } }; // ~2 000 bytes in UTF-8
-    expect(await capped.commit(rec.run_id, { ifStatus: ['queued'], record: small })).toEqual({ ok: true });
+    expect(await capped.commit(rec.run_id, { ifStatus: ['queued'], record: small, capped: true })).toEqual({ ok: true });
     const big = { ...rec, result: { text: 'é'.repeat(2_000) } }; // ~4 000 bytes + the rest of the record
-    await expect(capped.commit(rec.run_id, { ifStatus: ['queued'], record: big, events: [event('run_succeeded')] }))
+    await expect(capped.commit(rec.run_id, { ifStatus: ['queued'], record: big, events: [event('run_succeeded')], capped: true }))
       .rejects.toMatchObject({ name: 'StoreError', code: 'record_too_large', message: expect.stringMatching(/the record would be \d+ bytes, over the 4096 of RUN_RECORD_MAX_BYTES/) });
     expect(JSON.parse((await redis.get(store.keys.run(rec.run_id)))!).result).toEqual(small.result);
     expect((await store.events(rec.run_id)).map((e) => e.type)).toEqual(['run_created']);
+    // a write that is not capped (one that ends or hands back a run) is never refused for its size
+    expect(await capped.commit(rec.run_id, { ifStatus: ['queued'], record: big })).toEqual({ ok: true });
   });
 
   it('rejects a record of another run and an empty status list', async () => {
