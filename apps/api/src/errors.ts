@@ -43,7 +43,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (err instanceof AppError) e = err;
     else if (err instanceof StoreError && err.code === 'bad_event_id') e = new AppError(400, 'invalid_event_id', err.message);
     // an operator's hand-written record that is not JSON: say so instead of a bare 500
-    else if (err instanceof StoreError && err.code === 'corrupt_record') e = new AppError(409, 'run_record_corrupt', `${err.message}; fix it with SET or remove it with DEL`);
+    else if (err instanceof StoreError && err.code === 'corrupt_record') e = new AppError(409, 'run_record_corrupt', `${err.message}; ${/events key/.test(err.message) ? 'remove that key with DEL (the record stays)' : 'fix it with SET or remove it with DEL'}`);
     else if (err?.type === 'entity.too.large') e = new AppError(413, 'payload_too_large', `request body exceeds ${err.limit} bytes`);
     else if (err?.type === 'entity.parse.failed') e = new AppError(400, 'invalid_json', 'request body is not valid JSON');
     else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new AppError(415, 'unsupported_encoding', String(err.message));

@@ -45,7 +45,8 @@ export async function onJobFailed(store: Store, log: Logger, job: Job | undefine
   const parsed = RunJobData.safeParse(job.data);
   if (!parsed.success) return;
   const runId = parsed.data.run_id;
-  const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+  // an UnrecoverableError fails the job at once, whatever attempts are left
+  const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
   log.error('run_graph error', { run: runId, error: err.message, attempt: job.attemptsMade, final });
   if (!final) return;
   try {

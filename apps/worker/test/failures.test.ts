@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { createLogger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
 import { onJobFailed } from '../src/failures.js';
@@ -29,6 +29,12 @@ describe('a job out of attempts marks its run failed', () => {
     expect((await h.store.get(record.run_id))!.error?.message).toBe('redis went away');
     expect(finished).toEqual(['failed']);
     expect((await h.store.events(record.run_id)).filter((e) => e.type === 'run_failed')).toHaveLength(1);
+  });
+
+  it('an UnrecoverableError is final on any attempt: the run is marked failed at once', async () => {
+    const { record } = await h.submit();
+    await onJobFailed(h.store, log, jobOf(record.run_id, 1), new UnrecoverableError('cannot go on'));
+    expect((await h.store.get(record.run_id))!).toMatchObject({ status: 'failed', error: { code: 'worker_error', message: 'cannot go on' } });
   });
 
   it('does not overwrite a step committed between its read and its write: it re-reads', async () => {

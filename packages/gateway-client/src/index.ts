@@ -114,7 +114,8 @@ function fromStatus(res: ErrorResponse, name: string, attempts: number): ToolErr
     return new ToolError('gateway_unavailable', `gateway answered HTTP ${status} to ${name} after ${attempts} attempt(s)`, true, { status, attempts });
   }
   if (status >= 300 && status < 400) {
-    return new ToolError('gateway_redirect', `gateway answered ${name} with a redirect (HTTP ${status}), which is not followed: GATEWAY_URL must point at the router itself`, false, { status });
+    const why = status === 304 ? 'HTTP 304, an answer to a conditional request the client never made' : `a redirect (HTTP ${status}), which is not followed`;
+    return new ToolError('gateway_redirect', `gateway answered ${name} with ${why}: GATEWAY_URL must point at the router itself`, false, { status });
   }
   const code = bodyCode(res.body);
   return new ToolError('gateway_rejected', `gateway rejected ${name} (HTTP ${status}${code ? ` ${code}` : ''})`, false, { status, ...(code ? { code } : {}) });

@@ -22,28 +22,31 @@ export type IncidentTriageInput = z.output<typeof IncidentTriageInput>;
 export const TRIAGE_QUERY = { logLimit: 50, keepLogLines: 20, slowTraceMs: 500, keepTraces: 5, kbLimit: 5, costWindowDays: 7 } as const;
 
 // Lenient result schemas: extra fields pass, optional ones may be missing, required ones may not.
+// Lists are bounded by MAX_ITEMS (zod then refuses a longer one before checking its items: a huge
+// wrong list would otherwise cost one validation issue per item).
+export const MAX_ITEMS = 10_000;
 const OverviewResult = z.looseObject({
   error_rate: Num.pipe(z.number().min(0)),
   p95_ms: Num.nullish(),
   rps: Num.nullish(),
-  recent_deploys: z.array(z.union([Text, z.looseObject({ version: Text.nullish(), id: Text.nullish(), deployed_at: Text.nullish() })])).nullish(),
+  recent_deploys: z.array(z.union([Text, z.looseObject({ version: Text.nullish(), id: Text.nullish(), deployed_at: Text.nullish() })])).max(MAX_ITEMS).nullish(),
 });
-const KbResult = z.looseObject({ hits: z.array(z.looseObject({ title: Text, url: Text.nullish() })) });
+const KbResult = z.looseObject({ hits: z.array(z.looseObject({ title: Text, url: Text.nullish() })).max(MAX_ITEMS) });
 const LogsResult = z.looseObject({
-  lines: z.array(z.union([Text, z.looseObject({ ts: Text.nullish(), msg: Text.nullish(), message: Text.nullish() })])),
+  lines: z.array(z.union([Text, z.looseObject({ ts: Text.nullish(), msg: Text.nullish(), message: Text.nullish() })])).max(MAX_ITEMS),
   total: Num.nullish(),
 });
 const HealthResult = z.looseObject({
   status: z.string().transform((s) => s.toLowerCase()).pipe(z.enum(['healthy', 'degraded', 'down'])),
-  checks: z.array(z.union([Text, z.looseObject({ name: Text.nullish(), status: Text.nullish() })])).nullish(),
+  checks: z.array(z.union([Text, z.looseObject({ name: Text.nullish(), status: Text.nullish() })])).max(MAX_ITEMS).nullish(),
 });
-const TracesResult = z.looseObject({ traces: z.array(z.looseObject({ trace_id: Text, duration_ms: Num, root: Text.nullish() })) });
-const SloResult = z.looseObject({ slos: z.array(z.looseObject({ name: Text, objective: Num.nullish(), current: Num.nullish(), burn_rate: Num })) });
+const TracesResult = z.looseObject({ traces: z.array(z.looseObject({ trace_id: Text, duration_ms: Num, root: Text.nullish() })).max(MAX_ITEMS) });
+const SloResult = z.looseObject({ slos: z.array(z.looseObject({ name: Text, objective: Num.nullish(), current: Num.nullish(), burn_rate: Num })).max(MAX_ITEMS) });
 const PrivacyResult = z.looseObject({
   pii_detected: z.boolean(),
-  findings: z.array(z.looseObject({ type: Text, count: Num.nullish(), source: Text.nullish() })).nullish(),
+  findings: z.array(z.looseObject({ type: Text, count: Num.nullish(), source: Text.nullish() })).max(MAX_ITEMS).nullish(),
 });
-const CostResult = z.looseObject({ daily_cost: Num, trend_pct: Num.nullish(), currency: Text.nullish(), anomalies: z.array(z.unknown()).nullish() });
+const CostResult = z.looseObject({ daily_cost: Num, trend_pct: Num.nullish(), currency: Text.nullish(), anomalies: z.array(z.unknown()).max(MAX_ITEMS).nullish() });
 
 const PASSING = /^(pass|passing|passed|ok|healthy|up|green)$/i;
 

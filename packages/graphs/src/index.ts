@@ -4,18 +4,18 @@ import { releaseCheck } from './release-check.js';
 import type { GraphDefinition } from './types.js';
 
 export * from './types.js';
-export { DETAIL_MAX, releaseCheck, ReleaseCheckInput, verdictOf } from './release-check.js';
+export { DETAIL_MAX, DETAILS_TOTAL, MAX_CHECKS, releaseCheck, ReleaseCheckInput, verdictOf } from './release-check.js';
 export type { Check, PollOutput, ReleaseVerdict, StartOutput } from './release-check.js';
 export { makeNoopGraph } from './noop.js';
 export { jittered } from './jitter.js';
-export { incidentTriage, IncidentTriageInput, kbQuery, TRIAGE_QUERY } from './incident-triage.js';
+export { incidentTriage, IncidentTriageInput, kbQuery, MAX_ITEMS, TRIAGE_QUERY } from './incident-triage.js';
 export {
   applyPrivacy, buildTriageReport, deployInWindow, severityOf, suspectedCause, THRESHOLDS, topError, triageMarkdown,
 } from './triage-report.js';
 export type * from './triage-report.js';
 export { postmortemDraft, PostmortemDraftInput, cancelChildRun, CHILD_TIMEOUT_MS, TIMELINE_MAX } from './postmortem-draft.js';
 export type { ArtifactsOutput, FollowupsOutput, TriageOutput } from './postmortem-draft.js';
-export { buildPostmortem, postmortemMarkdown, triageView, MAX_ACTION_ITEMS } from './postmortem.js';
+export { buildPostmortem, postmortemMarkdown, triageView, MAX_ACTION_ITEMS, MAX_EVIDENCE } from './postmortem.js';
 export type * from './postmortem.js';
 export { maskDeep, maskText, redactor, stringsIn } from './redact.js';
 export { malformedResult, MAX_ISSUES, parseResult } from './tool-result.js';

@@ -14,6 +14,15 @@ export const CHILD_TIMEOUT_MS = 30 * 60_000;
 export const PostmortemDraftInput = z.object({ incident_id: z.string().min(1).max(128) });
 export type PostmortemDraftInput = z.output<typeof PostmortemDraftInput>;
 
+/**
+ * An incident's timeline entries kept, and the characters of each entry's text. The timeline is in
+ * the record five times (load_incident, the draft's JSON and markdown, the run result's two), so
+ * ~120 KB each at most keeps the record far below RUN_RECORD_MAX_BYTES.
+ */
+export const TIMELINE_MAX = 200;
+const TEXT_MAX = 500;
+const clipOrNull = (s: string | null | undefined) => (s == null ? null : clip(s, 64));
+
 const TimelineItem = z.union([Text, z.looseObject({ ts: Text.nullish(), at: Text.nullish(), type: Text.nullish(), text: Text.nullish(), message: Text.nullish() })]);
 const IncidentResult = z.looseObject({
   incident: z.looseObject({
@@ -24,7 +33,9 @@ const IncidentResult = z.looseObject({
     status: Text.nullish(),
     started_at: Text.nullish(),
     resolved_at: Text.nullish(),
-    timeline: z.array(TimelineItem).nullish(),
+    // the first TIMELINE_MAX entries are kept, and only they are checked (a huge wrong list would cost
+    // a worker one validation issue per entry)
+    timeline: z.array(z.unknown()).transform((t) => t.slice(0, TIMELINE_MAX)).pipe(z.array(TimelineItem)).nullish(),
     triage: z.record(z.string(), z.unknown()).nullish(),
   }),
 });
@@ -52,10 +63,6 @@ async function childCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** An incident's timeline entries kept, and the characters of each entry's text. */
-export const TIMELINE_MAX = 500;
-const TEXT_MAX = 2_000;
-const clipOrNull = (s: string | null | undefined) => (s == null ? null : clip(s, 64));
 
 const loadIncident: NodeDef<PostmortemDraftInput> = {
   name: 'load_incident',
@@ -64,12 +71,14 @@ const loadIncident: NodeDef<PostmortemDraftInput> = {
   async run({ input, tools }: Ctx) {
     const { incident: i } = parseResult(IncidentResult, await tools.call(TOOL, 'get', { incident_id: input.incident_id }), `${TOOL}.get`);
     // kept in the record and drafted into the postmortem: bounded, whatever the tool sent
-    const timeline = (i.timeline ?? []).slice(0, TIMELINE_MAX).map((t) => typeof t === 'string'
+    const timeline = (i.timeline ?? []).map((t) => typeof t === 'string'
       ? { ts: null, type: 'note', text: clip(t, TEXT_MAX) }
       : { ts: clipOrNull(t.ts ?? t.at), type: clip(t.type ?? 'note', 64), text: clip(t.text ?? t.message ?? '', TEXT_MAX) });
     const out: IncidentView = {
-      id: clip(i.id, 128), title: clip(i.title ?? `Incident ${i.id}`, 300), service: i.service, severity: i.severity ?? null, status: i.status ?? null,
-      started_at: i.started_at ?? null, resolved_at: i.resolved_at ?? null, timeline, triage: i.triage ?? null,
+      id: clip(i.id, 128), title: clip(i.title ?? `Incident ${i.id}`, 300), service: i.service, severity: clipOrNull(i.severity), status: clipOrNull(i.status),
+      started_at: clipOrNull(i.started_at), resolved_at: clipOrNull(i.resolved_at), timeline,
+      // the incident tool's triage in any shape and size: kept as its bounded view
+      triage: i.triage ? { ...triageView(i.triage) } : null,
     };
     return { output: out };
   },

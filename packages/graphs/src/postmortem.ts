@@ -1,3 +1,4 @@
+import { clip } from '@sup/contracts';
 import { maskDeep } from './redact.js';
 
 /** Pure part of postmortem_draft: incident + triage → postmortem markdown and JSON. */
@@ -45,28 +46,37 @@ export const MAX_ACTION_ITEMS = 10;
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'number' ? String(v) : null);
 
-/** Lenient: missing or oddly typed fields become null or empty lists, never an error. */
+/** Evidence lines and next steps a triage view keeps (next steps are deduplicated to MAX_ACTION_ITEMS later). */
+export const MAX_EVIDENCE = 20;
+const MAX_NEXT_STEPS = 50;
+
+/**
+ * Lenient: missing or oddly typed fields become null or empty lists, never an error. Bounded: a
+ * triage is kept in the run record and drafted into the postmortem, whatever size the tool sent.
+ * A view is itself a valid input (triageView(triageView(x)) equals triageView(x)).
+ */
 export function triageView(raw: Record<string, unknown>): TriageView {
-  const list = (v: unknown) => (Array.isArray(v) ? v : []);
-  const evidence = list(raw.evidence).flatMap((e) => {
-    if (typeof e === 'string') return [e];
+  const list = (v: unknown, max: number) => (Array.isArray(v) ? v.slice(0, max) : []);
+  const text = (v: unknown, n: number) => { const t = str(v); return t === null ? null : clip(t, n); };
+  const evidence = list(raw.evidence, MAX_EVIDENCE).flatMap((e) => {
+    if (typeof e === 'string') return [clip(e, 500)];
     const o = (e ?? {}) as Record<string, unknown>;
     const summary = str(o.summary) ?? str(o.text);
-    return summary ? [str(o.source) ? `${str(o.source)}: ${summary}` : summary] : [];
+    return summary ? [clip(str(o.source) ? `${str(o.source)}: ${summary}` : summary, 500)] : [];
   });
-  const next_steps = list(raw.next_steps ?? raw.action_items).flatMap((s) => {
-    if (typeof s === 'string') return s.trim() ? [{ title: s.trim() }] : [];
+  const next_steps = list(raw.next_steps ?? raw.action_items, MAX_NEXT_STEPS).flatMap((s) => {
+    if (typeof s === 'string') return s.trim() ? [{ title: clip(s.trim(), 300) }] : [];
     const o = (s ?? {}) as Record<string, unknown>;
-    const title = str(o.title) ?? str(o.text);
+    const title = text(o.title, 300) ?? text(o.text, 300);
     if (!title) return [];
-    const owner = str(o.owner);
-    const due = str(o.due);
+    const owner = text(o.owner, 64);
+    const due = text(o.due, 64);
     return [{ title, ...(owner ? { owner } : {}), ...(due ? { due } : {}) }];
   });
   return {
-    severity: str(raw.severity),
-    summary: str(raw.summary),
-    suspected_cause: str(raw.suspected_cause) ?? str(raw.root_cause),
+    severity: text(raw.severity, 32),
+    summary: text(raw.summary, 2_000),
+    suspected_cause: text(raw.suspected_cause, 2_000) ?? text(raw.root_cause, 2_000),
     evidence,
     next_steps,
   };

@@ -5,6 +5,8 @@ import { malformedResult } from './tool-result.js';
 import { END, type GraphDefinition, type NodeContext, type NodeDef } from './types.js';
 
 const TOOL = 'job_orchestrator_tool';
+/** The most checks a release-check job may report; more is a malformed answer. */
+export const MAX_CHECKS = 1_000;
 
 export const ReleaseCheckInput = z.object({
   service: z.string().min(1).max(128),
@@ -19,7 +21,9 @@ const StartResult = z.looseObject({ job_id: z.string().min(1).max(256) });
 const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 const TaskResult = z.looseObject({
   status: z.enum(JOB_STATUSES),
-  checks: z.array(z.looseObject({ name: z.string(), status: z.string(), detail: z.unknown().optional() })).optional(),
+  // refused before its items are checked when longer: a verdict needs every check, and their
+  // details share DETAILS_TOTAL characters in the record
+  checks: z.array(z.looseObject({ name: z.string(), status: z.string(), detail: z.unknown().optional() })).max(MAX_CHECKS).optional(),
 });
 const PollState = z.object({ first_poll_ms: z.number(), polls: z.number().int() });
 
@@ -39,9 +43,14 @@ export interface ReleaseVerdict {
 
 type Ctx = NodeContext<ReleaseCheckInput>;
 
-/** A check's detail as text, at most DETAIL_MAX characters: it is stored twice in the record (poll_job, result). */
+/**
+ * A check's detail as text: at most DETAIL_MAX characters, and all details together at most
+ * DETAILS_TOTAL (a job with many checks gets shorter details). Checks are in the record three times
+ * (poll_job's output, the verdict, the run result): 1 000 checks stay well below RUN_RECORD_MAX_BYTES.
+ */
 export const DETAIL_MAX = 2_000;
-const detailText = (d: unknown): string => clip(typeof d === 'string' ? d : d == null ? '' : JSON.stringify(d), DETAIL_MAX);
+export const DETAILS_TOTAL = 200_000;
+const detailText = (d: unknown, max: number): string => clip(typeof d === 'string' ? d : d == null ? '' : JSON.stringify(d), max);
 
 const startParams = ({ service, version, checks }: ReleaseCheckInput) => ({ task: 'release_check', service, version, ...(checks ? { checks } : {}) });
 
@@ -81,7 +90,8 @@ const pollJob: NodeDef<ReleaseCheckInput> = {
       const delayMs = Math.min(jittered(settings.jobPollIntervalMs, `${runId}:${polls}`), remainingMs);
       return { wait: { delayMs, state: { first_poll_ms, polls }, reason: 'job_running' } };
     }
-    const out: PollOutput = { job_id, status, checks: checks.map((c) => ({ name: clip(c.name, 200), status: clip(c.status, 64), detail: detailText(c.detail) })) };
+    const detailMax = Math.min(DETAIL_MAX, Math.floor(DETAILS_TOTAL / Math.max(1, checks.length)));
+    const out: PollOutput = { job_id, status, checks: checks.map((c) => ({ name: clip(c.name, 200), status: clip(c.status, 64), detail: detailText(c.detail, detailMax) })) };
     return { output: out };
   },
 };

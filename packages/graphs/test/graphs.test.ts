@@ -1,6 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import {
-  DETAIL_MAX, END, TIMELINE_MAX, type PostmortemDraftInput, getGraph, graphs, incidentTriage, jittered, makeNoopGraph, postmortemDraft, ReleaseCheckInput, releaseCheck, verdictOf,
+  DETAIL_MAX, DETAILS_TOTAL, END, MAX_CHECKS, MAX_EVIDENCE, TIMELINE_MAX, type PostmortemDraftInput, getGraph, graphs, incidentTriage, jittered, makeNoopGraph, postmortemDraft, ReleaseCheckInput, releaseCheck, verdictOf,
   type CancelContext, type GraphDefinition, type NodeContext,
 } from '../src/index.js';
 
@@ -97,7 +97,38 @@ describe('release_check', () => {
     const out = (await load.run(ctx)) as { output: { title: string; timeline: Array<{ ts: string | null; type: string; text: string }> } };
     expect(out.output.timeline).toHaveLength(TIMELINE_MAX);
     expect(out.output.title.length).toBe(301);
-    expect(out.output.timeline.slice(0, 2).map((t) => [t.ts?.length ?? null, t.type.length, t.text.length])).toEqual([[65, 65, 2_001], [null, 4, 2_001]]);
+    expect(out.output.timeline.slice(0, 2).map((t) => [t.ts?.length ?? null, t.type.length, t.text.length])).toEqual([[65, 65, 501], [null, 4, 501]]);
+  });
+
+  it('load_incident checks only the timeline entries it keeps, and keeps the incident\'s triage as its bounded view', async () => {
+    const load = postmortemDraft.nodes[0]!;
+    const junk = Array.from({ length: 1_000_000 }, () => ({ text: { not: 'text' } }));
+    const triage = { summary: 's'.repeat(10_000), evidence: Array.from({ length: 100 }, () => 'e'.repeat(5_000)), next_steps: [{ title: 't'.repeat(1_000), owner: 'o' }], blob: 'b'.repeat(100_000) };
+    const ctx = (timeline: unknown[]) => ({
+      runId: 'gr_p', input: { incident_id: 'inc_1' }, outputs: {}, state: undefined, now: () => 1,
+      tools: { call: async () => ({ incident: { id: 'inc_1', service: 'billing', timeline, triage } }) },
+    }) as unknown as NodeContext<PostmortemDraftInput>;
+    // entries past TIMELINE_MAX are dropped unchecked; a bad one within them is reported
+    const ok = (await load.run(ctx([...Array.from({ length: TIMELINE_MAX }, () => 'fine'), ...junk]))) as { output: { timeline: unknown[]; triage: Record<string, unknown> } };
+    expect(ok.output.timeline).toHaveLength(TIMELINE_MAX);
+    await expect(load.run(ctx(junk))).rejects.toMatchObject({ code: 'malformed_result', details: { issue_count: expect.any(Number) } });
+    const kept = ok.output.triage as { summary: string; evidence: string[]; next_steps: Array<{ title: string }> };
+    expect(Object.keys(kept).sort()).toEqual(['evidence', 'next_steps', 'severity', 'summary', 'suspected_cause']);
+    expect([kept.summary.length, kept.evidence.length, kept.evidence[0]!.length, kept.next_steps[0]!.title.length]).toEqual([2_001, MAX_EVIDENCE, 501, 301]);
+    expect(JSON.stringify(kept).length).toBeLessThan(20_000);
+  });
+
+  it('poll_job shares DETAILS_TOTAL characters among the checks\' details, and refuses more than MAX_CHECKS checks unread', async () => {
+    const poll = releaseCheck.nodes[1]!;
+    const ctx = (checks: unknown[]) => ({
+      runId: 'gr_p', input: { service: 's', version: 'v', timeout_sec: 600 }, outputs: { start_job: { job_id: 'j' } }, state: undefined, now: () => 1,
+      settings: { jobPollIntervalMs: 3_000 }, tools: { call: async () => ({ status: 'failed', checks }) },
+    }) as unknown as NodeContext<ReleaseCheckInput>;
+    const many = Array.from({ length: MAX_CHECKS }, (_, i) => ({ name: `c${i}`, status: 'fail', detail: 'd'.repeat(5_000) }));
+    const out = (await poll.run(ctx(many))) as { output: { checks: Array<{ detail: string }> } };
+    expect(out.output.checks).toHaveLength(MAX_CHECKS);
+    expect(out.output.checks[0]!.detail.length).toBe(DETAILS_TOTAL / MAX_CHECKS + 1);
+    await expect(poll.run(ctx(Array.from({ length: 2_000_000 }, () => 1)))).rejects.toMatchObject({ code: 'malformed_result', details: { issue_count: 1, issues: [{ path: 'checks' }] } });
   });
 
   describe('onCancel', () => {
