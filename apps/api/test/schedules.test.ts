@@ -46,6 +46,7 @@ describe('POST /v1/schedules', () => {
     ['an unknown time zone', { ...nightly, id: 'x5', tz: 'Europe/Atlantis' }, 'invalid_tz', /unknown time zone "Europe\/Atlantis"/],
     ['neither cron nor every_sec', { ...nightly, id: 'x6', cron: undefined, tz: undefined }, 'validation_failed', /exactly one of cron or every_sec/],
     ['a missing agent_id', { ...nightly, id: 'x7', agent_id: undefined }, 'validation_failed', /agent_id/],
+    ['a cron with H (a random value per tick)', { ...nightly, id: 'x8', cron: 'H 2 * * *' }, 'invalid_cron', /the minute field uses H, which is not supported/],
   ])('rejects %s with a 400 naming the problem', async (_name, body, code, message) => {
     const res = await request(app).post('/v1/schedules').send(body);
     expect(res.status).toBe(400);

@@ -33,6 +33,11 @@ describe('validateSchedule', () => {
     ['* * *', /cron "\* \* \*" is invalid: expected 5 fields .* got 3/],
     ['0 0 30 2 *', /cron "0 0 30 2 \*" is invalid/],
     ['@sometimes', /unknown macro @sometimes/],
+    // cron-parser's H draws a new random value each time BullMQ evaluates the pattern
+    ['H * * * *', /cron "H \* \* \* \*" is invalid: the minute field uses H, which is not supported/],
+    ['0 H(0-5) * * *', /the hour field uses H/],
+    ['H/10 * * * * *', /the second field uses H/],
+    ['0 0 * * H', /the day-of-week field uses H/],
   ])('rejects the bad cron %j with a 400 naming it', (cron, message) => {
     const e = rejection({ ...ok, cron });
     expect(e.status).toBe(400);
@@ -74,6 +79,9 @@ describe('cron helpers', () => {
   it('accepts 6-field crons and macros, and computes fire times in the time zone', () => {
     expect(checkCron('*/2 * * * * *')).toBeNull();
     expect(checkCron('@hourly')).toBeNull();
+    // day names are not H fields, though THU contains one
+    expect(checkCron('0 9 * * THU')).toBeNull();
+    expect(checkCron('0 9 * * thu,SAT')).toBeNull();
     const from = Date.parse('2026-03-01T10:30:00Z');
     expect(fireTimes({ cron: '0 2 * * *', tz: 'Europe/Kyiv' }, from, 2).map((t) => new Date(t).toISOString()))
       .toEqual(['2026-03-02T00:00:00.000Z', '2026-03-03T00:00:00.000Z']);
