@@ -56,6 +56,18 @@ describe('POST /v1/schedules', () => {
     expect(await scheduleQueue.getJobScheduler(body.id!)).toBeUndefined();
   });
 
+  it('accepts a macro written in another case, and schedules and previews it as @hourly', async () => {
+    const res = await request(app).post('/v1/schedules').send({ ...nightly, id: 'macro-case', cron: '@Hourly', tz: undefined });
+    expect(res.status).toBe(201);
+    expect(res.body.cron).toBe('@hourly');
+    const j = await scheduleQueue.getJobScheduler('macro-case');
+    expect(j).toMatchObject({ pattern: '@hourly', next: Date.parse(res.body.next_fire_at) });
+    const times = res.body.next_fire_times.map((t: string) => Date.parse(t));
+    expect(times.map((t: number) => new Date(t).getUTCMinutes())).toEqual([0, 0, 0]);
+    expect(times[1] - times[0]).toBe(3_600_000);
+    await request(app).delete('/v1/schedules/macro-case').expect(200);
+  });
+
   it('rejects a body that is not JSON', async () => {
     const res = await request(app).post('/v1/schedules').set('content-type', 'text/plain').send('every day');
     expect(res.status).toBe(415);

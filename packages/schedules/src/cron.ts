@@ -15,6 +15,15 @@ export function checkTz(tz: string): string | null {
 }
 
 /**
+ * The form a cron is stored and handed to BullMQ in: trimmed, and a macro lowercased — the parser
+ * knows `@hourly` but not `@Hourly`, while month and day names are case-insensitive there already.
+ */
+export function normalizeCron(expr: string): string {
+  const s = expr.trim();
+  return s.startsWith('@') ? s.toLowerCase() : s;
+}
+
+/**
  * cron-parser's `H` ("hash": any one value) is drawn from an unseeded random generator on every
  * parse, and BullMQ parses the pattern again for each next fire time: such a schedule fires at
  * another time on every tick, and no preview can say when. The name of the first field using it, or
@@ -27,15 +36,15 @@ function hashedField(fields: string[]): string | null {
 }
 
 /**
- * A 5-field (`m h dom mon dow`) or 6-field (leading seconds) expression, or a macro like `@daily`;
- * null when fine, else the reason. The parser alone accepts too little (`* * *` fills the rest in)
- * and too much (`H`).
+ * A 5-field (`m h dom mon dow`) or 6-field (leading seconds) expression, or a macro like `@daily`
+ * (any case); null when fine, else the reason. The parser alone accepts too little (`* * *` fills the
+ * rest in) and too much (`H`).
  */
 export function checkCron(expr: string, tz?: string): string | null {
-  const s = expr.trim();
+  const s = normalizeCron(expr);
   const fields = s.split(/\s+/);
   if (s.startsWith('@')) {
-    if (!MACROS.has(s.toLowerCase())) return `unknown macro ${s} (known: ${[...MACROS].join(', ')})`;
+    if (!MACROS.has(s)) return `unknown macro ${s} (known: ${[...MACROS].join(', ')})`;
   } else if (fields.length < 5 || fields.length > 6) {
     return `expected 5 fields (minute hour day-of-month month day-of-week) or 6 with leading seconds, got ${fields.length}`;
   }

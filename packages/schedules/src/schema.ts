@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, CreateRunBody } from '@sup/contracts';
 import type { GraphDefinition } from '@sup/graphs';
-import { checkCron, checkTz } from './cron.js';
+import { checkCron, checkTz, normalizeCron } from './cron.js';
 
 export const SCHEDULE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const OVERLAP = ['skip', 'allow'] as const;
@@ -91,7 +91,7 @@ export function validateSchedule(
   return {
     id: spec.id ?? newScheduleId(),
     graph: graph.name,
-    ...(spec.cron !== undefined ? { cron: spec.cron.trim() } : {}),
+    ...(spec.cron !== undefined ? { cron: normalizeCron(spec.cron) } : {}),
     ...(spec.every_sec !== undefined ? { every_sec: spec.every_sec } : {}),
     ...(spec.tz !== undefined ? { tz: spec.tz } : {}),
     agent_id: spec.agent_id,

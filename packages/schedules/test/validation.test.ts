@@ -59,6 +59,12 @@ describe('validateSchedule', () => {
     expect(e.details).toEqual([expect.objectContaining({ path: 'input.version' })]);
   });
 
+  it('accepts a macro in any case and stores it lowercased, the only spelling the parser knows', () => {
+    expect(validateSchedule({ ...ok, cron: ' @Hourly ' }, graphs, 'api').cron).toBe('@hourly');
+    expect(validateSchedule({ ...ok, cron: '@DAILY', tz: 'Europe/Kyiv' }, graphs, 'api').cron).toBe('@daily');
+    expect(rejection({ ...ok, cron: '@Sometimes' }).message).toMatch(/unknown macro @sometimes \(known: @yearly/);
+  });
+
   it.each([
     ['neither cron nor every_sec', { ...ok, cron: undefined }, /exactly one of cron or every_sec/],
     ['both cron and every_sec', { ...ok, every_sec: 10 }, /exactly one of cron or every_sec/],
