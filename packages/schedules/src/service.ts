@@ -37,12 +37,16 @@ export class ScheduleService {
    */
   async upsert(body: unknown): Promise<{ created: boolean; view: ScheduleView }> {
     const s = validateSchedule(body, this.d.graphs, 'api');
-    const existing = await this.d.store.get(s.id);
-    if (existing?.source === 'config') {
-      throw new AppError(409, 'schedule_from_config', `schedule ${s.id} comes from the schedules configuration (SCHEDULES_FILE / SCHEDULES); change it there`);
-    }
-    const next = existing ? { ...s, created_at: existing.created_at } : s;
-    await this.d.store.put(next);
+    let existing: Schedule | null;
+    let next: Schedule;
+    do {
+      existing = await this.d.store.get(s.id);
+      if (existing?.source === 'config') {
+        throw new AppError(409, 'schedule_from_config', `schedule ${s.id} comes from the schedules configuration (SCHEDULES_FILE / SCHEDULES); change it there`);
+      }
+      next = existing ? { ...s, created_at: existing.created_at } : s;
+      // a create that finds the id created meanwhile (another request, the config) looks again
+    } while (!(await this.d.store.put(next, existing ? 'replace' : 'create')));
     await syncScheduler(this.d.queue, next);
     this.d.log.info(existing ? 'schedule_replaced' : 'schedule_created', {
       schedule: s.id, graph: s.graph, source: s.source, ...(s.cron ? { cron: s.cron } : { every_sec: s.every_sec }), enabled: s.enabled,
@@ -115,18 +119,7 @@ export class ScheduleService {
   async reconcile(desired: Schedule[]): Promise<ReconcileSummary> {
     const sum: ReconcileSummary = { added: [], updated: [], removed: [], unchanged: [] };
     const current = new Map((await this.d.store.list()).map((s) => [s.id, s]));
-    for (const want of desired) {
-      const have = current.get(want.id);
-      if (have && have.source === 'config' && isDeepStrictEqual(definitionOf(have), definitionOf(want))) {
-        await syncScheduler(this.d.queue, have);
-        sum.unchanged.push(want.id);
-        continue;
-      }
-      const s: Schedule = have ? { ...want, created_at: have.created_at } : want;
-      await this.d.store.put(s);
-      await syncScheduler(this.d.queue, s);
-      (have ? sum.updated : sum.added).push(s.id);
-    }
+    for (const want of desired) sum[await this.applyConfigured(want, current.get(want.id) ?? null)].push(want.id);
     const wanted = new Set(desired.map((s) => s.id));
     for (const s of current.values()) {
       if (s.source !== 'config' || wanted.has(s.id)) continue;
@@ -137,6 +130,22 @@ export class ScheduleService {
       added: sum.added.length, updated: sum.updated.length, removed: sum.removed.length, unchanged: sum.unchanged.length,
     });
     return sum;
+  }
+
+  /** One configured schedule. A create that finds the id created meanwhile (a POST, another API process) looks again. */
+  private async applyConfigured(want: Schedule, have: Schedule | null): Promise<'added' | 'updated' | 'unchanged'> {
+    for (;;) {
+      if (have && have.source === 'config' && isDeepStrictEqual(definitionOf(have), definitionOf(want))) {
+        await syncScheduler(this.d.queue, have);
+        return 'unchanged';
+      }
+      const s: Schedule = have ? { ...want, created_at: have.created_at } : want;
+      if (await this.d.store.put(s, have ? 'replace' : 'create')) {
+        await syncScheduler(this.d.queue, s);
+        return have ? 'updated' : 'added';
+      }
+      have = await this.d.store.get(want.id);
+    }
   }
 
   /**

@@ -60,6 +60,44 @@ describe('ScheduleService over BullMQ job schedulers', () => {
     await expect(svc.get('nightly')).rejects.toBeInstanceOf(AppError);
   });
 
+  it('a schedule created with the id of a deleted one does not inherit what the old one left in Redis', async () => {
+    const k = store.keys;
+    // what a tick settling after the delete used to leave: state, runs and ticks without a definition
+    await env.redis.multi().hset(k.scheduleState('reborn'), 'fired', 3, 'skipped', 1, 'last_run_id', 'gr_old').zadd(k.scheduleRuns('reborn'), 1, 'gr_old')
+      .xadd(k.scheduleTicks('reborn'), '*', 'tick', '1', 'outcome', 'fired', 'run_id', 'gr_old', 'at', 1).exec();
+    const { created, view } = await svc.upsert({ id: 'reborn', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input });
+    expect(created).toBe(true);
+    expect(view.state).toEqual({ last_run_id: null, last_fired_at: null, last_skip_at: null, fired: 0, skipped: 0 });
+    expect(await svc.ticks('reborn', 10)).toEqual([]);
+    expect(await env.redis.exists(k.scheduleRuns('reborn'))).toBe(0);
+    await svc.remove('reborn');
+  });
+
+  it('a create that meets the same id created meanwhile replaces it (keeping its creation time) instead of wiping it', async () => {
+    const first = validateSchedule({ id: 'twice', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input }, graphs, 'api', new Date(Date.now() - 60_000));
+    let raced = false;
+    const racingStore = new Proxy(store, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== 'function') return v;
+        if (prop !== 'put') return v.bind(target);
+        return async (...args: Parameters<ScheduleStore['put']>) => {
+          if (!raced) {
+            raced = true;
+            await target.put(first, 'create');
+            await target.settle('twice', { tick: '1', token: 't', runId: 'gr_first', nowMs: 1, createdMs: 1, keepMs: 3_600_000, createdAt: first.created_at });
+          }
+          return target.put(...args);
+        };
+      },
+    });
+    const racing = new ScheduleService({ store: racingStore, queue, submit: env.submit, graphs, log: env.log });
+    const { created, view } = await racing.upsert({ id: 'twice', graph: 'release_check', every_sec: 60, agent_id: 'sofiia', input });
+    expect(created).toBe(false);
+    expect(view).toMatchObject({ every_sec: 60, created_at: first.created_at, state: { fired: 1, last_run_id: 'gr_first' } });
+    await svc.remove('twice');
+  });
+
   it('a disabled schedule has no job scheduler and no next fire time', async () => {
     const { view: v } = await svc.upsert({ id: 'off', graph: 'release_check', every_sec: 5, agent_id: 'sofiia', input, enabled: false });
     expect(v.next_fire_at).toBeNull();
