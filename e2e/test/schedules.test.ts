@@ -212,4 +212,11 @@ schedules:
     expect(await api.exited).toBe(1);
     expect(api.lines).toEqual([expect.stringMatching(/^invalid configuration: SCHEDULES_FILE=".*schedules\.yaml": schedules\[0\] \(broken\): cron "61 \* \* \* \*" is invalid: .*0-59/)]);
   });
+
+  it('an empty schedules file stops the API with one line (it is not read as "remove them all")', async () => {
+    writeFileSync(file, '\n# nothing here yet\n');
+    const api = startApp('api', { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', KEY_PREFIX: sys.prefix, PORT: '0', HOST: '127.0.0.1', SCHEDULES_FILE: file }, 'api-empty');
+    expect(await api.exited).toBe(1);
+    expect(api.lines).toEqual([expect.stringMatching(/^invalid configuration: SCHEDULES_FILE=".*schedules\.yaml": no schedules in it .*write schedules: \[\]/)]);
+  });
 });

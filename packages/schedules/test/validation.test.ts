@@ -119,6 +119,28 @@ schedules:
     expect(loadScheduleConfig({ SCHEDULES_FILE: '', SCHEDULES: '' }, graphs)).toBeNull();
   });
 
+  it('takes a variable holding only whitespace as unset, not as a list of no schedules (which removes them all)', () => {
+    expect(loadScheduleConfig({ SCHEDULES_FILE: '', SCHEDULES: ' ' }, graphs)).toBeNull();
+    expect(loadScheduleConfig({ SCHEDULES_FILE: ' \t', SCHEDULES: '\n' }, graphs)).toBeNull();
+    expect(loadScheduleConfig({ SCHEDULES_FILE: 's.yaml', SCHEDULES: '  ' }, graphs, read({ 's.yaml': yaml }))!.map((s) => s.id)).toEqual(['nightly', 'hourly']);
+  });
+
+  it('removes every config schedule only when told so explicitly: [] or schedules: []', () => {
+    expect(loadScheduleConfig({ SCHEDULES_FILE: '', SCHEDULES: '[]' }, graphs)).toEqual([]);
+    expect(loadScheduleConfig({ SCHEDULES_FILE: 'e.yaml', SCHEDULES: '' }, graphs, read({ 'e.yaml': '# none any more\nschedules: []\n' }))).toEqual([]);
+  });
+
+  it.each([
+    ['an empty file', ''],
+    ['a file of blank lines', '  \n\n\t\n'],
+    ['a file of comments', '# schedules:\n#   - id: nightly\n'],
+    ['a file whose schedules: lists nothing', 'schedules:\n#  - id: nightly\n'],
+  ])('stops start-up with one line for %s (it would remove every config schedule)', (_name, text) => {
+    const load = () => loadScheduleConfig({ SCHEDULES_FILE: 'e.yaml', SCHEDULES: '' }, graphs, read({ 'e.yaml': text }));
+    expect(load).toThrow(ScheduleConfigError);
+    expect(load).toThrow(/^invalid configuration: SCHEDULES_FILE="e.yaml": no schedules in it \(empty, blank or only comments\); to remove every config schedule write schedules: \[\] \(or \[\]\)$/);
+  });
+
   it('reads a YAML file and inline JSON, every schedule marked source=config', () => {
     const out = loadScheduleConfig({
       SCHEDULES_FILE: 's.yaml',
