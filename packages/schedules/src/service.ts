@@ -19,7 +19,8 @@ export interface ScheduleServiceDeps {
 
 export type ScheduleView = Schedule & { next_fire_at: string | null; next_fire_times: string[]; state: ScheduleState };
 
-export interface ReconcileSummary { added: string[]; updated: string[]; removed: string[]; unchanged: string[] }
+/** `taken_over`: schedules created through the API whose id the configuration now declares. */
+export interface ReconcileSummary { added: string[]; updated: string[]; removed: string[]; unchanged: string[]; taken_over: string[] }
 
 const NEXT_TIMES = 3;
 
@@ -113,11 +114,12 @@ export class ScheduleService {
 
   /**
    * Makes the config-sourced schedules equal `desired`: adds, updates (definition changed) and
-   * removes config schedules that are no longer listed. Schedules created through the API are never
-   * removed; one whose id the config now claims is taken over by the config.
+   * removes config schedules that are no longer listed. A schedule created through the API is left
+   * alone unless the configuration declares its id: then the configuration — the operator's declared
+   * intent — takes it over (logged at warn) and owns it from then on, removal included.
    */
   async reconcile(desired: Schedule[]): Promise<ReconcileSummary> {
-    const sum: ReconcileSummary = { added: [], updated: [], removed: [], unchanged: [] };
+    const sum: ReconcileSummary = { added: [], updated: [], removed: [], unchanged: [], taken_over: [] };
     const current = new Map((await this.d.store.list()).map((s) => [s.id, s]));
     for (const want of desired) sum[await this.applyConfigured(want, current.get(want.id) ?? null)].push(want.id);
     const wanted = new Set(desired.map((s) => s.id));
@@ -127,21 +129,26 @@ export class ScheduleService {
       sum.removed.push(s.id);
     }
     this.d.log.info('schedules_reconciled', {
-      added: sum.added.length, updated: sum.updated.length, removed: sum.removed.length, unchanged: sum.unchanged.length,
+      added: sum.added.length, updated: sum.updated.length, removed: sum.removed.length, unchanged: sum.unchanged.length, taken_over: sum.taken_over.length,
     });
     return sum;
   }
 
   /** One configured schedule. A create that finds the id created meanwhile (a POST, another API process) looks again. */
-  private async applyConfigured(want: Schedule, have: Schedule | null): Promise<'added' | 'updated' | 'unchanged'> {
+  private async applyConfigured(want: Schedule, have: Schedule | null): Promise<Exclude<keyof ReconcileSummary, 'removed'>> {
     for (;;) {
       if (have && have.source === 'config' && isDeepStrictEqual(definitionOf(have), definitionOf(want))) {
         await syncScheduler(this.d.queue, have);
         return 'unchanged';
       }
+      // like a POST of the same id: the definition is replaced, counters and run history are kept
       const s: Schedule = have ? { ...want, created_at: have.created_at } : want;
       if (await this.d.store.put(s, have ? 'replace' : 'create')) {
         await syncScheduler(this.d.queue, s);
+        if (have?.source === 'api') {
+          this.d.log.warn('schedule_taken_over', { schedule: s.id, previous_source: 'api', source: 'config', graph: s.graph });
+          return 'taken_over';
+        }
         return have ? 'updated' : 'added';
       }
       have = await this.d.store.get(want.id);

@@ -108,23 +108,44 @@ describe('ScheduleService over BullMQ job schedulers', () => {
   it('reconciles config schedules: adds, updates, removes, and never touches API schedules', async () => {
     await svc.upsert({ id: 'mine', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input });
     const first = await svc.reconcile([cfg('a'), cfg('b')]);
-    expect(first).toEqual({ added: ['a', 'b'], updated: [], removed: [], unchanged: [] });
+    expect(first).toEqual({ added: ['a', 'b'], updated: [], removed: [], unchanged: [], taken_over: [] });
     const b0 = await store.get('b');
 
     const second = await svc.reconcile([cfg('a'), cfg('b', { cron: '30 3 * * *' }), cfg('c', { every_sec: 60, cron: undefined })]);
-    expect(second).toEqual({ added: ['c'], updated: ['b'], removed: [], unchanged: ['a'] });
+    expect(second).toEqual({ added: ['c'], updated: ['b'], removed: [], unchanged: ['a'], taken_over: [] });
     expect((await queue.getJobScheduler('b'))?.pattern).toBe('30 3 * * *');
     expect((await store.get('b'))?.created_at).toBe(b0?.created_at);
 
     await expect(svc.remove('a')).rejects.toMatchObject({ status: 409, code: 'schedule_from_config' });
     await expect(svc.upsert({ id: 'a', graph: 'release_check', every_sec: 5, agent_id: 'sofiia', input })).rejects.toMatchObject({ status: 409, code: 'schedule_from_config' });
     const third = await svc.reconcile([cfg('c', { every_sec: 60, cron: undefined })]);
-    expect(third).toEqual({ added: [], updated: [], removed: ['a', 'b'], unchanged: ['c'] });
+    expect(third).toEqual({ added: [], updated: [], removed: ['a', 'b'], unchanged: ['c'], taken_over: [] });
     expect(await queue.getJobScheduler('a')).toBeUndefined();
     expect((await svc.list()).map((s) => [s.id, s.source])).toEqual([['c', 'config'], ['mine', 'api']]);
     await svc.reconcile([]);
     await svc.remove('mine');
     expect(await svc.list()).toEqual([]);
+  });
+
+  it('a config schedule takes over an API schedule of its id, says so at warn, and owns it from then on', async () => {
+    const { view: mine } = await svc.upsert({ id: 'shared', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input, overlap: 'allow' });
+    expect((await svc.trigger('shared')).outcome).toBe('fired');
+    const sum = await svc.reconcile([cfg('shared')]);
+    expect(sum).toEqual({ added: [], updated: [], removed: [], unchanged: [], taken_over: ['shared'] });
+    await until('the takeover logged', async () => env.lines.find((l) => l.includes('schedule_taken_over')));
+    expect(env.lines.filter((l) => l.includes('schedule_taken_over'))).toEqual([expect.stringMatching(/\[WARN\] schedule_taken_over schedule=shared previous_source=api source=config graph=release_check/)]);
+    expect(env.lines.some((l) => /schedules_reconciled added=0 updated=0 removed=0 unchanged=0 taken_over=1/.test(l))).toBe(true);
+    // the config's definition and scheduler; the history of the id is kept, as for a POST of the same id
+    const s = await svc.get('shared');
+    expect(s).toMatchObject({ source: 'config', cron: '0 2 * * *', overlap: 'skip', created_at: mine.created_at });
+    expect(s.every_sec).toBeUndefined();
+    expect((await queue.getJobScheduler('shared'))?.pattern).toBe('0 2 * * *');
+    expect((await store.state('shared')).fired).toBe(1);
+    // a config schedule from now on: not the API's to change, and gone when the config drops it
+    await expect(svc.remove('shared')).rejects.toMatchObject({ status: 409, code: 'schedule_from_config' });
+    expect((await svc.reconcile([cfg('shared')])).unchanged).toEqual(['shared']);
+    expect((await svc.reconcile([])).removed).toEqual(['shared']);
+    expect(await queue.getJobScheduler('shared')).toBeUndefined();
   });
 
   it('re-creates a lost job scheduler for an enabled schedule', async () => {
