@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, CreateRunBody } from '@sup/contracts';
 import type { GraphDefinition } from '@sup/graphs';
@@ -44,6 +44,18 @@ export interface Schedule {
 export const definitionOf = (s: Schedule) => ({
   graph: s.graph, cron: s.cron, every_sec: s.every_sec, tz: s.tz, agent_id: s.agent_id, input: s.input, overlap: s.overlap, enabled: s.enabled,
 });
+
+/** Values with object keys sorted, so equal definitions serialise equally whatever their key order. */
+const sorted = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(sorted)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]))
+      : v;
+
+/** Identifies a schedules configuration (ids and definitions): what the API processes reconciled last. */
+export function configDigest(desired: Schedule[]): string {
+  const defs = [...desired].sort((a, b) => (a.id < b.id ? -1 : 1)).map((s) => [s.id, sorted(definitionOf(s))]);
+  return createHash('sha256').update(JSON.stringify(defs)).digest('hex').slice(0, 32);
+}
 
 export function newScheduleId(): string {
   return `sch_${randomBytes(8).toString('hex')}`;

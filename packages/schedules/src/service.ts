@@ -6,7 +6,7 @@ import type { SubmitDeps } from '@sup/queue';
 import { fireTimes } from './cron.js';
 import { fireSchedule, type FireResult } from './fire.js';
 import { nextFireTimes, syncScheduler, type ScheduleQueue } from './scheduler.js';
-import { definitionOf, SCHEDULE_ID_RE, validateSchedule, type Overlap, type Schedule } from './schema.js';
+import { configDigest, definitionOf, SCHEDULE_ID_RE, validateSchedule, type Overlap, type Schedule } from './schema.js';
 import type { ScheduleState, ScheduleStore, TickEntry } from './store.js';
 
 export interface ScheduleServiceDeps {
@@ -120,6 +120,8 @@ export class ScheduleService {
    */
   async reconcile(desired: Schedule[]): Promise<ReconcileSummary> {
     const sum: ReconcileSummary = { added: [], updated: [], removed: [], unchanged: [], taken_over: [] };
+    // first, so that a process holding the previous configuration stops restoring it (keeper.ts)
+    await this.d.store.setConfigDigest(configDigest(desired));
     const current = new Map((await this.d.store.list()).map((s) => [s.id, s]));
     for (const want of desired) sum[await this.applyConfigured(want, current.get(want.id) ?? null)].push(want.id);
     const wanted = new Set(desired.map((s) => s.id));

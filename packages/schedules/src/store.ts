@@ -41,7 +41,8 @@ const iso = (ms: string | undefined | null) => (ms ? new Date(Number(ms)).toISOS
 /**
  * Schedules in Redis: `schedule:<id>` (the definition, JSON), `schedule:<id>:state` (tick state and
  * counters), `schedule:<id>:runs` (the runs it started), `schedule:<id>:ticks` (fired/skipped log)
- * and the `schedules` set. All names come from run-store's keys.ts.
+ * and the `schedules` set — names from run-store's keys.ts — plus `schedules-config` (the digest of
+ * the configuration reconciled last), derived here from the `schedules` name.
  */
 export class ScheduleStore {
   readonly keys: Keys;
@@ -70,6 +71,28 @@ export class ScheduleStore {
       JSON.stringify(s), s.id, mode,
     ]);
     return written === 1;
+  }
+
+  /**
+   * Which schedules configuration was reconciled last (configDigest), so that an API process can tell
+   * data loss (gone) from another process holding another configuration (a rolling deploy).
+   */
+  private get configKey(): string {
+    return `${this.keys.schedules}-config`;
+  }
+
+  async setConfigDigest(digest: string): Promise<void> {
+    await this.redis.set(this.configKey, digest);
+  }
+
+  /** The configuration digest and the definitions of `ids`, in one round trip. */
+  async configState(ids: string[]): Promise<{ digest: string | null; defs: Array<Schedule | null> }> {
+    const p = this.redis.pipeline().get(this.configKey);
+    if (ids.length > 0) p.mget(ids.map((id) => this.keys.schedule(id)));
+    const res = (await p.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    const raws = (res[1]?.[1] as Array<string | null> | undefined) ?? [];
+    return { digest: (res[0]?.[1] as string | null) ?? null, defs: ids.map((_, i) => (raws[i] ? (JSON.parse(raws[i]) as Schedule) : null)) };
   }
 
   async get(id: string): Promise<Schedule | null> {
