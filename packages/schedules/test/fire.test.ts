@@ -6,7 +6,7 @@ import { fireSchedule, type FireDeps } from '../src/fire.js';
 import { createTickProcessor } from '../src/processor.js';
 import { validateSchedule } from '../src/schema.js';
 import { ScheduleStore } from '../src/store.js';
-import { testEnv } from './helpers.js';
+import { hookBefore, testEnv } from './helpers.js';
 
 const env = testEnv('fire');
 afterAll(() => env.close());
@@ -34,20 +34,8 @@ const leftovers = async (id: string) => {
   return (await Promise.all([k.scheduleState(id), k.scheduleRuns(id), k.scheduleTicks(id)].map(async (key) => ((await env.redis.exists(key)) ? [key] : [])))).flat();
 };
 
-/** deps whose store runs `before` ahead of one store call: a delete landing mid-tick, deterministically. */
-function raceBefore(method: 'claim' | 'settle', before: () => Promise<unknown>): FireDeps {
-  const raced = new Proxy(store, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target) as unknown;
-      if (prop !== method || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
-      return async (...args: unknown[]) => {
-        await before();
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { ...deps, store: raced };
-}
+/** deps whose store runs `before` ahead of its claim or settle: a delete landing mid-tick. */
+const raceBefore = (method: 'claim' | 'settle', before: () => Promise<unknown>): FireDeps => ({ ...deps, store: hookBefore(store, method, before) });
 
 const jobCount = async () => (await env.runQueue.getJobCounts('wait', 'delayed', 'active')) as Record<string, number>;
 

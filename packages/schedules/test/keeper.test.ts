@@ -2,47 +2,16 @@ import { EventEmitter } from 'node:events';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { graphs } from '@sup/graphs';
 import { ConfigScheduleKeeper } from '../src/keeper.js';
-import { createScheduleQueue } from '../src/scheduler.js';
-import { validateSchedule, type Schedule } from '../src/schema.js';
+import type { Schedule } from '../src/schema.js';
 import { ScheduleService } from '../src/service.js';
 import { ScheduleStore } from '../src/store.js';
-import { testEnv } from './helpers.js';
+import { configured as cfg, input, serviceEnv, until } from './helpers.js';
 
-const env = testEnv('keeper');
-const queue = createScheduleQueue(env.bull, env.prefix);
-const store = new ScheduleStore(env.redis, env.prefix);
-const svc = new ScheduleService({ store, queue, submit: env.submit, graphs, log: env.log });
-afterAll(async () => {
-  await queue.obliterate({ force: true }).catch(() => undefined);
-  await queue.close();
-  await env.close();
-});
+const { env, queue, store, svc } = serviceEnv('keeper');
+afterAll(() => env.close());
 
-const input = { service: 'billing', version: '1.0.0' };
-const cfg = (id: string, over: Record<string, unknown> = {}) =>
-  validateSchedule({ id, graph: 'release_check', cron: '0 2 * * *', agent_id: 'sofiia', input, ...over }, graphs, 'config');
 const desired = [cfg('nightly'), cfg('often', { cron: undefined, every_sec: 3600, overlap: 'allow' })];
 const keeper = (want: Schedule[] = desired, s = svc) => new ConfigScheduleKeeper({ svc: s, store, queue, log: env.log }, want);
-
-/** What FLUSHDB does to this deployment: every key under the test's prefix, BullMQ's included. */
-async function flush() {
-  let cursor = '0';
-  do {
-    const [next, keys] = await env.redis.scan(cursor, 'MATCH', `${env.prefix}*`, 'COUNT', 500);
-    if (keys.length) await env.redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const ids = async () => (await svc.list()).map((s) => [s.id, s.source]);
 /** The pending tick jobs of each schedule (BullMQ keeps one per scheduler). */
@@ -69,7 +38,7 @@ describe('ConfigScheduleKeeper', () => {
   });
 
   it('puts the configured schedules back after the deployment\'s keys are flushed', async () => {
-    await flush();
+    await env.flush();
     expect(await svc.list()).toEqual([]);
     expect(await keeper().check()).toBe('restored');
     expect(await ids()).toEqual([['nightly', 'config'], ['often', 'config']]);
@@ -98,7 +67,7 @@ describe('ConfigScheduleKeeper', () => {
     const redis = new EventEmitter();
     const stop = keeper().start(redis, 3_600_000);
     try {
-      await flush();
+      await env.flush();
       redis.emit('ready');
       await until('the schedules back after ready', async () => (await svc.list()).length === 2);
     } finally {
@@ -106,7 +75,7 @@ describe('ConfigScheduleKeeper', () => {
     }
     const stopTimer = keeper().start(new EventEmitter(), 50);
     try {
-      await flush();
+      await env.flush();
       await until('the schedules back on the interval', async () => (await svc.list()).length === 2);
     } finally {
       stopTimer();
@@ -129,7 +98,7 @@ describe('ConfigScheduleKeeper', () => {
   });
 
   it('several API processes checking at once after a flush restore each schedule once, with one pending tick', async () => {
-    await flush();
+    await env.flush();
     const processes = [1, 2, 3].map(() => new ScheduleService({ store: new ScheduleStore(env.redis, env.prefix), queue, submit: env.submit, graphs, log: env.log }));
     const outcomes = await Promise.all(processes.map((p) => keeper(desired, p).check()));
     expect(outcomes.every((o) => o === 'restored' || o === 'intact')).toBe(true);

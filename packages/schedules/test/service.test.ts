@@ -4,35 +4,12 @@ import { AppError, QUEUES } from '@sup/contracts';
 import { graphs } from '@sup/graphs';
 import { bullPrefix } from '@sup/queue';
 import { createTickProcessor } from '../src/processor.js';
-import { createScheduleQueue } from '../src/scheduler.js';
 import { validateSchedule } from '../src/schema.js';
 import { ScheduleService } from '../src/service.js';
-import { ScheduleStore } from '../src/store.js';
-import { testEnv } from './helpers.js';
+import { configured as cfg, hookBefore, input, serviceEnv, until } from './helpers.js';
 
-const env = testEnv('svc');
-const queue = createScheduleQueue(env.bull, env.prefix);
-const store = new ScheduleStore(env.redis, env.prefix);
-const svc = new ScheduleService({ store, queue, submit: env.submit, graphs, log: env.log });
-afterAll(async () => {
-  await queue.obliterate({ force: true }).catch(() => undefined);
-  await queue.close();
-  await env.close();
-});
-
-const input = { service: 'billing', version: '1.0.0' };
-const cfg = (id: string, over: Record<string, unknown> = {}) =>
-  validateSchedule({ id, graph: 'release_check', cron: '0 2 * * *', agent_id: 'sofiia', input, ...over }, graphs, 'config');
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { env, queue, store, svc } = serviceEnv('svc');
+afterAll(() => env.close());
 
 describe('ScheduleService over BullMQ job schedulers', () => {
   it('creates a BullMQ job scheduler per schedule, shows next fire times, and removes it on delete', async () => {
@@ -76,20 +53,11 @@ describe('ScheduleService over BullMQ job schedulers', () => {
   it('a create that meets the same id created meanwhile replaces it (keeping its creation time) instead of wiping it', async () => {
     const first = validateSchedule({ id: 'twice', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input }, graphs, 'api', new Date(Date.now() - 60_000));
     let raced = false;
-    const racingStore = new Proxy(store, {
-      get(target, prop) {
-        const v = Reflect.get(target, prop, target) as unknown;
-        if (typeof v !== 'function') return v;
-        if (prop !== 'put') return v.bind(target);
-        return async (...args: Parameters<ScheduleStore['put']>) => {
-          if (!raced) {
-            raced = true;
-            await target.put(first, 'create');
-            await target.settle('twice', { tick: '1', token: 't', runId: 'gr_first', nowMs: 1, createdMs: 1, keepMs: 3_600_000, createdAt: first.created_at });
-          }
-          return target.put(...args);
-        };
-      },
+    const racingStore = hookBefore(store, 'put', async () => {
+      if (raced) return;
+      raced = true;
+      await store.put(first, 'create');
+      await store.settle('twice', { tick: '1', token: 't', runId: 'gr_first', nowMs: 1, createdMs: 1, keepMs: 3_600_000, createdAt: first.created_at });
     });
     const racing = new ScheduleService({ store: racingStore, queue, submit: env.submit, graphs, log: env.log });
     const { created, view } = await racing.upsert({ id: 'twice', graph: 'release_check', every_sec: 60, agent_id: 'sofiia', input });
