@@ -1,8 +1,7 @@
 import type { EventEmitter } from 'node:events';
-import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '@sup/logging';
 import type { ScheduleQueue } from './scheduler.js';
-import { configDigest, definitionOf, type Schedule } from './schema.js';
+import { configDigest, sameDefinition, type Schedule } from './schema.js';
 import type { ScheduleService } from './service.js';
 import type { ScheduleStore } from './store.js';
 
@@ -96,7 +95,7 @@ export class ConfigScheduleKeeper {
     for (const [i, want] of this.desired.entries()) {
       const have = defs[i];
       if (!have) return 'definition_gone';
-      if (have.source !== 'config' || !isDeepStrictEqual(definitionOf(have), definitionOf(want))) return 'definition_changed';
+      if (have.source !== 'config' || !sameDefinition(have, want)) return 'definition_changed';
     }
     return null;
   }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { AppError, CreateRunBody } from '@sup/contracts';
 import type { GraphDefinition } from '@sup/graphs';
@@ -44,6 +45,9 @@ export interface Schedule {
 export const definitionOf = (s: Schedule) => ({
   graph: s.graph, cron: s.cron, every_sec: s.every_sec, tz: s.tz, agent_id: s.agent_id, input: s.input, overlap: s.overlap, enabled: s.enabled,
 });
+
+/** Whether two schedules define the same thing (see definitionOf). */
+export const sameDefinition = (a: Schedule, b: Schedule) => isDeepStrictEqual(definitionOf(a), definitionOf(b));
 
 /** Values with object keys sorted, so equal definitions serialise equally whatever their key order. */
 const sorted = (v: unknown): unknown =>

@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { AppError, type RunRecord } from '@sup/contracts';
 import type { GraphDefinition } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
@@ -6,7 +5,7 @@ import type { SubmitDeps } from '@sup/queue';
 import { fireTimes } from './cron.js';
 import { fireSchedule, type FireResult } from './fire.js';
 import { nextFireTimes, syncScheduler, type ScheduleQueue } from './scheduler.js';
-import { configDigest, definitionOf, SCHEDULE_ID_RE, validateSchedule, type Overlap, type Schedule } from './schema.js';
+import { configDigest, sameDefinition, SCHEDULE_ID_RE, validateSchedule, type Overlap, type Schedule } from './schema.js';
 import type { ScheduleState, ScheduleStore, TickEntry } from './store.js';
 
 export interface ScheduleServiceDeps {
@@ -139,7 +138,7 @@ export class ScheduleService {
   /** One configured schedule. A create that finds the id created meanwhile (a POST, another API process) looks again. */
   private async applyConfigured(want: Schedule, have: Schedule | null): Promise<Exclude<keyof ReconcileSummary, 'removed'>> {
     for (;;) {
-      if (have && have.source === 'config' && isDeepStrictEqual(definitionOf(have), definitionOf(want))) {
+      if (have && have.source === 'config' && sameDefinition(have, want)) {
         await syncScheduler(this.d.queue, have);
         return 'unchanged';
       }
