@@ -206,10 +206,28 @@ schedules:
     expect(bullKeys).toEqual(['adhoc']);
   });
 
+  it('an API schedule whose id the file declares is taken over at start-up (warn line), then removed with the file', async () => {
+    // left by the previous test: 'adhoc', created through the API
+    writeFileSync(file, 'schedules:\n  - {id: adhoc, graph: release_check, cron: "45 4 * * *", agent_id: sofiia, input: {service: billing, version: "3.0.0"}}\n');
+    await restartApi();
+    expect((await list()).adhoc).toMatchObject({ source: 'config', cron: '45 4 * * *' });
+    expect(sys.apis[0]!.lines.filter((l) => l.includes('schedule_taken_over'))).toEqual([expect.stringMatching(/\[WARN\] schedule_taken_over schedule=adhoc previous_source=api/)]);
+    writeFileSync(file, 'schedules: []\n');
+    await restartApi();
+    expect(await list()).toEqual({});
+  });
+
   it('a bad schedules file stops the API with one line naming SCHEDULES_FILE and the problem', async () => {
     writeFileSync(file, 'schedules:\n  - {id: broken, graph: release_check, cron: "61 * * * *", agent_id: sofiia, input: {service: a, version: b}}\n');
     const api = startApp('api', { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', KEY_PREFIX: sys.prefix, PORT: '0', HOST: '127.0.0.1', SCHEDULES_FILE: file }, 'api-bad');
     expect(await api.exited).toBe(1);
     expect(api.lines).toEqual([expect.stringMatching(/^invalid configuration: SCHEDULES_FILE=".*schedules\.yaml": schedules\[0\] \(broken\): cron "61 \* \* \* \*" is invalid: .*0-59/)]);
+  });
+
+  it('an empty schedules file stops the API with one line (it is not read as "remove them all")', async () => {
+    writeFileSync(file, '\n# nothing here yet\n');
+    const api = startApp('api', { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', KEY_PREFIX: sys.prefix, PORT: '0', HOST: '127.0.0.1', SCHEDULES_FILE: file }, 'api-empty');
+    expect(await api.exited).toBe(1);
+    expect(api.lines).toEqual([expect.stringMatching(/^invalid configuration: SCHEDULES_FILE=".*schedules\.yaml": no schedules in it .*write schedules: \[\]/)]);
   });
 });

@@ -4,7 +4,9 @@ import { createLogger } from '@sup/logging';
 import { connectRedis, createKeys, memoryUse, redisMode, RunStore } from '@sup/run-store';
 import { createRunQueue, createWebhookQueue } from '@sup/queue';
 import { graphs } from '@sup/graphs';
-import { createScheduleQueue, loadScheduleConfig, ScheduleConfigError, ScheduleService, ScheduleStore, type Schedule } from '@sup/schedules';
+import {
+  ConfigScheduleKeeper, createScheduleQueue, loadScheduleConfig, ScheduleConfigError, ScheduleService, ScheduleStore, type Schedule,
+} from '@sup/schedules';
 import { createApp } from './app.js';
 import { RedisChecks } from './redis-checks.js';
 import { Admission } from './admission.js';
@@ -32,8 +34,9 @@ const follower = new EventFollower({
   subscriber: connectRedis(env, { name: 'api-events', onError }), channel: createKeys(env.KEY_PREFIX).eventsChannel, log,
 });
 const scheduleQueue = createScheduleQueue(bull, env.KEY_PREFIX);
+const scheduleStore = new ScheduleStore(redis, env.KEY_PREFIX);
 const schedules = new ScheduleService({
-  store: new ScheduleStore(redis, env.KEY_PREFIX), queue: scheduleQueue, submit: { store, queue, ttlSec: env.RUN_TTL_SEC }, graphs, log,
+  store: scheduleStore, queue: scheduleQueue, submit: { store, queue, ttlSec: env.RUN_TTL_SEC }, graphs, log,
 });
 // BullMQ reports connection trouble as 'error' events; without a listener it prints raw stacks
 for (const q of [queue, webhookQueue, scheduleQueue]) q.on('error', onError);
@@ -42,6 +45,11 @@ for (const q of [queue, webhookQueue, scheduleQueue]) q.on('error', onError);
 // with Redis down the API must still come up and answer /healthz with 503, so wait at most 5 s.
 const startupWaitMs = 5_000;
 await Promise.race([schedules.startup(configuredSchedules), new Promise((r) => setTimeout(r, startupWaitMs).unref())]);
+// and later: Redis may lose them (FLUSHDB, a restart without persistence); checked every minute and
+// after every reconnect, restored only when something is missing
+if (configuredSchedules) {
+  new ConfigScheduleKeeper({ svc: schedules, store: scheduleStore, queue: scheduleQueue, log }, configuredSchedules).start(redis);
+}
 
 // what the Redis deployment must be (noeviction; behind Sentinel, min-replicas-to-write): said
 // loudly at start-up and in /healthz

@@ -46,6 +46,7 @@ describe('POST /v1/schedules', () => {
     ['an unknown time zone', { ...nightly, id: 'x5', tz: 'Europe/Atlantis' }, 'invalid_tz', /unknown time zone "Europe\/Atlantis"/],
     ['neither cron nor every_sec', { ...nightly, id: 'x6', cron: undefined, tz: undefined }, 'validation_failed', /exactly one of cron or every_sec/],
     ['a missing agent_id', { ...nightly, id: 'x7', agent_id: undefined }, 'validation_failed', /agent_id/],
+    ['a cron with H (a random value per tick)', { ...nightly, id: 'x8', cron: 'H 2 * * *' }, 'invalid_cron', /the minute field uses H, which is not supported/],
   ])('rejects %s with a 400 naming the problem', async (_name, body, code, message) => {
     const res = await request(app).post('/v1/schedules').send(body);
     expect(res.status).toBe(400);
@@ -53,6 +54,18 @@ describe('POST /v1/schedules', () => {
     expect(res.body.error.code).toBe(code);
     expect(res.body.error.message).toMatch(message);
     expect(await scheduleQueue.getJobScheduler(body.id!)).toBeUndefined();
+  });
+
+  it('accepts a macro written in another case, and schedules and previews it as @hourly', async () => {
+    const res = await request(app).post('/v1/schedules').send({ ...nightly, id: 'macro-case', cron: '@Hourly', tz: undefined });
+    expect(res.status).toBe(201);
+    expect(res.body.cron).toBe('@hourly');
+    const j = await scheduleQueue.getJobScheduler('macro-case');
+    expect(j).toMatchObject({ pattern: '@hourly', next: Date.parse(res.body.next_fire_at) });
+    const times = res.body.next_fire_times.map((t: string) => Date.parse(t));
+    expect(times.map((t: number) => new Date(t).getUTCMinutes())).toEqual([0, 0, 0]);
+    expect(times[1] - times[0]).toBe(3_600_000);
+    await request(app).delete('/v1/schedules/macro-case').expect(200);
   });
 
   it('rejects a body that is not JSON', async () => {

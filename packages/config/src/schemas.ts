@@ -86,7 +86,8 @@ export const ApiEnv = z.object({
   WEBHOOK_ALLOWED_HOSTS: webhookHosts,
   /**
    * Declarative schedules, reconciled at start-up: a YAML/JSON file path and/or inline JSON. Their
-   * content is checked by packages/schedules (it needs the graphs); empty = leave config schedules as they are.
+   * content is checked by packages/schedules (it needs the graphs); empty or blank = leave config
+   * schedules as they are.
    */
   SCHEDULES_FILE: z.string().default(''),
   SCHEDULES: z.string().default(''),

@@ -12,15 +12,20 @@ export class ScheduleConfigError extends Error {
   }
 }
 
-// a list, or `{schedules: [...]}` so the file can grow other top-level keys later
-function entries(doc: unknown): unknown[] | null {
-  if (doc === null || doc === undefined) return [];
+// An empty list removes every config schedule, so it must be written out: a blank file, one of only
+// comments or a bare `schedules:` (every entry commented out) is more likely a mistake than that.
+const NOTHING = 'no schedules in it (empty, blank or only comments); to remove every config schedule write schedules: [] (or [])';
+
+// a list, or `{schedules: [...]}` so the file can grow other top-level keys later; else what is wrong
+function entries(doc: unknown): unknown[] | string {
+  if (doc === null || doc === undefined) return NOTHING;
   if (Array.isArray(doc)) return doc;
   if (typeof doc === 'object' && 'schedules' in doc) {
     const list = (doc as { schedules: unknown }).schedules;
-    return list === null ? [] : Array.isArray(list) ? list : null;
+    if (list === null) return NOTHING;
+    if (Array.isArray(list)) return list;
   }
-  return null;
+  return 'expected a list of schedules or {schedules: [...]}';
 }
 
 function fromSource(variable: string, value: string, text: string, graphs: Record<string, GraphDefinition>): Schedule[] {
@@ -32,7 +37,7 @@ function fromSource(variable: string, value: string, text: string, graphs: Recor
     throw new ScheduleConfigError(variable, value, `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
   }
   const list = entries(doc);
-  if (!list) throw new ScheduleConfigError(variable, value, 'expected a list of schedules or {schedules: [...]}');
+  if (typeof list === 'string') throw new ScheduleConfigError(variable, value, list);
   return list.map((item, i) => {
     const id = (item as { id?: unknown } | null)?.id;
     const where = `schedules[${i}]${typeof id === 'string' ? ` (${id})` : ''}`;
@@ -49,12 +54,15 @@ function fromSource(variable: string, value: string, text: string, graphs: Recor
 /**
  * The schedules the configuration declares, validated like POST /v1/schedules, or null when neither
  * SCHEDULES_FILE nor SCHEDULES is set (then config schedules in Redis are left alone: an instance
- * started without the variables must not wipe a deployment's schedules).
+ * started without the variables must not wipe a deployment's schedules). A variable holding only
+ * whitespace (`SCHEDULES=' '`, a template that filled in nothing) counts as unset.
  */
 export function loadScheduleConfig(
-  env: { SCHEDULES_FILE: string; SCHEDULES: string }, graphs: Record<string, GraphDefinition>,
+  given: { SCHEDULES_FILE: string; SCHEDULES: string }, graphs: Record<string, GraphDefinition>,
   readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): Schedule[] | null {
+  const set = (v: string) => (v.trim() === '' ? '' : v);
+  const env = { SCHEDULES_FILE: set(given.SCHEDULES_FILE), SCHEDULES: set(given.SCHEDULES) };
   if (!env.SCHEDULES_FILE && !env.SCHEDULES) return null;
   const out: Schedule[] = [];
   if (env.SCHEDULES_FILE) {

@@ -55,7 +55,10 @@ export async function fireSchedule(d: FireDeps, id: string, tick: Tick, opts: { 
 
   const token = randomUUID();
   const overlap = opts.overlap ?? s.overlap;
-  const claim = await d.store.claim(id, { tick: tick.key, token, skip: overlap === 'skip', nowMs: now(), claimMs: CLAIM_MS });
+  // the claim and the settle write nothing for a schedule deleted (or re-created) since this read
+  const createdAt = s.created_at;
+  const claim = await d.store.claim(id, { tick: tick.key, token, skip: overlap === 'skip', nowMs: now(), claimMs: CLAIM_MS, createdAt });
+  if (claim.kind === 'gone') return { outcome: 'missing' };
   if (claim.kind === 'busy') return { outcome: 'busy' };
   if (claim.kind === 'skip') {
     d.log.info('schedule_skip', { schedule: id, tick: tick.key, running: claim.runId, overlap });
@@ -71,14 +74,18 @@ export async function fireSchedule(d: FireDeps, id: string, tick: Tick, opts: { 
       idempotencyKey: `sched:${id}:${tick.key}`,
     });
   } catch (err) {
-    await d.store.settle(id, { tick: tick.key, token, runId: null, nowMs: now(), createdMs: 0, keepMs: 0 }).catch(() => undefined);
+    await d.store.settle(id, { tick: tick.key, token, runId: null, nowMs: now(), createdMs: 0, keepMs: 0, createdAt }).catch(() => undefined);
     throw err;
   }
   const createdMs = Date.parse(res.record.created_at);
-  await d.store.settle(id, {
+  const recorded = await d.store.settle(id, {
     tick: tick.key, token, runId: res.record.run_id, nowMs: now(),
-    createdMs: Number.isFinite(createdMs) ? createdMs : now(), keepMs: d.submit.ttlSec * 1000,
+    createdMs: Number.isFinite(createdMs) ? createdMs : now(), keepMs: d.submit.ttlSec * 1000, createdAt,
   });
-  d.log.info('schedule_fired', { schedule: id, tick: tick.key, run: res.record.run_id, graph: s.graph, created: res.created });
+  d.log.info('schedule_fired', {
+    schedule: id, tick: tick.key, run: res.record.run_id, graph: s.graph, created: res.created,
+    // deleted while its run was being submitted: the run stays, the schedule's history is gone with it
+    ...(recorded ? {} : { schedule_deleted: true }),
+  });
   return { outcome: 'fired', run: res.record, created: res.created };
 }

@@ -7,3 +7,4 @@ export { fireSchedule, type FireDeps, type FireResult, type Tick } from './fire.
 export { createTickProcessor, ScheduleBusyError, type TickProcessorDeps } from './processor.js';
 export { ScheduleService, type ReconcileSummary, type ScheduleServiceDeps, type ScheduleView } from './service.js';
 export { loadScheduleConfig, ScheduleConfigError } from './config.js';
+export { ConfigScheduleKeeper, CONFIG_CHECK_MS, type ConfigCheck, type ConfigKeeperDeps } from './keeper.js';

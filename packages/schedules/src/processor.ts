@@ -26,7 +26,8 @@ export function createTickProcessor(d: TickProcessorDeps) {
     const res = await fireSchedule(d, id, { key: String(at), scheduledAt: at });
     d.onTick?.(res.outcome, id);
     if (res.outcome === 'busy') throw new ScheduleBusyError(id);
-    if (res.outcome === 'missing' || res.outcome === 'disabled') {
+    // 'missing' may be a schedule deleted and created again mid-tick: the new one keeps its scheduler
+    if (res.outcome === 'disabled' || (res.outcome === 'missing' && !(await d.store.get(id)))) {
       await d.removeScheduler(id);
       d.log.warn('schedule_orphan_removed', { schedule: id, reason: res.outcome });
     }

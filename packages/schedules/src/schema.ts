@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { AppError, CreateRunBody } from '@sup/contracts';
 import type { GraphDefinition } from '@sup/graphs';
-import { checkCron, checkTz } from './cron.js';
+import { checkCron, checkTz, normalizeCron } from './cron.js';
 
 export const SCHEDULE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const OVERLAP = ['skip', 'allow'] as const;
@@ -44,6 +45,21 @@ export interface Schedule {
 export const definitionOf = (s: Schedule) => ({
   graph: s.graph, cron: s.cron, every_sec: s.every_sec, tz: s.tz, agent_id: s.agent_id, input: s.input, overlap: s.overlap, enabled: s.enabled,
 });
+
+/** Whether two schedules define the same thing (see definitionOf). */
+export const sameDefinition = (a: Schedule, b: Schedule) => isDeepStrictEqual(definitionOf(a), definitionOf(b));
+
+/** Values with object keys sorted, so equal definitions serialise equally whatever their key order. */
+const sorted = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(sorted)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]))
+      : v;
+
+/** Identifies a schedules configuration (ids and definitions): what the API processes reconciled last. */
+export function configDigest(desired: Schedule[]): string {
+  const defs = [...desired].sort((a, b) => (a.id < b.id ? -1 : 1)).map((s) => [s.id, sorted(definitionOf(s))]);
+  return createHash('sha256').update(JSON.stringify(defs)).digest('hex').slice(0, 32);
+}
 
 export function newScheduleId(): string {
   return `sch_${randomBytes(8).toString('hex')}`;
@@ -91,7 +107,7 @@ export function validateSchedule(
   return {
     id: spec.id ?? newScheduleId(),
     graph: graph.name,
-    ...(spec.cron !== undefined ? { cron: spec.cron.trim() } : {}),
+    ...(spec.cron !== undefined ? { cron: normalizeCron(spec.cron) } : {}),
     ...(spec.every_sec !== undefined ? { every_sec: spec.every_sec } : {}),
     ...(spec.tz !== undefined ? { tz: spec.tz } : {}),
     agent_id: spec.agent_id,

@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { AppError, type RunRecord } from '@sup/contracts';
 import type { GraphDefinition } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
@@ -6,7 +5,7 @@ import type { SubmitDeps } from '@sup/queue';
 import { fireTimes } from './cron.js';
 import { fireSchedule, type FireResult } from './fire.js';
 import { nextFireTimes, syncScheduler, type ScheduleQueue } from './scheduler.js';
-import { definitionOf, SCHEDULE_ID_RE, validateSchedule, type Overlap, type Schedule } from './schema.js';
+import { configDigest, sameDefinition, SCHEDULE_ID_RE, validateSchedule, type Overlap, type Schedule } from './schema.js';
 import type { ScheduleState, ScheduleStore, TickEntry } from './store.js';
 
 export interface ScheduleServiceDeps {
@@ -19,7 +18,8 @@ export interface ScheduleServiceDeps {
 
 export type ScheduleView = Schedule & { next_fire_at: string | null; next_fire_times: string[]; state: ScheduleState };
 
-export interface ReconcileSummary { added: string[]; updated: string[]; removed: string[]; unchanged: string[] }
+/** `taken_over`: schedules created through the API whose id the configuration now declares. */
+export interface ReconcileSummary { added: string[]; updated: string[]; removed: string[]; unchanged: string[]; taken_over: string[] }
 
 const NEXT_TIMES = 3;
 
@@ -37,12 +37,16 @@ export class ScheduleService {
    */
   async upsert(body: unknown): Promise<{ created: boolean; view: ScheduleView }> {
     const s = validateSchedule(body, this.d.graphs, 'api');
-    const existing = await this.d.store.get(s.id);
-    if (existing?.source === 'config') {
-      throw new AppError(409, 'schedule_from_config', `schedule ${s.id} comes from the schedules configuration (SCHEDULES_FILE / SCHEDULES); change it there`);
-    }
-    const next = existing ? { ...s, created_at: existing.created_at } : s;
-    await this.d.store.put(next);
+    let existing: Schedule | null;
+    let next: Schedule;
+    do {
+      existing = await this.d.store.get(s.id);
+      if (existing?.source === 'config') {
+        throw new AppError(409, 'schedule_from_config', `schedule ${s.id} comes from the schedules configuration (SCHEDULES_FILE / SCHEDULES); change it there`);
+      }
+      next = existing ? { ...s, created_at: existing.created_at } : s;
+      // a create that finds the id created meanwhile (another request, the config) looks again
+    } while (!(await this.d.store.put(next, existing ? 'replace' : 'create')));
     await syncScheduler(this.d.queue, next);
     this.d.log.info(existing ? 'schedule_replaced' : 'schedule_created', {
       schedule: s.id, graph: s.graph, source: s.source, ...(s.cron ? { cron: s.cron } : { every_sec: s.every_sec }), enabled: s.enabled,
@@ -109,24 +113,16 @@ export class ScheduleService {
 
   /**
    * Makes the config-sourced schedules equal `desired`: adds, updates (definition changed) and
-   * removes config schedules that are no longer listed. Schedules created through the API are never
-   * removed; one whose id the config now claims is taken over by the config.
+   * removes config schedules that are no longer listed. A schedule created through the API is left
+   * alone unless the configuration declares its id: then the configuration — the operator's declared
+   * intent — takes it over (logged at warn) and owns it from then on, removal included.
    */
   async reconcile(desired: Schedule[]): Promise<ReconcileSummary> {
-    const sum: ReconcileSummary = { added: [], updated: [], removed: [], unchanged: [] };
+    const sum: ReconcileSummary = { added: [], updated: [], removed: [], unchanged: [], taken_over: [] };
+    // first, so that a process holding the previous configuration stops restoring it (keeper.ts)
+    await this.d.store.setConfigDigest(configDigest(desired));
     const current = new Map((await this.d.store.list()).map((s) => [s.id, s]));
-    for (const want of desired) {
-      const have = current.get(want.id);
-      if (have && have.source === 'config' && isDeepStrictEqual(definitionOf(have), definitionOf(want))) {
-        await syncScheduler(this.d.queue, have);
-        sum.unchanged.push(want.id);
-        continue;
-      }
-      const s: Schedule = have ? { ...want, created_at: have.created_at } : want;
-      await this.d.store.put(s);
-      await syncScheduler(this.d.queue, s);
-      (have ? sum.updated : sum.added).push(s.id);
-    }
+    for (const want of desired) sum[await this.applyConfigured(want, current.get(want.id) ?? null)].push(want.id);
     const wanted = new Set(desired.map((s) => s.id));
     for (const s of current.values()) {
       if (s.source !== 'config' || wanted.has(s.id)) continue;
@@ -134,9 +130,30 @@ export class ScheduleService {
       sum.removed.push(s.id);
     }
     this.d.log.info('schedules_reconciled', {
-      added: sum.added.length, updated: sum.updated.length, removed: sum.removed.length, unchanged: sum.unchanged.length,
+      added: sum.added.length, updated: sum.updated.length, removed: sum.removed.length, unchanged: sum.unchanged.length, taken_over: sum.taken_over.length,
     });
     return sum;
+  }
+
+  /** One configured schedule. A create that finds the id created meanwhile (a POST, another API process) looks again. */
+  private async applyConfigured(want: Schedule, have: Schedule | null): Promise<Exclude<keyof ReconcileSummary, 'removed'>> {
+    for (;;) {
+      if (have && have.source === 'config' && sameDefinition(have, want)) {
+        await syncScheduler(this.d.queue, have);
+        return 'unchanged';
+      }
+      // like a POST of the same id: the definition is replaced, counters and run history are kept
+      const s: Schedule = have ? { ...want, created_at: have.created_at } : want;
+      if (await this.d.store.put(s, have ? 'replace' : 'create')) {
+        await syncScheduler(this.d.queue, s);
+        if (have?.source === 'api') {
+          this.d.log.warn('schedule_taken_over', { schedule: s.id, previous_source: 'api', source: 'config', graph: s.graph });
+          return 'taken_over';
+        }
+        return have ? 'updated' : 'added';
+      }
+      have = await this.d.store.get(want.id);
+    }
   }
 
   /**

@@ -3,11 +3,14 @@ import type { RunRecord } from '@sup/contracts';
 import { createKeys, parseRecord, type Keys, type RedisClient } from '@sup/run-store';
 import type { Schedule } from './schema.js';
 
-type ScriptName = 'claim' | 'settle';
+type ScriptName = 'claim' | 'settle' | 'put';
 // read relative to this module, so it works from src (tests) and from dist (build copies lua/)
-const SOURCES: Record<ScriptName, string> = {
-  claim: readFileSync(new URL('./lua/claim.lua', import.meta.url), 'utf8'),
-  settle: readFileSync(new URL('./lua/settle.lua', import.meta.url), 'utf8'),
+const script = (name: ScriptName, numberOfKeys: number) =>
+  ({ numberOfKeys, lua: readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8') });
+const SCRIPTS: Record<ScriptName, { numberOfKeys: number; lua: string }> = {
+  claim: script('claim', 3),
+  settle: script('settle', 4),
+  put: script('put', 5),
 };
 const commandName = (name: ScriptName) => `schedules_${name}`;
 
@@ -20,6 +23,7 @@ export interface ScheduleState {
 }
 
 export type ClaimResult =
+  | { kind: 'gone' }
   | { kind: 'ok' }
   | { kind: 'busy' }
   | { kind: 'done'; runId: string }
@@ -37,16 +41,17 @@ const iso = (ms: string | undefined | null) => (ms ? new Date(Number(ms)).toISOS
 /**
  * Schedules in Redis: `schedule:<id>` (the definition, JSON), `schedule:<id>:state` (tick state and
  * counters), `schedule:<id>:runs` (the runs it started), `schedule:<id>:ticks` (fired/skipped log)
- * and the `schedules` set. All names come from run-store's keys.ts.
+ * and the `schedules` set — names from run-store's keys.ts — plus `schedules-config` (the digest of
+ * the configuration reconciled last), derived here from the `schedules` name.
  */
 export class ScheduleStore {
   readonly keys: Keys;
 
   constructor(private readonly redis: RedisClient, prefix: string) {
     this.keys = createKeys(prefix);
-    for (const name of Object.keys(SOURCES) as ScriptName[]) {
+    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
       if (typeof (redis as unknown as Record<string, unknown>)[commandName(name)] !== 'function') {
-        redis.defineCommand(commandName(name), { numberOfKeys: name === 'claim' ? 2 : 3, lua: SOURCES[name] });
+        redis.defineCommand(commandName(name), SCRIPTS[name]);
       }
     }
   }
@@ -56,8 +61,38 @@ export class ScheduleStore {
     return fn.call(this.redis, ...keys, ...args);
   }
 
-  async put(s: Schedule): Promise<void> {
-    await this.redis.multi().set(this.keys.schedule(s.id), JSON.stringify(s)).sadd(this.keys.schedules, s.id).exec();
+  /**
+   * Writes the definition; `create` only if there is none (false when one was created meanwhile).
+   * A schedule that was not there starts without state, runs or ticks, whatever an older one left.
+   */
+  async put(s: Schedule, mode: 'create' | 'replace'): Promise<boolean> {
+    const k = this.keys;
+    const written = await this.run('put', [k.schedule(s.id), k.scheduleState(s.id), k.scheduleRuns(s.id), k.scheduleTicks(s.id), k.schedules], [
+      JSON.stringify(s), s.id, mode,
+    ]);
+    return written === 1;
+  }
+
+  /**
+   * Which schedules configuration was reconciled last (configDigest), so that an API process can tell
+   * data loss (gone) from another process holding another configuration (a rolling deploy).
+   */
+  private get configKey(): string {
+    return `${this.keys.schedules}-config`;
+  }
+
+  async setConfigDigest(digest: string): Promise<void> {
+    await this.redis.set(this.configKey, digest);
+  }
+
+  /** The configuration digest and the definitions of `ids`, in one round trip. */
+  async configState(ids: string[]): Promise<{ digest: string | null; defs: Array<Schedule | null> }> {
+    const p = this.redis.pipeline().get(this.configKey);
+    if (ids.length > 0) p.mget(ids.map((id) => this.keys.schedule(id)));
+    const res = (await p.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    const raws = (res[1]?.[1] as Array<string | null> | undefined) ?? [];
+    return { digest: (res[0]?.[1] as string | null) ?? null, defs: ids.map((_, i) => (raws[i] ? (JSON.parse(raws[i]) as Schedule) : null)) };
   }
 
   async get(id: string): Promise<Schedule | null> {
@@ -94,22 +129,28 @@ export class ScheduleStore {
     };
   }
 
-  async claim(id: string, c: { tick: string; token: string; skip: boolean; nowMs: number; claimMs: number }): Promise<ClaimResult> {
-    const reply = (await this.run('claim', [this.keys.scheduleState(id), this.keys.scheduleTicks(id)], [
-      c.tick, c.token, c.skip ? '1' : '0', c.nowMs, c.claimMs, this.keys.run(''),
+  /** `createdAt` is the definition's the tick read: a schedule deleted (or re-created) since is `gone`. */
+  async claim(id: string, c: { tick: string; token: string; skip: boolean; nowMs: number; claimMs: number; createdAt: string }): Promise<ClaimResult> {
+    const k = this.keys;
+    const reply = (await this.run('claim', [k.scheduleState(id), k.scheduleTicks(id), k.schedule(id)], [
+      c.tick, c.token, c.skip ? '1' : '0', c.nowMs, c.claimMs, k.run(''), c.createdAt,
     ])) as string[];
     const [kind, runId] = reply;
-    if (kind === 'ok' || kind === 'busy') return { kind };
+    if (kind === 'ok' || kind === 'busy' || kind === 'gone') return { kind };
     if ((kind === 'done' || kind === 'skip') && runId) return { kind, runId };
     throw new Error(`schedules claim.lua: unexpected reply ${JSON.stringify(reply)}`);
   }
 
-  /** After submitRun: records the run unless an earlier delivery of the tick did. `runId` null releases the claim. */
-  async settle(id: string, s: { tick: string; token: string; runId: string | null; nowMs: number; createdMs: number; keepMs: number }): Promise<void> {
+  /**
+   * After submitRun: records the run unless an earlier delivery of the tick did. `runId` null releases
+   * the claim. False when the schedule was deleted (or re-created) since the claim: nothing written.
+   */
+  async settle(id: string, s: { tick: string; token: string; runId: string | null; nowMs: number; createdMs: number; keepMs: number; createdAt: string }): Promise<boolean> {
     const k = this.keys;
-    await this.run('settle', [k.scheduleState(id), k.scheduleTicks(id), k.scheduleRuns(id)], [
-      s.tick, s.token, s.runId ?? '', s.nowMs, s.createdMs, s.keepMs,
+    const res = await this.run('settle', [k.scheduleState(id), k.scheduleTicks(id), k.scheduleRuns(id), k.schedule(id)], [
+      s.tick, s.token, s.runId ?? '', s.nowMs, s.createdMs, s.keepMs, s.createdAt,
     ]);
+    return res === 1;
   }
 
   /** Fired and skipped ticks of every schedule (cluster-wide: they live in Redis), for /metrics. */

@@ -1,10 +1,12 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import type { Job } from 'bullmq';
 import { graphs } from '@sup/graphs';
-import type { RunRecord } from '@sup/contracts';
+import type { RunRecord, TickJobData } from '@sup/contracts';
 import { fireSchedule, type FireDeps } from '../src/fire.js';
+import { createTickProcessor } from '../src/processor.js';
 import { validateSchedule } from '../src/schema.js';
 import { ScheduleStore } from '../src/store.js';
-import { testEnv } from './helpers.js';
+import { hookBefore, testEnv } from './helpers.js';
 
 const env = testEnv('fire');
 afterAll(() => env.close());
@@ -16,7 +18,7 @@ async function schedule(over: Record<string, unknown> = {}) {
   const s = validateSchedule({
     id: `s${++seq}`, graph: 'release_check', every_sec: 60, agent_id: 'sofiia', input: { service: 'billing', version: '1.0.0' }, ...over,
   }, graphs, 'api');
-  await store.put(s);
+  await store.put(s, 'create');
   return s;
 }
 
@@ -25,6 +27,15 @@ async function finish(runId: string, status: RunRecord['status'] = 'succeeded') 
   const res = await env.runs.commit(runId, { ifStatus: [rec.status], record: { ...rec, status } });
   expect(res.ok).toBe(true);
 }
+
+/** Every key the schedule has besides its definition (state, runs, ticks). */
+const leftovers = async (id: string) => {
+  const k = store.keys;
+  return (await Promise.all([k.scheduleState(id), k.scheduleRuns(id), k.scheduleTicks(id)].map(async (key) => ((await env.redis.exists(key)) ? [key] : [])))).flat();
+};
+
+/** deps whose store runs `before` ahead of its claim or settle: a delete landing mid-tick. */
+const raceBefore = (method: 'claim' | 'settle', before: () => Promise<unknown>): FireDeps => ({ ...deps, store: hookBefore(store, method, before) });
 
 const jobCount = async () => (await env.runQueue.getJobCounts('wait', 'delayed', 'active')) as Record<string, number>;
 
@@ -118,6 +129,81 @@ describe('fireSchedule', () => {
       expect(outs.every((o) => ['fired', 'busy', 'skipped'].includes(o.outcome))).toBe(true);
       expect((await store.runs(s.id, 10)).length).toBe(1);
     }
+  });
+
+  it('a schedule deleted after its tick claimed leaves no state, runs or ticks behind', async () => {
+    const s = await schedule();
+    const res = await fireSchedule(raceBefore('settle', () => store.remove(s.id)), s.id, { key: '10' });
+    // the run was submitted before the delete; it stays a run, the schedule records nothing
+    expect(res.outcome).toBe('fired');
+    expect(await leftovers(s.id)).toEqual([]);
+  });
+
+  it('a schedule deleted after its tick read it claims nothing and writes nothing', async () => {
+    const s = await schedule();
+    const before = await jobCount();
+    expect(await fireSchedule(raceBefore('claim', () => store.remove(s.id)), s.id, { key: '10' })).toEqual({ outcome: 'missing' });
+    expect(await leftovers(s.id)).toEqual([]);
+    expect(await jobCount()).toEqual(before);
+  });
+
+  it('an overlap-skipped tick of a schedule deleted mid-tick counts nothing', async () => {
+    const s = await schedule({ overlap: 'skip' });
+    expect((await fireSchedule(deps, s.id, { key: '10' })).outcome).toBe('fired');
+    expect(await fireSchedule(raceBefore('claim', () => store.remove(s.id)), s.id, { key: '20' })).toEqual({ outcome: 'missing' });
+    expect(await leftovers(s.id)).toEqual([]);
+  });
+
+  it('a schedule deleted and created again with the same id mid-tick starts clean', async () => {
+    const s = await schedule({ overlap: 'allow' });
+    const old = await fireSchedule(deps, s.id, { key: '10' });
+    if (old.outcome !== 'fired') throw new Error('expected fired');
+    const again = { ...s, created_at: new Date(Date.parse(s.created_at) + 1).toISOString() };
+    const res = await fireSchedule(raceBefore('settle', async () => {
+      await store.remove(s.id);
+      await store.put(again, 'create');
+    }), s.id, { key: '20' });
+    expect(res.outcome).toBe('fired');
+    // neither the earlier run nor the one in flight belongs to the new schedule
+    expect(await store.state(s.id)).toEqual({ last_run_id: null, last_fired_at: null, last_skip_at: null, fired: 0, skipped: 0 });
+    expect(await store.runs(s.id, 10)).toEqual([]);
+    expect(await store.ticks(s.id, 10)).toEqual([]);
+  });
+
+  it('the tick processor keeps the scheduler of a schedule deleted and created again mid-tick, and removes an orphan\'s', async () => {
+    const removed: string[] = [];
+    const tickOf = (id: string) => ({ id: `repeat:${id}:1000`, timestamp: 1000, data: { schedule_id: id } }) as unknown as Job<TickJobData>;
+    const reborn = await schedule();
+    const again = { ...reborn, created_at: new Date(Date.parse(reborn.created_at) + 1).toISOString() };
+    const raced = raceBefore('claim', async () => {
+      await store.remove(reborn.id);
+      await store.put(again, 'create');
+    });
+    const processor = (d: FireDeps) => createTickProcessor({ ...d, removeScheduler: async (id) => removed.push(id) });
+    expect(await processor(raced)(tickOf(reborn.id))).toBe('missing');
+    expect(removed).toEqual([]);
+    expect(await store.get(reborn.id)).toEqual(again);
+
+    const gone = await schedule();
+    expect(await processor(raceBefore('claim', () => store.remove(gone.id)))(tickOf(gone.id))).toBe('missing');
+    expect(removed).toEqual([gone.id]);
+  });
+
+  it('a schedule created where an older one of its id left state, runs and ticks starts clean', async () => {
+    const s = await schedule();
+    const k = store.keys;
+    await env.redis.del(k.schedule(s.id));
+    await env.redis.multi().hset(k.scheduleState(s.id), 'fired', 7, 'last_run_id', 'gr_old').zadd(k.scheduleRuns(s.id), 1, 'gr_old')
+      .xadd(k.scheduleTicks(s.id), '*', 'tick', '1', 'outcome', 'fired', 'run_id', 'gr_old', 'at', 1).exec();
+    expect(await store.put(s, 'create')).toBe(true);
+    expect(await leftovers(s.id)).toEqual([]);
+    expect(await store.state(s.id)).toMatchObject({ fired: 0, last_run_id: null });
+    // a replace keeps them; a create over an existing definition writes nothing
+    expect((await fireSchedule(deps, s.id, { key: '10' })).outcome).toBe('fired');
+    expect(await store.put({ ...s, agent_id: 'other' }, 'create')).toBe(false);
+    expect(await store.put({ ...s, overlap: 'allow' }, 'replace')).toBe(true);
+    expect(await store.get(s.id)).toMatchObject({ agent_id: 'sofiia', overlap: 'allow' });
+    expect((await store.state(s.id)).fired).toBe(1);
   });
 
   it('does nothing for a missing or disabled schedule, and reports an input the graph no longer accepts', async () => {

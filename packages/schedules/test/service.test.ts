@@ -4,35 +4,12 @@ import { AppError, QUEUES } from '@sup/contracts';
 import { graphs } from '@sup/graphs';
 import { bullPrefix } from '@sup/queue';
 import { createTickProcessor } from '../src/processor.js';
-import { createScheduleQueue } from '../src/scheduler.js';
 import { validateSchedule } from '../src/schema.js';
 import { ScheduleService } from '../src/service.js';
-import { ScheduleStore } from '../src/store.js';
-import { testEnv } from './helpers.js';
+import { configured as cfg, hookBefore, input, serviceEnv, until } from './helpers.js';
 
-const env = testEnv('svc');
-const queue = createScheduleQueue(env.bull, env.prefix);
-const store = new ScheduleStore(env.redis, env.prefix);
-const svc = new ScheduleService({ store, queue, submit: env.submit, graphs, log: env.log });
-afterAll(async () => {
-  await queue.obliterate({ force: true }).catch(() => undefined);
-  await queue.close();
-  await env.close();
-});
-
-const input = { service: 'billing', version: '1.0.0' };
-const cfg = (id: string, over: Record<string, unknown> = {}) =>
-  validateSchedule({ id, graph: 'release_check', cron: '0 2 * * *', agent_id: 'sofiia', input, ...over }, graphs, 'config');
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { env, queue, store, svc } = serviceEnv('svc');
+afterAll(() => env.close());
 
 describe('ScheduleService over BullMQ job schedulers', () => {
   it('creates a BullMQ job scheduler per schedule, shows next fire times, and removes it on delete', async () => {
@@ -60,6 +37,35 @@ describe('ScheduleService over BullMQ job schedulers', () => {
     await expect(svc.get('nightly')).rejects.toBeInstanceOf(AppError);
   });
 
+  it('a schedule created with the id of a deleted one does not inherit what the old one left in Redis', async () => {
+    const k = store.keys;
+    // what a tick settling after the delete used to leave: state, runs and ticks without a definition
+    await env.redis.multi().hset(k.scheduleState('reborn'), 'fired', 3, 'skipped', 1, 'last_run_id', 'gr_old').zadd(k.scheduleRuns('reborn'), 1, 'gr_old')
+      .xadd(k.scheduleTicks('reborn'), '*', 'tick', '1', 'outcome', 'fired', 'run_id', 'gr_old', 'at', 1).exec();
+    const { created, view } = await svc.upsert({ id: 'reborn', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input });
+    expect(created).toBe(true);
+    expect(view.state).toEqual({ last_run_id: null, last_fired_at: null, last_skip_at: null, fired: 0, skipped: 0 });
+    expect(await svc.ticks('reborn', 10)).toEqual([]);
+    expect(await env.redis.exists(k.scheduleRuns('reborn'))).toBe(0);
+    await svc.remove('reborn');
+  });
+
+  it('a create that meets the same id created meanwhile replaces it (keeping its creation time) instead of wiping it', async () => {
+    const first = validateSchedule({ id: 'twice', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input }, graphs, 'api', new Date(Date.now() - 60_000));
+    let raced = false;
+    const racingStore = hookBefore(store, 'put', async () => {
+      if (raced) return;
+      raced = true;
+      await store.put(first, 'create');
+      await store.settle('twice', { tick: '1', token: 't', runId: 'gr_first', nowMs: 1, createdMs: 1, keepMs: 3_600_000, createdAt: first.created_at });
+    });
+    const racing = new ScheduleService({ store: racingStore, queue, submit: env.submit, graphs, log: env.log });
+    const { created, view } = await racing.upsert({ id: 'twice', graph: 'release_check', every_sec: 60, agent_id: 'sofiia', input });
+    expect(created).toBe(false);
+    expect(view).toMatchObject({ every_sec: 60, created_at: first.created_at, state: { fired: 1, last_run_id: 'gr_first' } });
+    await svc.remove('twice');
+  });
+
   it('a disabled schedule has no job scheduler and no next fire time', async () => {
     const { view: v } = await svc.upsert({ id: 'off', graph: 'release_check', every_sec: 5, agent_id: 'sofiia', input, enabled: false });
     expect(v.next_fire_at).toBeNull();
@@ -70,23 +76,44 @@ describe('ScheduleService over BullMQ job schedulers', () => {
   it('reconciles config schedules: adds, updates, removes, and never touches API schedules', async () => {
     await svc.upsert({ id: 'mine', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input });
     const first = await svc.reconcile([cfg('a'), cfg('b')]);
-    expect(first).toEqual({ added: ['a', 'b'], updated: [], removed: [], unchanged: [] });
+    expect(first).toEqual({ added: ['a', 'b'], updated: [], removed: [], unchanged: [], taken_over: [] });
     const b0 = await store.get('b');
 
     const second = await svc.reconcile([cfg('a'), cfg('b', { cron: '30 3 * * *' }), cfg('c', { every_sec: 60, cron: undefined })]);
-    expect(second).toEqual({ added: ['c'], updated: ['b'], removed: [], unchanged: ['a'] });
+    expect(second).toEqual({ added: ['c'], updated: ['b'], removed: [], unchanged: ['a'], taken_over: [] });
     expect((await queue.getJobScheduler('b'))?.pattern).toBe('30 3 * * *');
     expect((await store.get('b'))?.created_at).toBe(b0?.created_at);
 
     await expect(svc.remove('a')).rejects.toMatchObject({ status: 409, code: 'schedule_from_config' });
     await expect(svc.upsert({ id: 'a', graph: 'release_check', every_sec: 5, agent_id: 'sofiia', input })).rejects.toMatchObject({ status: 409, code: 'schedule_from_config' });
     const third = await svc.reconcile([cfg('c', { every_sec: 60, cron: undefined })]);
-    expect(third).toEqual({ added: [], updated: [], removed: ['a', 'b'], unchanged: ['c'] });
+    expect(third).toEqual({ added: [], updated: [], removed: ['a', 'b'], unchanged: ['c'], taken_over: [] });
     expect(await queue.getJobScheduler('a')).toBeUndefined();
     expect((await svc.list()).map((s) => [s.id, s.source])).toEqual([['c', 'config'], ['mine', 'api']]);
     await svc.reconcile([]);
     await svc.remove('mine');
     expect(await svc.list()).toEqual([]);
+  });
+
+  it('a config schedule takes over an API schedule of its id, says so at warn, and owns it from then on', async () => {
+    const { view: mine } = await svc.upsert({ id: 'shared', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input, overlap: 'allow' });
+    expect((await svc.trigger('shared')).outcome).toBe('fired');
+    const sum = await svc.reconcile([cfg('shared')]);
+    expect(sum).toEqual({ added: [], updated: [], removed: [], unchanged: [], taken_over: ['shared'] });
+    await until('the takeover logged', async () => env.lines.find((l) => l.includes('schedule_taken_over')));
+    expect(env.lines.filter((l) => l.includes('schedule_taken_over'))).toEqual([expect.stringMatching(/\[WARN\] schedule_taken_over schedule=shared previous_source=api source=config graph=release_check/)]);
+    expect(env.lines.some((l) => /schedules_reconciled added=0 updated=0 removed=0 unchanged=0 taken_over=1/.test(l))).toBe(true);
+    // the config's definition and scheduler; the history of the id is kept, as for a POST of the same id
+    const s = await svc.get('shared');
+    expect(s).toMatchObject({ source: 'config', cron: '0 2 * * *', overlap: 'skip', created_at: mine.created_at });
+    expect(s.every_sec).toBeUndefined();
+    expect((await queue.getJobScheduler('shared'))?.pattern).toBe('0 2 * * *');
+    expect((await store.state('shared')).fired).toBe(1);
+    // a config schedule from now on: not the API's to change, and gone when the config drops it
+    await expect(svc.remove('shared')).rejects.toMatchObject({ status: 409, code: 'schedule_from_config' });
+    expect((await svc.reconcile([cfg('shared')])).unchanged).toEqual(['shared']);
+    expect((await svc.reconcile([])).removed).toEqual(['shared']);
+    expect(await queue.getJobScheduler('shared')).toBeUndefined();
   });
 
   it('re-creates a lost job scheduler for an enabled schedule', async () => {

@@ -33,6 +33,11 @@ describe('validateSchedule', () => {
     ['* * *', /cron "\* \* \*" is invalid: expected 5 fields .* got 3/],
     ['0 0 30 2 *', /cron "0 0 30 2 \*" is invalid/],
     ['@sometimes', /unknown macro @sometimes/],
+    // cron-parser's H draws a new random value each time BullMQ evaluates the pattern
+    ['H * * * *', /cron "H \* \* \* \*" is invalid: the minute field uses H, which is not supported/],
+    ['0 H(0-5) * * *', /the hour field uses H/],
+    ['H/10 * * * * *', /the second field uses H/],
+    ['0 0 * * H', /the day-of-week field uses H/],
   ])('rejects the bad cron %j with a 400 naming it', (cron, message) => {
     const e = rejection({ ...ok, cron });
     expect(e.status).toBe(400);
@@ -52,6 +57,12 @@ describe('validateSchedule', () => {
     expect([e.status, e.code]).toEqual([400, 'validation_failed']);
     expect(e.message).toMatch(/input for graph release_check is invalid: version/);
     expect(e.details).toEqual([expect.objectContaining({ path: 'input.version' })]);
+  });
+
+  it('accepts a macro in any case and stores it lowercased, the only spelling the parser knows', () => {
+    expect(validateSchedule({ ...ok, cron: ' @Hourly ' }, graphs, 'api').cron).toBe('@hourly');
+    expect(validateSchedule({ ...ok, cron: '@DAILY', tz: 'Europe/Kyiv' }, graphs, 'api').cron).toBe('@daily');
+    expect(rejection({ ...ok, cron: '@Sometimes' }).message).toMatch(/unknown macro @sometimes \(known: @yearly/);
   });
 
   it.each([
@@ -74,6 +85,9 @@ describe('cron helpers', () => {
   it('accepts 6-field crons and macros, and computes fire times in the time zone', () => {
     expect(checkCron('*/2 * * * * *')).toBeNull();
     expect(checkCron('@hourly')).toBeNull();
+    // day names are not H fields, though THU contains one
+    expect(checkCron('0 9 * * THU')).toBeNull();
+    expect(checkCron('0 9 * * thu,SAT')).toBeNull();
     const from = Date.parse('2026-03-01T10:30:00Z');
     expect(fireTimes({ cron: '0 2 * * *', tz: 'Europe/Kyiv' }, from, 2).map((t) => new Date(t).toISOString()))
       .toEqual(['2026-03-02T00:00:00.000Z', '2026-03-03T00:00:00.000Z']);
@@ -103,6 +117,28 @@ schedules:
 
   it('is null when neither variable is set, so config schedules are left alone', () => {
     expect(loadScheduleConfig({ SCHEDULES_FILE: '', SCHEDULES: '' }, graphs)).toBeNull();
+  });
+
+  it('takes a variable holding only whitespace as unset, not as a list of no schedules (which removes them all)', () => {
+    expect(loadScheduleConfig({ SCHEDULES_FILE: '', SCHEDULES: ' ' }, graphs)).toBeNull();
+    expect(loadScheduleConfig({ SCHEDULES_FILE: ' \t', SCHEDULES: '\n' }, graphs)).toBeNull();
+    expect(loadScheduleConfig({ SCHEDULES_FILE: 's.yaml', SCHEDULES: '  ' }, graphs, read({ 's.yaml': yaml }))!.map((s) => s.id)).toEqual(['nightly', 'hourly']);
+  });
+
+  it('removes every config schedule only when told so explicitly: [] or schedules: []', () => {
+    expect(loadScheduleConfig({ SCHEDULES_FILE: '', SCHEDULES: '[]' }, graphs)).toEqual([]);
+    expect(loadScheduleConfig({ SCHEDULES_FILE: 'e.yaml', SCHEDULES: '' }, graphs, read({ 'e.yaml': '# none any more\nschedules: []\n' }))).toEqual([]);
+  });
+
+  it.each([
+    ['an empty file', ''],
+    ['a file of blank lines', '  \n\n\t\n'],
+    ['a file of comments', '# schedules:\n#   - id: nightly\n'],
+    ['a file whose schedules: lists nothing', 'schedules:\n#  - id: nightly\n'],
+  ])('stops start-up with one line for %s (it would remove every config schedule)', (_name, text) => {
+    const load = () => loadScheduleConfig({ SCHEDULES_FILE: 'e.yaml', SCHEDULES: '' }, graphs, read({ 'e.yaml': text }));
+    expect(load).toThrow(ScheduleConfigError);
+    expect(load).toThrow(/^invalid configuration: SCHEDULES_FILE="e.yaml": no schedules in it \(empty, blank or only comments\); to remove every config schedule write schedules: \[\] \(or \[\]\)$/);
   });
 
   it('reads a YAML file and inline JSON, every schedule marked source=config', () => {

@@ -1,12 +1,15 @@
 --[[
   Claims one tick of a schedule before its run is submitted, and applies the overlap policy.
 
-  KEYS[1] schedule state hash        KEYS[2] schedule ticks stream
+  KEYS[1] schedule state hash        KEYS[2] schedule ticks stream      KEYS[3] schedule definition
   ARGV[1] tick key (fire time ms, or manual:<ms>)      ARGV[2] claim token
   ARGV[3] '1' = overlap skip, '0' = allow              ARGV[4] now ms
   ARGV[5] claim lifetime ms                            ARGV[6] run key prefix ("<prefix>run:")
+  ARGV[7] created_at of the definition the tick read
 
   Returns
+    {'gone'}          the schedule was deleted since the tick read it (or deleted and created again:
+                      another created_at); nothing is written, so a deleted schedule leaves no keys
     {'ok'}            claimed: submit the run, then settle.lua with the same token
     {'busy'}          another tick of this schedule is being submitted right now; try again
     {'done', runId}   this tick already started runId (a re-delivered tick)
@@ -16,6 +19,10 @@
   it lies in the same slot. A run whose record is gone (expired, deleted) or unreadable counts as
   finished, so a broken record never stops a schedule for good.
 ]]
+local def = redis.call('GET', KEYS[3])
+local ok, parsed = pcall(cjson.decode, def or '')
+if not ok or type(parsed) ~= 'table' or parsed['created_at'] ~= ARGV[7] then return {'gone'} end
+
 local tick = ARGV[1]
 local token = ARGV[2]
 local now = tonumber(ARGV[4])
