@@ -49,6 +49,8 @@ export interface Keys {
   scheduleTicks(id: string): string;
   /** Set of every schedule id. */
   readonly schedules: string;
+  /** Digest of the schedules configuration reconciled last (outside BullMQ's `schedules:` key space). */
+  readonly schedulesConfig: string;
   /**
    * SET (short PX) to learn whether Redis takes writes: the API's /healthz, and a worker whose job
    * fetches Redis refused (out of memory, read-only; apps/worker/src/refusals.ts).
@@ -74,6 +76,7 @@ export function createKeys(prefix: string): Keys {
     scheduleRuns: (id) => `${prefix}schedule:${id}:runs`,
     scheduleTicks: (id) => `${prefix}schedule:${id}:ticks`,
     schedules: `${prefix}schedules`,
+    schedulesConfig: `${prefix}schedules-config`,
     writeProbe: `${prefix}write-probe`,
   };
 }

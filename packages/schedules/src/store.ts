@@ -41,8 +41,8 @@ const iso = (ms: string | undefined | null) => (ms ? new Date(Number(ms)).toISOS
 /**
  * Schedules in Redis: `schedule:<id>` (the definition, JSON), `schedule:<id>:state` (tick state and
  * counters), `schedule:<id>:runs` (the runs it started), `schedule:<id>:ticks` (fired/skipped log)
- * and the `schedules` set — names from run-store's keys.ts — plus `schedules-config` (the digest of
- * the configuration reconciled last), derived here from the `schedules` name.
+ * the `schedules` set and `schedules-config` (the digest of the configuration reconciled last) —
+ * names from run-store's keys.ts.
  */
 export class ScheduleStore {
   readonly keys: Keys;
@@ -77,17 +77,13 @@ export class ScheduleStore {
    * Which schedules configuration was reconciled last (configDigest), so that an API process can tell
    * data loss (gone) from another process holding another configuration (a rolling deploy).
    */
-  private get configKey(): string {
-    return `${this.keys.schedules}-config`;
-  }
-
   async setConfigDigest(digest: string): Promise<void> {
-    await this.redis.set(this.configKey, digest);
+    await this.redis.set(this.keys.schedulesConfig, digest);
   }
 
   /** The configuration digest and the definitions of `ids`, in one round trip. */
   async configState(ids: string[]): Promise<{ digest: string | null; defs: Array<Schedule | null> }> {
-    const p = this.redis.pipeline().get(this.configKey);
+    const p = this.redis.pipeline().get(this.keys.schedulesConfig);
     if (ids.length > 0) p.mget(ids.map((id) => this.keys.schedule(id)));
     const res = (await p.exec()) ?? [];
     for (const [err] of res) if (err) throw err;
