@@ -85,7 +85,7 @@ describe('release_check through the engine', () => {
   it('fails with malformed_result when start_task returns no job_id', async () => {
     const { os, last } = await run([], input, { id: 'nope' });
     expect(os).toHaveLength(1);
-    expect(last).toMatchObject({ kind: 'failed', error: { code: 'malformed_result', node: 'start_job', message: 'job_orchestrator_tool.start_task returned no usable job_id (job_id)' } });
+    expect(last).toMatchObject({ kind: 'failed', error: { code: 'malformed_result', node: 'start_job', message: 'job_orchestrator_tool.start_task returned no usable job_id (job_id: Invalid input: expected string, received undefined)' } });
   });
 
   it('a malformed get_task result keeps at most 10 issues, however many items were wrong', async () => {

@@ -10,7 +10,8 @@ export const MAX_ISSUES = 10;
  */
 export function malformedResult(toolAction: string, error: z.ZodError, what = 'a malformed result', extra: Record<string, unknown> = {}): ToolError {
   const issues = error.issues.slice(0, MAX_ISSUES).map((i) => ({ path: clip(i.path.join('.') || '(root)', 200), message: clip(i.message, 200) }));
-  const fields = [...new Set(issues.map((i) => i.path))].join(', ');
+  // one issue says what is wrong with it; many name where
+  const fields = issues.length === 1 ? `${issues[0]!.path}: ${issues[0]!.message}` : [...new Set(issues.map((i) => i.path))].join(', ');
   const more = error.issues.length > MAX_ISSUES ? ` and ${error.issues.length - MAX_ISSUES} more issues` : '';
   return new ToolError('malformed_result', `${toolAction} returned ${what} (${fields}${more})`, false, {
     tool: toolAction, ...extra, issues, issue_count: error.issues.length,

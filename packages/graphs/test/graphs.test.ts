@@ -128,7 +128,10 @@ describe('release_check', () => {
     const out = (await poll.run(ctx(many))) as { output: { checks: Array<{ detail: string }> } };
     expect(out.output.checks).toHaveLength(MAX_CHECKS);
     expect(out.output.checks[0]!.detail.length).toBe(DETAILS_TOTAL / MAX_CHECKS + 1);
-    await expect(poll.run(ctx(Array.from({ length: 2_000_000 }, () => 1)))).rejects.toMatchObject({ code: 'malformed_result', details: { issue_count: 1, issues: [{ path: 'checks' }] } });
+    await expect(poll.run(ctx(Array.from({ length: 2_000_000 }, () => 1)))).rejects.toMatchObject({
+      code: 'malformed_result', message: 'job_orchestrator_tool.get_task returned a malformed result for job j (checks: Too big: expected array to have <=1000 items)',
+      details: { issue_count: 1, issues: [{ path: 'checks' }] },
+    });
   });
 
   describe('onCancel', () => {
