@@ -110,6 +110,12 @@ function shutdown(signal: string): Promise<void> {
     closing = true;
     refusals.stop();
     log.info('worker_stopping', { signal });
+    // the closes below need Redis: with Redis gone they would wait forever. Runs still held move to
+    // other workers by stall detection, as after a kill.
+    setTimeout(() => {
+      log.error('worker_stop_timeout', { signal, after_ms: env.WORKER_STOP_TIMEOUT_MS });
+      process.exit(1);
+    }, env.WORKER_STOP_TIMEOUT_MS).unref();
     // waits for in-flight nodes; the processor then hands each run back to the queue
     await worker.close().catch((e: Error) => log.error('worker_close_failed', { error: e.message }));
     await sideWorkers.close();

@@ -111,6 +111,8 @@ export const WorkerEnv = z.object({
   /** A run fails (crash_loop) once one node was in flight at this many lost workers in a row; 0 = never. */
   CRASH_LOOP_LIMIT: int(5, 0, 1_000),
   WORKER_METRICS_PORT: int(0, 0, 65_535),
+  /** After SIGTERM, exit (code 1) if the graceful stop has not finished by then: Redis down makes it wait forever. */
+  WORKER_STOP_TIMEOUT_MS: int(90_000, 1_000, 3_600_000),
   /** Signs run webhooks (HMAC-SHA256, see contracts/webhooks.ts); empty = unsigned. */
   WEBHOOK_SECRET: z.string().default(''),
   WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
