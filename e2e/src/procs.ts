@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { until as poll } from '@sup/testkit';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -77,18 +78,6 @@ export async function stopProc(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Pro
   clearTimeout(timer);
 }
 
-/** Polls `fn` until it returns a truthy value or the deadline passes (no fixed sleeps). */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** Polls `fn` until it returns a truthy value or the deadline passes (no fixed sleeps); errors of a process still starting are polled through. */
+export const until = <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> =>
+  poll(what, fn, timeoutMs, everyMs, true);

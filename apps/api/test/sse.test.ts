@@ -12,6 +12,7 @@ import { createKeys, RunStore } from '@sup/run-store';
 import { createRunQueue } from '@sup/queue';
 import { createApp } from '../src/app.js';
 import { EventFollower } from '../src/sse/follower.js';
+import { until } from '@sup/testkit';
 import { follow } from './sse-client.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -248,10 +249,3 @@ async function connections(): Promise<number> {
   return list.split('\n').filter((l) => l.includes(` name=${tag}-`)).length;
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

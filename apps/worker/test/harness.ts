@@ -142,15 +142,7 @@ export function harness({ wrapStore, maxRecordBytes, ...hooks }: HarnessHooks = 
   };
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from '@sup/testkit';
 
 /** A logger whose output the test reads: `logs` holds every chunk written, in order. */
 export function capturedLog(): { log: Logger; logs: string[] } {

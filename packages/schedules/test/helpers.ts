@@ -1,3 +1,4 @@
+import { until as poll } from '@sup/testkit';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
@@ -76,16 +77,8 @@ export const input = { service: 'billing', version: '1.0.0' };
 export const configured = (id: string, over: Record<string, unknown> = {}): Schedule =>
   validateSchedule({ id, graph: 'release_check', cron: '0 2 * * *', agent_id: 'sofiia', input, ...over }, graphs, 'config');
 
-/** Polls `fn` until it answers something truthy, or fails after `timeoutMs`. */
-export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Polls `fn` until it answers something truthy (15 s by default here). */
+export const until = <T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> => poll(what, fn, timeoutMs);
 
 /**
  * `target` with `before` run ahead of each call of its `method`: a concurrent change landing between
