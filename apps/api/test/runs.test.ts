@@ -229,6 +229,23 @@ describe('WEBHOOK_ALLOWED_HOSTS', () => {
     expect((await limited.store.list({ limit: 100 })).runs).toEqual(before.runs);
   });
 
+  it('shows a run\'s webhook by origin only (its user info, path and query may be secrets), and replays compare the full URL', async () => {
+    const webhook = 'https://user:pa55w0rd@hooks.example.com:8443/services/T0/B0/XXXX?token=SECRETTOKEN';
+    const created = await request(limited.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'hook-origin').send({ ...body, webhook });
+    expect([created.status, created.body.webhook]).toEqual([202, 'https://hooks.example.com:8443/…']);
+    const got = await request(limited.app).get(`/v1/runs/${created.body.run_id}`);
+    const listed = await request(limited.app).get('/v1/runs?limit=100');
+    for (const text of [JSON.stringify(created.body), JSON.stringify(got.body), JSON.stringify(listed.body)]) {
+      expect(text).not.toMatch(/pa55w0rd|SECRETTOKEN|XXXX/);
+    }
+    // stored whole: the worker posts to it, and a replay with another URL is still told apart
+    expect(JSON.parse((await limited.redis.get(`${limited.prefix}run:${created.body.run_id}`))!).webhook).toBe(webhook);
+    const replay = await request(limited.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'hook-origin').send({ ...body, webhook });
+    expect([replay.status, replay.headers['idempotent-replayed']]).toEqual([202, 'true']);
+    const other = await request(limited.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'hook-origin').send({ ...body, webhook: webhook.replace('XXXX', 'YYYY') });
+    expect([other.status, other.body.error.details.differs]).toEqual([409, ['webhook']]);
+  });
+
   it('accepts a listed host or subdomain, and a run without a webhook', async () => {
     for (const extra of [{ webhook: 'https://hooks.example.com/run?token=1' }, { webhook: 'https://ci.corp.example:8443/x' }, {}]) {
       const res = await request(limited.app).post('/v1/graphs/release_check/runs').send({ ...body, ...extra });

@@ -13,6 +13,7 @@ export interface CliIo {
   err(text: string): void;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
 export const USAGE = `usage: supervisor <command> [options]
@@ -83,8 +84,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const allowed = new Set<string>(['url', 'api-key', 'json', 'help', ...cmd.options]);
     const stray = Object.keys(v).find((k) => !allowed.has(k));
     if (stray) throw new UsageError(`--${stray} does not apply to "${name}"`);
+    const base = v.url ?? io.env.SUPERVISOR_URL ?? 'http://localhost:8084';
+    if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
+      throw new UsageError(`${v.url !== undefined ? '--url' : 'SUPERVISOR_URL'} must be an http(s) URL such as http://localhost:8084, not ${JSON.stringify(base)}`);
+    }
     const api = new ApiClient({
-      url: v.url ?? io.env.SUPERVISOR_URL ?? 'http://localhost:8084',
+      url: base,
       apiKey: v['api-key'] ?? io.env.SUPERVISOR_API_KEY_CLI ?? io.env.API_KEY,
       ...(io.fetch ? { fetch: io.fetch } : {}),
     });
@@ -134,6 +139,9 @@ function seconds(v: Values): number {
   return n * 1000;
 }
 
+/** The clock and sleep tests replace. */
+const timing = (io: CliIo) => ({ ...(io.sleep ? { sleep: io.sleep } : {}), ...(io.now ? { now: io.now } : {}) });
+
 const runPath = (id: string) => `/v1/runs/${encodeURIComponent(id)}`;
 
 async function createRun({ api, args, v, io, print }: Ctx): Promise<number> {
@@ -153,7 +161,7 @@ async function createRun({ api, args, v, io, print }: Ctx): Promise<number> {
   }
 
   if (!v.json) io.out(`${how} ${body.run_id} (${body.graph}); waiting for it to finish`);
-  await followEvents(api, body.run_id, (e) => !v.json && io.out(eventLine(e)), { pollMs, ...(io.sleep ? { sleep: io.sleep } : {}) });
+  await followEvents(api, body.run_id, (e) => !v.json && io.out(eventLine(e)), { pollMs, ...timing(io) });
   const final = (await api.json<PublicRunRecord>('GET', runPath(body.run_id))).body;
   print(final, () => runDetail(final));
   return final.status === 'succeeded' ? EXIT.ok : EXIT.runNotSucceeded;
@@ -185,7 +193,7 @@ async function cancelRun({ api, args, v, print }: Ctx): Promise<number> {
 async function runEvents({ api, args, v, io }: Ctx): Promise<number> {
   const show = (e: Parameters<typeof eventLine>[0]) => io.out(v.json ? JSON.stringify(e) : eventLine(e));
   if (v.follow) {
-    await followEvents(api, args[0]!, show, { pollMs: seconds(v), ...(io.sleep ? { sleep: io.sleep } : {}) });
+    await followEvents(api, args[0]!, show, { pollMs: seconds(v), ...timing(io) });
     return EXIT.ok;
   }
   if (v.interval !== undefined) throw new UsageError('--interval needs --follow');

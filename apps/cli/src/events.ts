@@ -38,33 +38,50 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
 export interface FollowOptions {
   /** Pause between polls when the server answers JSON instead of a stream. */
   pollMs: number;
+  /** How long the API may stay unreachable (restarting, Redis down) before following gives up. */
+  giveUpMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
 export type FollowMode = 'sse' | 'poll';
 
+/** What a restarting API, a proxy in front of it or a dropped connection look like. */
+function transient(err: unknown): boolean {
+  if (err instanceof ApiError) return err.status === 0 || err.status === 502 || err.status === 504 || (err.status === 503 && err.code !== 'streaming_unavailable');
+  // fetch: a stream cut mid-read ("terminated", "other side closed")
+  return err instanceof TypeError;
+}
+
 /**
  * Calls `onEvent` for every event of the run, oldest first, until the run has finished. Asks for
  * `text/event-stream`; a server that answers JSON instead is polled with `?after=<last id>`. A
- * stream that drops before the end is resumed with `Last-Event-ID`, so nothing is printed twice.
+ * stream that drops before the end is resumed with `Last-Event-ID`, so nothing is printed twice;
+ * while the API cannot be reached (a restart) it tries again with backoff, for `giveUpMs` at most.
  */
 export async function followEvents(client: ApiClient, runId: string, onEvent: (e: RunEvent) => void, o: FollowOptions): Promise<FollowMode> {
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = o.now ?? Date.now;
+  const giveUpMs = o.giveUpMs ?? 60_000;
   const path = `/v1/runs/${encodeURIComponent(runId)}/events`;
   let last: string | undefined;
   let mode: FollowMode = 'sse';
+  let down: { since: number; retries: number } | undefined;
   const emit = (e: RunEvent) => {
+    down = undefined;
     if (e.id) last = e.id;
     onEvent(e);
     return FINAL.has(e.type);
   };
 
-  for (;;) {
+  /** One request (and its stream); true when the run has ended. */
+  async function attempt(): Promise<boolean> {
     if (mode === 'poll') {
       const { body } = await client.json<RunEventsResponse>('GET', path, { query: { after: last } });
-      if (body.events.map(emit).some(Boolean) || TERMINAL.has(body.status)) return mode;
+      down = undefined;
+      if (body.events.map(emit).some(Boolean) || TERMINAL.has(body.status)) return true;
       await sleep(o.pollMs);
-      continue;
+      return false;
     }
     const ctl = new AbortController();
     try {
@@ -74,19 +91,20 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
           headers: { accept: 'text/event-stream', ...(last ? { 'last-event-id': last } : {}) }, signal: ctl.signal,
         });
       } catch (err) {
-        if (!(err instanceof ApiError && NO_STREAM.has(err.status))) throw err;
+        if (!(err instanceof ApiError && NO_STREAM.has(err.status) && !transient(err))) throw err;
         mode = 'poll';
-        continue;
+        return false;
       }
+      down = undefined;
       // the run has finished and nothing is left after Last-Event-ID
-      if (res.status === 204) return mode;
+      if (res.status === 204) return true;
       if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
         // the server does not stream: take what it answered, then poll
         mode = 'poll';
         const body = (await res.json()) as RunEventsResponse;
-        if (body.events.map(emit).some(Boolean) || TERMINAL.has(body.status)) return mode;
+        if (body.events.map(emit).some(Boolean) || TERMINAL.has(body.status)) return true;
         await sleep(o.pollMs);
-        continue;
+        return false;
       }
       for await (const m of parseSse(res.body!)) {
         let e: RunEvent;
@@ -96,7 +114,7 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
           continue;
         }
         if (typeof e?.type !== 'string') continue;
-        if (emit({ ...e, ...(m.id && !e.id ? { id: m.id } : {}) })) return mode;
+        if (emit({ ...e, ...(m.id && !e.id ? { id: m.id } : {}) })) return true;
       }
     } finally {
       ctl.abort(); // closes the stream when we stop reading early
@@ -107,8 +125,21 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
       // one JSON read picks up whatever the stream did not deliver
       const rest = await client.json<RunEventsResponse>('GET', path, { query: { after: last } });
       rest.body.events.forEach(emit);
-      return 'sse';
+      return true;
     }
     await sleep(o.pollMs);
+    return false;
+  }
+
+  for (;;) {
+    try {
+      if (await attempt()) return mode;
+    } catch (err) {
+      if (!transient(err)) throw err;
+      down ??= { since: now(), retries: 0 };
+      if (now() - down.since > giveUpMs) throw err instanceof ApiError ? err : new ApiError(0, 'unreachable', `lost the connection to the API: ${(err as Error).message}`);
+      // 0.5 s, 1 s, 2 s, then every 5 s
+      await sleep(Math.min(5_000, 500 * 2 ** down.retries++));
+    }
   }
 }

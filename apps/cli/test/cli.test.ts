@@ -35,7 +35,7 @@ afterAll(async () => {
   await secured.close();
 });
 
-interface Opts { env?: Record<string, string>; fetch?: typeof fetch; onOut?: (line: string) => void }
+interface Opts { env?: Record<string, string>; fetch?: typeof fetch; onOut?: (line: string) => void; sleep?: (ms: number) => Promise<void>; now?: () => number }
 async function cli(argv: string[], o: Opts = {}) {
   const out: string[] = [];
   const err: string[] = [];
@@ -47,6 +47,8 @@ async function cli(argv: string[], o: Opts = {}) {
     },
     err: (s) => void err.push(s),
     ...(o.fetch ? { fetch: o.fetch } : {}),
+    ...(o.sleep ? { sleep: o.sleep } : {}),
+    ...(o.now ? { now: o.now } : {}),
   };
   const code = await run(argv, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
@@ -193,6 +195,56 @@ describe('supervisor runs events --follow', () => {
     expect(urls.some((u) => /events\?after=\d+-\d+/.test(u))).toBe(true);
   });
 
+  it('resumes with Last-Event-ID when the stream drops mid-run and the API is unreachable for a while, printing nothing twice', async () => {
+    const sent: Array<string | undefined> = [];
+    const waits: number[] = [];
+    let streams = 0;
+    const flaky: typeof fetch = async (input, init) => {
+      const headers = init?.headers as Record<string, string>;
+      if (headers.accept !== 'text/event-stream') return fetch(input, init);
+      sent.push(headers['last-event-id']);
+      streams++;
+      // the API restarting: refused twice
+      if (streams === 2 || streams === 3) throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+      const res = await fetch(input, init);
+      if (streams !== 1) return res;
+      // the first stream: cut right after the first event, as a killed API would
+      const reader = res.body!.getReader();
+      const cut = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          const { value, done } = await reader.read();
+          if (value) c.enqueue(value);
+          if (done || new TextDecoder().decode(value).includes('run_created')) {
+            await reader.cancel();
+            c.error(new TypeError('terminated'));
+          }
+        },
+      });
+      return new Response(cut, { status: res.status, headers: res.headers });
+    };
+    const res = await followUntilCancelled({ fetch: flaky, sleep: async (ms) => void waits.push(ms) });
+    expect(res.code).toBe(0);
+    expect(res.out.split('\n').map((l) => l.split(/\s+/)[1])).toEqual(['run_created', 'run_cancel_requested', 'run_cancelled']);
+    expect(sent[0]).toBeUndefined();
+    expect(sent.slice(1)).toEqual([sent[1], sent[1], sent[1]]);
+    expect(sent[1]).toMatch(/^\d+-\d+$/);
+    expect(waits.slice(0, 3)).toEqual([500, 1_000, 2_000]);
+  });
+
+  it('gives up with the connection error once the API stayed unreachable past the limit', async () => {
+    const id = await created();
+    let t = 0;
+    const down: typeof fetch = async (input, init) => {
+      if ((init?.headers as Record<string, string>).accept === 'text/event-stream') throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+      return fetch(input, init);
+    };
+    // every wait moves a fake clock on by its length: 0.5, 1, 2, 4, then 5 s each, past 60 s
+    const res = await cli(['runs', 'events', id, '--follow'], { fetch: down, sleep: async (ms) => void (t += ms), now: () => t });
+    expect(res.code).toBe(1);
+    expect(res.err).toMatch(/^error: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED$/);
+    expect(t).toBeGreaterThan(60_000);
+  });
+
   it('--json prints one event object per line', async () => {
     const id = await created();
     const res = await cli(['runs', 'events', id, '--json']);
@@ -246,6 +298,8 @@ describe('errors and exit codes', () => {
     ['--input that is not JSON', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', '{service:']],
     ['--input that is not an object', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', '[1]']],
     ['--input from a missing file', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', '@/nonexistent/x.json']],
+    ['a --url that is not a URL', ['graphs', '--url', 'notaurl']],
+    ['a --url that is not http(s)', ['graphs', '--url', 'ftp://host']],
     ['a --limit that is not a number', ['runs', 'list', '--limit', 'ten']],
   ])('%s → exit 2 (usage)', async (_name, argv) => {
     const res = await cli(argv);
@@ -270,6 +324,18 @@ describe('errors and exit codes', () => {
 });
 
 describe('the supervisor binary', () => {
+  it('exits 0, quietly, when the reader of its output has gone (| head)', async () => {
+    const main = join(import.meta.dirname, '../src/main.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'graphs'], {
+      cwd: join(import.meta.dirname, '../../..'), env: { ...process.env, SUPERVISOR_URL: url },
+    });
+    child.stdout.destroy(); // the pipe's reader closes before anything is written
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect([code, stderr]).toEqual([0, '']);
+  });
+
   it('exits with the code and prints the error of a real process', async () => {
     const main = join(import.meta.dirname, '../src/main.ts');
     const child = spawn(process.execPath, ['--import', 'tsx', main, 'runs', 'get', 'gr_doesnotexist2'], {

@@ -52,7 +52,7 @@ export const RunRecord = z.looseObject({
   attempt: z.number().int(),
   input: z.record(z.string(), z.unknown()),
   metadata: z.record(z.string(), z.unknown()).optional(),
-  webhook: z.string().nullable().optional(),
+  webhook: z.string().nullable().optional().describe('as the API shows it: scheme, host and port only, then `/…`; the rest of the URL may be a secret'),
   trigger: Trigger.optional(),
   parent_run_id: z.string().nullable().optional(),
   result: z.unknown().nullable(),
@@ -87,10 +87,21 @@ export function unparked(r: RunRecord): RunRecord {
   return rest;
 }
 
-/** What the API answers: the record without internals (lease, snapshot). */
+/**
+ * A webhook URL as the API shows it: scheme, host and port only. Its user info, path and query may
+ * be the receiver's secret (`https://hooks.slack.com/services/T0/B0/XXXX`, `?token=`), and any
+ * holder of an API key may read runs.
+ */
+export function webhookOrigin(url: string): string {
+  if (!URL.canParse(url)) return '…';
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname === '/' && !u.search && !u.username ? '/' : '/…'}`;
+}
+
+/** What the API answers: the record without internals (lease, snapshot), its webhook shown by origin only. */
 export function publicRun(r: RunRecord): Omit<RunRecord, 'lease' | 'snapshot'> {
   const { lease: _lease, snapshot: _snapshot, ...rest } = r;
-  return rest;
+  return rest.webhook ? { ...rest, webhook: webhookOrigin(rest.webhook) } : rest;
 }
 
 export const CreateRunBody = z.object({
