@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { Worker } from 'bullmq';
 import { Redis, ReplyError } from 'ioredis';
 import { event, QUEUES, type RunRecord } from '@sup/contracts';
-import { bullPrefix, CancelService, createWebhookQueue, enqueueWebhook, newRunRecord, submitRun, type WebhookRetry } from '@sup/queue';
+import { bullPrefix, CancelService, createWebhookQueue, enqueueWebhook, newRunRecord, submitRun, webhookJobOptions, type WebhookRetry } from '@sup/queue';
 import type { RunStore } from '@sup/run-store';
 import { createWebhookProcessor } from '../src/webhooks.js';
 import { capturedLog, harness, REDIS_URL, until } from './harness.js';
@@ -83,6 +83,14 @@ async function finishedRun(status: RunRecord['status'] = 'failed'): Promise<RunR
 }
 
 describe('run webhooks', () => {
+  it('retries 10 times by default, over about 8.5 minutes of backoff: a receiver restarting meanwhile still gets it', () => {
+    const o = webhookJobOptions('gr_x', 600);
+    expect([o.jobId, o.attempts, o.backoff]).toEqual(['gr_x-webhook', 10, { type: 'exponential', delay: 1_000 }]);
+    // BullMQ waits delay × 2^(n-1) before attempt n+1
+    const waits = Array.from({ length: o.attempts! - 1 }, (_, n) => 1_000 * 2 ** n);
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(511_000);
+  });
+
   it('POSTs one signed webhook when a run finishes through the worker, and records the delivery', async () => {
     await startDeliverer();
     const { record } = await submitRun({ store: h.store, queue: h.queue, ttlSec: 600 }, { graph: 'abc', agentId: 'sofiia', input: {}, webhook: hookUrl });

@@ -10,11 +10,15 @@ export function createWebhookQueue(connection: ConnectionOptions, keyPrefix: str
 
 export interface WebhookRetry {
   attempts: number;
-  /** First backoff; doubles with each attempt (1 s, 2 s, 4 s, 8 s by default). */
+  /** First backoff; doubles with each attempt (1 s, 2 s, 4 s, … 256 s by default). */
   delayMs: number;
 }
 
-export const DEFAULT_WEBHOOK_RETRY: WebhookRetry = { attempts: 5, delayMs: 1_000 };
+/**
+ * 10 attempts over about 8.5 minutes (plus their timeouts): a receiver that restarts or is
+ * redeployed meanwhile still gets the webhook. (5 attempts, as before 2026-11-29, were spent in 15 s.)
+ */
+export const DEFAULT_WEBHOOK_RETRY: WebhookRetry = { attempts: 10, delayMs: 1_000 };
 
 /**
  * The job id makes the webhook of a run a singleton: the worker that finishes the run, the API that
