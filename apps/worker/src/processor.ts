@@ -167,6 +167,14 @@ export function createProcessor(d: ProcessorDeps) {
 
   async function pass(job: Job, token: string | undefined): Promise<string> {
     const runId = runOf(job);
+    // a run has one job, whose id is the run id (its compensation: <run id>-cancel). Another job
+    // naming the run (added, duplicated or edited by hand in the dashboard) would run its nodes
+    // beside the run's own job, each pass taking the lease from the other: it is let go untouched.
+    const ownId = job.name === JOB_NAMES.compensate ? `${runId}-cancel` : runId;
+    if (job.id !== ownId) {
+      d.log.warn('job_not_the_runs', { job: job.id ?? '-', run: runId, expected: ownId });
+      return 'ignored';
+    }
     if (job.name === JOB_NAMES.compensate) return d.compensate(runId);
     const lease = token ?? `job:${job.id}`;
     let rec: RunRecord | null;

@@ -56,4 +56,17 @@ describe('what a worker does with a run it cannot keep or read', () => {
     expect(job.failedReason).toBe(`run ${record.run_id}: its events key holds another Redis type, not a stream`);
     expect(await h.redis.get(h.keys.run(record.run_id))).toBe(before);
   });
+
+  it('a second job naming a live run (added by hand in the dashboard) is let go untouched; the run\'s own job runs each node once', async () => {
+    const { record } = await h.submit({}, 'abc');
+    await h.gate.entered(); // node b in flight on the run's own job
+    const rogue = await h.queue.add('run', { run_id: record.run_id, graph: 'abc' });
+    expect(rogue.id).not.toBe(record.run_id);
+    const done = await jobDone(rogue.id!);
+    expect([await done.getState(), done.returnvalue]).toEqual(['completed', 'ignored']);
+    h.gate.open();
+    expect((await finished(record.run_id)).status).toBe('succeeded');
+    expect(h.calls.filter((c) => c.key.startsWith(record.run_id)).map((c) => c.node)).toEqual(['a', 'b', 'c']);
+    expect((await h.store.events(record.run_id)).filter((e) => e.type === 'run_resumed')).toEqual([]);
+  });
 });
