@@ -45,6 +45,8 @@ for (const q of [queue, webhookQueue, scheduleQueue]) q.on('error', onError);
 // with Redis down the API must still come up and answer /healthz with 503, so wait at most 5 s.
 const startupWaitMs = 5_000;
 await Promise.race([schedules.startup(configuredSchedules), new Promise((r) => setTimeout(r, startupWaitMs).unref())]);
+// a scheduler removed in bull-board (or an obliterated queue) is put back within a minute
+schedules.watchSchedulers();
 // and later: Redis may lose them (FLUSHDB, a restart without persistence); checked every minute and
 // after every reconnect, restored only when something is missing
 if (configuredSchedules) {

@@ -21,11 +21,13 @@ export function requestLog(log: Logger): RequestHandler {
     res.locals.requestId = id;
     res.set('X-Request-Id', id);
     const started = process.hrtime.bigint();
+    // read now: a router mounted on a prefix (bull-board at /admin/queues) strips it from req.path
+    const path = req.path;
     res.on('finish', () => {
       const elapsed = Number((process.hrtime.bigint() - started) / 1_000_000n);
-      const meta = { method: req.method, path: req.path.slice(0, 200), status: res.statusCode, elapsed_ms: elapsed, request_id: id };
+      const meta = { method: req.method, path: path.slice(0, 200), status: res.statusCode, elapsed_ms: elapsed, request_id: id };
       // health probes and scrapes would drown the log at info
-      if (req.path === '/healthz' || req.path === '/metrics') log.debug('http_request', meta);
+      if (path === '/healthz' || path === '/metrics') log.debug('http_request', meta);
       else log.info('http_request', meta);
     });
     next();

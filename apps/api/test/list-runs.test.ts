@@ -114,7 +114,7 @@ describe('webhook of a run the API itself finishes', () => {
     const job = await t.webhooks.getJob(`${withHook}-webhook`);
     expect(job?.name).toBe(WEBHOOK_JOB_NAME);
     expect(job?.data).toEqual({ run_id: withHook });
-    expect(job?.opts.attempts).toBe(5);
+    expect(job?.opts.attempts).toBe(10);
     expect(await t.webhooks.getJob(`${without}-webhook`)).toBeUndefined();
     expect(await t.webhooks.count()).toBe(1);
   });

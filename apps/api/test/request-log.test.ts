@@ -16,4 +16,11 @@ describe('request ids and access log', () => {
     expect(lines.some((l) => l.includes(`request_id=${made.headers['x-request-id']}`) && l.includes('status=202'))).toBe(true);
     expect(t.logs.join('')).not.toMatch(/secret-in-query|body-secret/);
   });
+
+  it('logs the whole path of a request served by a router mounted on a prefix (bull-board)', async () => {
+    await request(t.app).put('/admin/queues/api/queues/runs/pause').set('X-Request-Id', 'req-admin');
+    await request(t.app).put('/admin/queues/api/queues/runs/resume');
+    const line = t.logs.join('').split('\n').find((l) => l.includes('request_id=req-admin'));
+    expect(line).toMatch(/method=PUT path=\/admin\/queues\/api\/queues\/runs\/pause status=\d+/);
+  });
 });

@@ -182,10 +182,13 @@ export class RunStore {
     return { events: entries.flatMap(([id, fields]) => decodeEvent(id, fields) ?? []), read: entries.length, last: entries.at(-1)?.[0] };
   }
 
-  /** Deletes the run, its events, its index entries and (if it still names this run) the idempotency key. */
+  /**
+   * Rolls back a create: deletes the run, its events, its index entries and (if it still names this
+   * run) the idempotency key, and takes back its `created` count.
+   */
   async remove(runId: string, idempotency?: { agentId: string; key: string }): Promise<boolean> {
     const k = this.keys;
-    const keys = [k.run(runId), k.events(runId), k.index, k.live];
+    const keys = [k.run(runId), k.events(runId), k.index, k.live, k.stats];
     if (idempotency) keys.push(k.idem(idempotency.agentId, idempotency.key));
     return removeResult(await this.scripts.run('remove', keys, [runId]));
   }

@@ -32,6 +32,16 @@ describe('run counters (stats hash)', () => {
     expect(await redis.hget(`${prefix}stats:runs`, 'created|a')).toBe('2');
   });
 
+  it('takes back the count of a create that was rolled back (its enqueue failed), once', async () => {
+    const rolledBack = makeRecord({ graph: 'r' });
+    await store.create(makeRecord({ graph: 'r' }), { events: [] });
+    await store.create(rolledBack, { events: [] });
+    expect(await redis.hget(`${prefix}stats:runs`, 'created|r')).toBe('2');
+    expect(await store.remove(rolledBack.run_id)).toBe(true);
+    expect(await store.remove(rolledBack.run_id)).toBe(false);
+    expect(await redis.hget(`${prefix}stats:runs`, 'created|r')).toBe('1');
+  });
+
   it('counts the transition into a final status exactly once, whatever path commits it', async () => {
     const ok = makeRecord({ graph: 'c' });
     const bad = makeRecord({ graph: 'c' });

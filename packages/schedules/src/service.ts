@@ -8,6 +8,9 @@ import { nextFireTimes, syncScheduler, type ScheduleQueue } from './scheduler.js
 import { configDigest, sameDefinition, SCHEDULE_ID_RE, validateSchedule, type Overlap, type Schedule } from './schema.js';
 import type { ScheduleState, ScheduleStore, TickEntry } from './store.js';
 
+/** How often each API process checks every enabled schedule still has its BullMQ scheduler. */
+export const SCHEDULER_CHECK_MS = 60_000;
+
 export interface ScheduleServiceDeps {
   store: ScheduleStore;
   queue: ScheduleQueue;
@@ -169,6 +172,19 @@ export class ScheduleService {
       this.d.log.error('schedules_sync_failed', { error: (err as Error).message, attempt, retry_in_ms: retryMs });
       setTimeout(() => void this.startup(configured, retryMs, attempt + 1), retryMs).unref();
     }
+  }
+
+  /**
+   * Every `everyMs`, puts back the BullMQ scheduler of any enabled schedule that lost it: a scheduler
+   * removed in bull-board, or an obliterated `schedules` queue, silently stopped a schedule that
+   * still showed as enabled until the next API restart. Returns the stop function.
+   */
+  watchSchedulers(everyMs = SCHEDULER_CHECK_MS): () => void {
+    const timer = setInterval(() => {
+      this.ensureSchedulers().catch((err: Error) => this.d.log.warn('schedules_check_failed', { error: err.message }));
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Re-creates any BullMQ scheduler missing for an enabled schedule (e.g. after a Redis restore). */

@@ -125,6 +125,19 @@ describe('ScheduleService over BullMQ job schedulers', () => {
     await svc.remove('lost');
   });
 
+  it('watchSchedulers puts back a scheduler removed by hand (bull-board), without a restart', async () => {
+    await svc.upsert({ id: 'watched', graph: 'release_check', every_sec: 3600, agent_id: 'sofiia', input });
+    const stop = svc.watchSchedulers(20);
+    try {
+      await queue.removeJobScheduler('watched');
+      expect((await until('the scheduler to be back', () => queue.getJobScheduler('watched')))?.every).toBe(3_600_000);
+      expect(env.lines.join('\n')).toMatch(/schedules_repaired count=1/);
+    } finally {
+      stop();
+      await svc.remove('watched');
+    }
+  });
+
   it('ticks from the job scheduler start one run per fire time, stamped with it; an orphan scheduler is removed', async () => {
     const worker = new Worker(QUEUES.schedules, createTickProcessor({
       store, submit: env.submit, graphs, log: env.log, removeScheduler: (id) => queue.removeJobScheduler(id),
