@@ -55,6 +55,11 @@ const keyPrefix = z.string().optional().transform((v, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'letters, digits and _ : { } . - only' });
     return z.NEVER;
   }
+  // the queues' prefix is KEY_PREFIX without its last ':', and 'bull' without one
+  if (s.replace(/:$/, '') === 'bull') {
+    ctx.addIssue({ code: 'custom', message: 'its queues would be those of a deployment without a prefix (bull:*); choose another' });
+    return z.NEVER;
+  }
   return s;
 });
 

@@ -38,6 +38,11 @@ describe('config', () => {
       .toThrow(/^invalid configuration: WEBHOOK_ALLOWED_HOSTS=.*not a host, host:port or \*\.domain: https:\/\/hooks\.example\/x, a b$/);
   });
 
+  it('refuses a KEY_PREFIX whose queues would be those of a deployment without one', () => {
+    for (const bad of ['bull', 'bull:']) expect(() => parseEnv(WorkerEnv, { KEY_PREFIX: bad })).toThrow(/^invalid configuration: KEY_PREFIX=.*deployment without a prefix/);
+    expect(parseEnv(ApiEnv, { KEY_PREFIX: 'bulls:' }).KEY_PREFIX).toBe('bulls:');
+  });
+
   it('reads LOG_LEVEL in any case, and the Python MVP names WARNING and CRITICAL', () => {
     expect(parseEnv(ApiEnv, { LOG_LEVEL: 'INFO' }).LOG_LEVEL).toBe('info');
     expect(parseEnv(WorkerEnv, { LOG_LEVEL: 'WARNING' }).LOG_LEVEL).toBe('warn');

@@ -9,6 +9,12 @@
 const NOT_NOW = /\b(OOM|MISCONF|NOREPLICAS|READONLY|LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
 /** ioredis' errors for a connection that is down or gave up on a command. */
 const CONNECTION = /^(Connection is closed|Stream isn't writeable)|ECONNREFUSED|ECONNRESET|ETIMEDOUT/;
+/**
+ * ioredis Cluster giving up on a command: the master of the slot down, slots moving, no node
+ * reachable. ("Too many Cluster redirections. Last error: Error: Connection is closed." wraps the
+ * cause in a plain Error, so neither test above sees it.)
+ */
+const CLUSTER = /^(Too many Cluster redirections|Cluster isn't ready|None of startup nodes is available|Failed to refresh slots cache)/;
 
 /**
  * True for errors that say "Redis cannot take this now" rather than "this request is wrong": the
@@ -18,7 +24,7 @@ const CONNECTION = /^(Connection is closed|Stream isn't writeable)|ECONNREFUSED|
  */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err.name === 'MaxRetriesPerRequestError' || CONNECTION.test(err.message)) return true;
+  if (err.name === 'MaxRetriesPerRequestError' || CONNECTION.test(err.message) || CLUSTER.test(err.message)) return true;
   if (err.name !== 'ReplyError') return false;
   if (err.message.startsWith('EXECABORT')) return ((err as { previousErrors?: unknown[] }).previousErrors ?? []).some(isRedisUnavailable);
   return NOT_NOW.test(err.message);
