@@ -41,10 +41,13 @@ const metrics = createWorkerMetrics();
 const keys = createKeys(env.KEY_PREFIX);
 // Redis refusing writes (out of memory, read-only): pause fetching instead of BullMQ's tight retry loop
 const refusals = createRefusalGuard({ log, probe: () => store.probeWrite() });
+// a key of this deployment: on a Cluster a bare PING answers from any node, even while the master of
+// the deployment's slot is down
+const slotPing = (c: typeof redis) => ({ get status() { return c.status; }, ping: () => c.exists(keys.live) });
 // a connection that is 'ready' but never answers, or a Worker that stopped taking jobs: unhealthy at
 // once, exit 1 after a minute so the supervisor restarts this process (chaos/redis-restart.ts)
 const watchdog = createWatchdog({
-  conns: { store: redis, bull }, isRunning: () => worker.isRunning(), refusing: refusals.refusing, concurrency: env.WORKER_CONCURRENCY,
+  conns: { store: slotPing(redis), bull: slotPing(bull) }, isRunning: () => worker.isRunning(), refusing: refusals.refusing, concurrency: env.WORKER_CONCURRENCY,
   waiting: async () => ((await queue.isPaused()) ? 0 : Object.values(await queue.getJobCounts('wait', 'prioritized')).reduce((a, b) => a + b, 0)),
   isClosing: () => closing, log,
 });

@@ -13,7 +13,7 @@ import type { Health } from './metrics.js';
  * connection ioredis knows is down (`reconnecting`) is reported but is not "stuck": it recovers.
  */
 export interface WatchdogDeps {
-  /** Non-blocking connections, PINGed every check. */
+  /** Non-blocking connections, PINGed every check (with a command that reaches this deployment's slot). */
   conns: Record<string, { status: string; ping(): Promise<unknown> }>;
   isRunning(): boolean;
   /**
@@ -57,10 +57,11 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
 
+  /** 'ok', 'timeout', or the error Redis answered with. */
   const ping = (c: WatchdogDeps['conns'][string]) =>
     Promise.race([
-      c.ping().then(() => true, () => false),
-      new Promise<boolean>((r) => setTimeout(() => r(false), pingTimeoutMs).unref()),
+      c.ping().then(() => 'ok', (err: unknown) => (err instanceof Error ? err.message : String(err)) || 'error'),
+      new Promise<string>((r) => setTimeout(() => r('timeout'), pingTimeoutMs).unref()),
     ]);
 
   async function check(): Promise<Health> {
@@ -71,8 +72,12 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
     if (refusal) down.push(refusal);
     else if (!d.isRunning()) stuck.push('the BullMQ worker is not running');
     await Promise.all(Object.entries(d.conns).map(async ([name, c]) => {
-      if (c.status !== 'ready') down.push(`redis connection ${name} is ${c.status}`);
-      else if (!(await ping(c))) stuck.push(`redis connection ${name} did not answer PING within ${pingTimeoutMs} ms`);
+      if (c.status !== 'ready') return void down.push(`redis connection ${name} is ${c.status}`);
+      const answer = await ping(c);
+      if (answer === 'timeout') stuck.push(`redis connection ${name} did not answer PING within ${pingTimeoutMs} ms`);
+      // refused (a Cluster whose master of this deployment's slot is down): down, not stuck — a
+      // restart of this process would not bring the master back
+      else if (answer !== 'ok') down.push(`redis connection ${name} is refused: ${answer.slice(0, 200)}`);
     }));
     if (down.length === 0 && stuck.length === 0 && active < d.concurrency) {
       const n = await Promise.race([d.waiting().catch(() => 0), new Promise<number>((r) => setTimeout(() => r(0), pingTimeoutMs).unref())]);

@@ -36,6 +36,18 @@ describe('worker watchdog', () => {
     expect(exits).toEqual([1]);
   });
 
+  it('a ping Redis refuses (a Cluster whose slot master is down) is unhealthy with the reason, and never exits', async () => {
+    const { wd, conn, exits, advance } = setup();
+    conn.ping = async () => { throw new Error('Too many Cluster redirections. Last error: Error: Connection is closed.'); };
+    for (let i = 0; i < 10; i++) {
+      advance(1_000);
+      expect(await wd.check()).toEqual({ ok: false, reason: 'redis connection store is refused: Too many Cluster redirections. Last error: Error: Connection is closed.' });
+    }
+    expect(exits).toEqual([]);
+    conn.ping = async () => 1;
+    expect(await wd.check()).toEqual({ ok: true });
+  });
+
   it('Redis refusing the fetches (the Worker paused on purpose, jobs waiting) is reported but never counted as stuck', async () => {
     let refusing: string | null = 'redis refuses this worker\'s job fetches since …: OOM command not allowed';
     const { wd, state, exits, advance } = setup({ refusing: () => refusing });
