@@ -13,6 +13,7 @@ import { Admission } from './admission.js';
 import { EventFollower } from './sse/follower.js';
 
 const env = loadOrExit(ApiEnv);
+const keys = createKeys(env.KEY_PREFIX);
 let configuredSchedules: Schedule[] | null;
 try {
   configuredSchedules = loadScheduleConfig(env, graphs);
@@ -31,7 +32,7 @@ const queue = createRunQueue(bull, env.KEY_PREFIX);
 const webhookQueue = createWebhookQueue(bull, env.KEY_PREFIX);
 // the one subscriber connection behind every SSE follower of this process
 const follower = new EventFollower({
-  subscriber: connectRedis(env, { name: 'api-events', onError }), channel: createKeys(env.KEY_PREFIX).eventsChannel, log,
+  subscriber: connectRedis(env, { name: 'api-events', onError }), channel: keys.eventsChannel, log,
 });
 const scheduleQueue = createScheduleQueue(bull, env.KEY_PREFIX);
 const scheduleStore = new ScheduleStore(redis, env.KEY_PREFIX);
@@ -60,14 +61,14 @@ await Promise.race([redisChecks.start(), new Promise((r) => setTimeout(r, startu
 
 const app = createApp({
   redis, store, queue, graphs, log,
-  cancelChannel: createKeys(env.KEY_PREFIX).cancelChannel,
+  cancelChannel: keys.cancelChannel,
   config: { apiKeys: env.API_KEYS, bodyLimitKb: env.BODY_LIMIT_KB, gatewayUrl: env.GATEWAY_URL, ttlSec: env.RUN_TTL_SEC, metricsPublic: env.METRICS_PUBLIC, webhookHosts: env.WEBHOOK_ALLOWED_HOSTS },
   redisWarnings: () => redisChecks.warnings(),
   schedules,
   queues: [queue, scheduleQueue, webhookQueue],
   follower,
   webhooks: webhookQueue,
-  admission: new Admission({ limitPct: env.ADMISSION_MEMORY_PCT, read: () => memoryUse(redis, createKeys(env.KEY_PREFIX).live), log }),
+  admission: new Admission({ limitPct: env.ADMISSION_MEMORY_PCT, read: () => memoryUse(redis, keys.live), log }),
 });
 const server = createServer(app);
 server.on('error', (err: NodeJS.ErrnoException) => {

@@ -72,6 +72,16 @@ function runOf(job: Job): string {
   throw new UnrecoverableError(`job ${job.id ?? '?'} names no run`);
 }
 
+/**
+ * A rejection handler: a StoreError is a key an operator broke by hand (not JSON, another Redis
+ * type), which a retry cannot mend — except record_too_large, which the step path turns into a
+ * failed run.
+ */
+function unrecoverable(err: unknown): never {
+  if (err instanceof StoreError && err.code !== 'record_too_large') throw new UnrecoverableError(err.message);
+  throw err;
+}
+
 /** The `run_finished` log line: what an operator greps for, no payload. */
 function runSummary(rec: RunRecord) {
   const elapsed = rec.started_at && rec.finished_at ? Date.parse(rec.finished_at) - Date.parse(rec.started_at) : -1;
@@ -92,11 +102,7 @@ export function createProcessor(d: ProcessorDeps) {
    * latest writes lost, e.g. in a Redis failover) — see letGo.
    */
   async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string, capped = false): Promise<'ok' | 'released' | 'changed'> {
-    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}), capped }).catch((err: unknown) => {
-      // a key an operator broke by hand (its events made another type): retrying cannot help
-      if (err instanceof StoreError && err.code !== 'record_too_large') throw new UnrecoverableError(err.message);
-      throw err;
-    });
+    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}), capped }).catch(unrecoverable);
     if (res.ok) {
       if (isTerminal(t.record.status)) {
         d.onFinished?.(t.record);
@@ -177,14 +183,8 @@ export function createProcessor(d: ProcessorDeps) {
     }
     if (job.name === JOB_NAMES.compensate) return d.compensate(runId);
     const lease = token ?? `job:${job.id}`;
-    let rec: RunRecord | null;
-    try {
-      rec = await d.store.get(runId);
-    } catch (err) {
-      // a hand-edited record that is not JSON: nothing to resume from, and retrying will not help
-      if (err instanceof StoreError) throw new UnrecoverableError(err.message);
-      throw err;
-    }
+    // a hand-edited record that is not JSON: nothing to resume from, and retrying will not help
+    let rec = await d.store.get(runId).catch(unrecoverable);
     if (!rec) {
       d.log.warn('run_missing', { run: runId });
       return 'missing';

@@ -97,6 +97,8 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
 }
 
+const is2xx = (status: number) => status >= 200 && status <= 299;
+
 interface ErrorResponse { statusCode: number; headers: Record<string, string | string[] | undefined>; body?: unknown }
 
 /** A non-2xx answer → ToolError. Never copies a response body into it. */
@@ -229,7 +231,7 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
           oversize = capBody(pending, maxBytes);
           const res = await pending;
           // with redirects not followed, got hands a 3xx over as a success: it is not an answer
-          if (res.statusCode < 200 || res.statusCode > 299) throw fromStatus({ statusCode: res.statusCode, headers: res.headers }, name, attempt);
+          if (!is2xx(res.statusCode)) throw fromStatus({ statusCode: res.statusCode, headers: res.headers }, name, attempt);
           text = res.body;
         } catch (err) {
           if (err instanceof ToolError) throw err;
@@ -237,7 +239,7 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
           if (oversize() !== undefined) {
             // an error status with a big body (a proxy's error page) is that status, not a result
             const res = (err as RequestError).response;
-            if (res && (res.statusCode < 200 || res.statusCode > 299)) throw fromStatus({ statusCode: res.statusCode, headers: res.headers }, name, attempt);
+            if (res && !is2xx(res.statusCode)) throw fromStatus({ statusCode: res.statusCode, headers: res.headers }, name, attempt);
             throw new ToolError('response_too_large', `gateway answered ${name} with more than ${maxBytes} bytes (${oversize()} seen); the body was dropped`, false, { limit_bytes: maxBytes, bytes: oversize(), attempts: attempt });
           }
           throw fromGot(err, name, attempt, timeoutMs);

@@ -64,6 +64,16 @@ export interface EventPage {
   last: string | undefined;
 }
 
+const EVENTS_WRONG_TYPE = 'its events key holds another Redis type, not a stream';
+
+/** A rejection handler: WRONGTYPE (a key an operator made another type) is the run's `corrupt_record`. */
+function wrongType(runId: string, what: string) {
+  return (err: unknown): never => {
+    if (isWrongType(err)) throw new StoreError('corrupt_record', `run ${runId}: ${what}`);
+    throw err;
+  };
+}
+
 // the stream id is the event's id; storing it inside the entry too would only let them disagree
 function encodeEvent({ id: _id, ...rest }: RunEvent): string {
   return JSON.stringify(rest);
@@ -126,11 +136,8 @@ export class RunStore {
 
   /** `get`, plus the stored JSON as it was read (for `CommitRequest.ifRaw`). */
   async read(runId: string): Promise<{ record: RunRecord; raw: string } | null> {
-    const raw = await this.redis.get(this.keys.run(runId)).catch((err: unknown) => {
-      // an operator's HSET (or any other type) on the key: as broken as a value that is not JSON
-      if (isWrongType(err)) throw new StoreError('corrupt_record', `run ${runId}: the key holds another Redis type, not the JSON string of a record`);
-      throw err;
-    });
+    // an operator's HSET (or any other type) on the key: as broken as a value that is not JSON
+    const raw = await this.redis.get(this.keys.run(runId)).catch(wrongType(runId, 'the key holds another Redis type, not the JSON string of a record'));
     return raw === null ? null : { record: parseRecord(raw, runId), raw };
   }
 
@@ -153,11 +160,8 @@ export class RunStore {
       req.ifStatus.join(','), req.ifLease ?? '', json, this.ttlSec,
       this.keys.eventsChannel, runId, req.ifRaw ?? '',
       ...(req.events ?? []).map(encodeEvent),
-    ]).catch((err: unknown) => {
       // the events key made another type by hand: the script stopped before writing anything
-      if (isWrongType(err)) throw new StoreError('corrupt_record', `run ${runId}: its events key holds another Redis type, not a stream`);
-      throw err;
-    });
+    ]).catch(wrongType(runId, EVENTS_WRONG_TYPE));
     return commitResult(reply);
   }
 
@@ -175,10 +179,8 @@ export class RunStore {
     if (after !== undefined && !isStreamId(after)) throw new StoreError('bad_event_id', `not an event id: ${after.slice(0, 64)}`);
     // nothing can follow the largest id (and Redis refuses it as an exclusive start)
     if (after === LAST_STREAM_ID) return { events: [], read: 0, last: undefined };
-    const entries = await this.redis.xrange(this.keys.events(runId), after === undefined ? '-' : `(${after}`, '+', 'COUNT', limit).catch((err: unknown) => {
-      if (isWrongType(err)) throw new StoreError('corrupt_record', `run ${runId}: its events key holds another Redis type, not a stream`);
-      throw err;
-    });
+    const entries = await this.redis.xrange(this.keys.events(runId), after === undefined ? '-' : `(${after}`, '+', 'COUNT', limit)
+      .catch(wrongType(runId, EVENTS_WRONG_TYPE));
     return { events: entries.flatMap(([id, fields]) => decodeEvent(id, fields) ?? []), read: entries.length, last: entries.at(-1)?.[0] };
   }
 
