@@ -71,6 +71,11 @@ afterAll(async () => {
   await new Promise((r) => receiver.close(r));
 });
 
+/** The delivery job once it has ended, read after: a read before the state check could be the active job (no return value yet). */
+const ended = async (id: string) => {
+  await until(`job ${id} to end`, async () => ['completed', 'failed'].includes(await webhooks.getJobState(id)));
+  return (await webhooks.getJob(id))!;
+};
 const eventsOf = async (id: string, type: string) => (await h.store.events(id)).filter((e) => e.type === type);
 const expectedSignature = (ts: string, raw: string) => `sha256=${createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex')}`;
 
@@ -204,10 +209,7 @@ describe('run webhooks', () => {
     });
     await startDeliverer(SECRET, full);
     const rec = await finishedRun();
-    const job = await until('delivery job done', async () => {
-      const j = await webhooks.getJob(`${rec.run_id}-webhook`);
-      return j && (await j.getState()) === 'completed' && j;
-    });
+    const job = await ended(`${rec.run_id}-webhook`);
     expect([job.returnvalue, job.attemptsMade, received.length]).toEqual(['delivered', 1, 1]);
     expect(await eventsOf(rec.run_id, 'webhook_delivered')).toEqual([]);
     expect(logs.join('')).toMatch(/webhook_outcome_not_recorded .*reason=redis_error/);
@@ -237,7 +239,8 @@ describe('run webhooks', () => {
     const [failed] = await until('webhook_failed', async () => (await eventsOf(refused.run_id, 'webhook_failed')).length > 0 && eventsOf(refused.run_id, 'webhook_failed'));
     expect(failed!.data).toEqual({ status_code: null, attempts: 1, error: 'host_not_allowed' });
     expect(received).toEqual([]);
-    const job = (await webhooks.getJob(`${refused.run_id}-webhook`))!;
+    // the event is recorded before the job ends
+    const job = await ended(`${refused.run_id}-webhook`);
     expect([await job.getState(), job.returnvalue, job.attemptsMade]).toEqual(['completed', 'refused', 1]);
     expect(logs.join('')).toMatch(new RegExp(`webhook_failed run=${refused.run_id} host=127\\.0\\.0\\.1:\\d+ attempt=1 error=host_not_allowed`));
 
