@@ -40,15 +40,27 @@ describe('schedules on BullMQ job schedulers (2 APIs, 2 workers, gateway-sim, re
   beforeAll(() => sys.start());
   afterAll(() => sys.stop());
 
-  it('housekeeping runs on its own job scheduler, on some worker each interval, and is not a schedule', async () => {
+  it('housekeeping runs on its own queue, on some worker each interval, and is not a schedule', async () => {
     const passes = () => sys.workers.flatMap((w) => w.lines).filter((l) => /\bhousekeeping removed_jobs=\d+ removed_index_entries=\d+/.test(l)).length;
     // each worker's start-up upsert may emit one at once; more than that come from the interval
     await until('four housekeeping passes', async () => passes() >= 4, 15_000);
-    // BullMQ keeps the scheduler in <bull prefix>:schedules:repeat
-    expect(await sys.redis.zscore(`${sys.bullPrefix}:schedules:repeat`, '_housekeeping')).not.toBeNull();
+    // BullMQ keeps the scheduler in <bull prefix>:housekeeping:repeat
+    expect(await sys.redis.zscore(`${sys.bullPrefix}:housekeeping:repeat`, 'housekeeping')).not.toBeNull();
+    expect(await sys.redis.zscore(`${sys.bullPrefix}:schedules:repeat`, '_housekeeping')).toBeNull();
     const listed = await sys.api('GET', '/v1/schedules');
     expect(listed.status).toBe(200);
-    expect(listed.body.schedules.map((s: { id: string }) => s.id)).not.toContain('_housekeeping');
+    expect(listed.body.schedules.map((s: { id: string }) => s.id)).not.toContain('housekeeping');
+  });
+
+  it('pausing the schedules queue in bull-board pauses schedule ticks only, not housekeeping', async () => {
+    const passes = () => sys.workers.flatMap((w) => w.lines).filter((l) => /\bhousekeeping removed_jobs=/.test(l)).length;
+    expect((await sys.api('PUT', '/admin/queues/api/queues/schedules/pause')).status).toBe(200);
+    try {
+      const before = passes();
+      await until('two more housekeeping passes while schedules is paused', async () => passes() >= before + 2, 15_000);
+    } finally {
+      expect((await sys.api('PUT', '/admin/queues/api/queues/schedules/resume')).status).toBe(200);
+    }
   });
 
   it('a schedule every 2 s starts runs, exactly one per tick however many processes run', async () => {

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { ApiEnv, loadOrExit } from '@sup/config';
 import { createLogger } from '@sup/logging';
 import { connectRedis, createKeys, memoryUse, redisMode, RunStore } from '@sup/run-store';
-import { createRunQueue, createWebhookQueue } from '@sup/queue';
+import { createHousekeepingQueue, createRunQueue, createWebhookQueue } from '@sup/queue';
 import { graphs } from '@sup/graphs';
 import {
   ConfigScheduleKeeper, createScheduleQueue, loadScheduleConfig, ScheduleConfigError, ScheduleService, ScheduleStore, type Schedule,
@@ -30,6 +30,8 @@ const bull = connectRedis(env, { name: 'api-bull', onError, forBullmq: true });
 const store = new RunStore({ redis, prefix: env.KEY_PREFIX, ttlSec: env.RUN_TTL_SEC });
 const queue = createRunQueue(bull, env.KEY_PREFIX);
 const webhookQueue = createWebhookQueue(bull, env.KEY_PREFIX);
+// shown in bull-board and /metrics only; the workers run it
+const housekeepingQueue = createHousekeepingQueue(bull, env.KEY_PREFIX);
 // the one subscriber connection behind every SSE follower of this process
 const follower = new EventFollower({
   subscriber: connectRedis(env, { name: 'api-events', onError }), channel: keys.eventsChannel, log,
@@ -40,7 +42,7 @@ const schedules = new ScheduleService({
   store: scheduleStore, queue: scheduleQueue, submit: { store, queue, ttlSec: env.RUN_TTL_SEC }, graphs, log,
 });
 // BullMQ reports connection trouble as 'error' events; without a listener it prints raw stacks
-for (const q of [queue, webhookQueue, scheduleQueue]) q.on('error', onError);
+for (const q of [queue, webhookQueue, scheduleQueue, housekeepingQueue]) q.on('error', onError);
 
 // Before listening when Redis answers, so a started API already shows the configured schedules;
 // with Redis down the API must still come up and answer /healthz with 503, so wait at most 5 s.
@@ -65,7 +67,7 @@ const app = createApp({
   config: { apiKeys: env.API_KEYS, bodyLimitKb: env.BODY_LIMIT_KB, gatewayUrl: env.GATEWAY_URL, ttlSec: env.RUN_TTL_SEC, metricsPublic: env.METRICS_PUBLIC, webhookHosts: env.WEBHOOK_ALLOWED_HOSTS },
   redisWarnings: () => redisChecks.warnings(),
   schedules,
-  queues: [queue, scheduleQueue, webhookQueue],
+  queues: [queue, scheduleQueue, webhookQueue, housekeepingQueue],
   follower,
   webhooks: webhookQueue,
   admission: new Admission({ limitPct: env.ADMISSION_MEMORY_PCT, read: () => memoryUse(redis, keys.live), log }),
@@ -90,7 +92,7 @@ function shutdown(signal: string) {
   // open event streams would hold server.close() forever: end them first
   void follower.close();
   server.close(() => {
-    void Promise.allSettled([queue.close(), scheduleQueue.close(), webhookQueue.close()]).then(() => Promise.allSettled([redis.quit(), bull.quit()])).then(() => process.exit(0));
+    void Promise.allSettled([queue.close(), scheduleQueue.close(), webhookQueue.close(), housekeepingQueue.close()]).then(() => Promise.allSettled([redis.quit(), bull.quit()])).then(() => process.exit(0));
   });
   server.closeAllConnections?.();
 }

@@ -1,9 +1,10 @@
-import type { Queue } from 'bullmq';
 import { HOUSEKEEPING } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
+import type { HousekeepingQueue } from '@sup/queue';
+import type { ScheduleQueue } from '@sup/schedules';
 
 /** How often each worker checks that the housekeeping job scheduler still exists. */
-export const SCHEDULER_CHECK_MS = 60_000;
+export const HOUSEKEEPING_CHECK_MS = 60_000;
 
 export interface HousekeepingScheduler {
   /** Puts the scheduler back if Redis lost it; true when it had to. */
@@ -12,15 +13,19 @@ export interface HousekeepingScheduler {
 }
 
 /**
- * The BullMQ job scheduler behind housekeeping (`_housekeeping` on the schedules queue). Every
- * worker upserts it at start-up (BullMQ keeps one, so one job per interval), and checks it every
+ * The BullMQ job scheduler behind housekeeping (`housekeeping` on queue `housekeeping`). Every
+ * worker upserts it at start-up (BullMQ keeps one, so one job per interval) with the queue's global
+ * concurrency at 1 (so two passes never run at once, on any number of workers), and checks it every
  * minute: a Redis that lost its data (FLUSHDB, a restart without persistence) also lost the
  * scheduler, and without this check nothing would repair runs again until a worker restarted.
  */
-export async function scheduleHousekeeping(queue: Queue, everySec: number, log: Logger, checkMs = SCHEDULER_CHECK_MS): Promise<HousekeepingScheduler> {
-  const upsert = () => queue.upsertJobScheduler(HOUSEKEEPING.schedulerId, { every: everySec * 1000 }, {
-    name: HOUSEKEEPING.jobName, opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
-  });
+export async function scheduleHousekeeping(queue: HousekeepingQueue, everySec: number, log: Logger, checkMs = HOUSEKEEPING_CHECK_MS): Promise<HousekeepingScheduler> {
+  const upsert = async () => {
+    await queue.setGlobalConcurrency(1);
+    await queue.upsertJobScheduler(HOUSEKEEPING.schedulerId, { every: everySec * 1000 }, {
+      name: HOUSEKEEPING.jobName, opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
+    });
+  };
   await upsert();
   const check = async (): Promise<boolean> => {
     if (await queue.getJobScheduler(HOUSEKEEPING.schedulerId)) return false;
@@ -34,4 +39,15 @@ export async function scheduleHousekeeping(queue: Queue, everySec: number, log: 
   }, checkMs);
   timer.unref();
   return { check, close: () => clearInterval(timer) };
+}
+
+/**
+ * Housekeeping rode on queue `schedules` (scheduler `_housekeeping`) before it had a queue of its
+ * own. A worker of that version, still running during a rolling upgrade, puts it back there every
+ * minute; each worker of this version removes it at start-up and whenever one of its jobs arrives.
+ */
+export async function removeLegacyHousekeeping(schedules: ScheduleQueue, log: Logger): Promise<boolean> {
+  const removed = await schedules.removeJobScheduler(HOUSEKEEPING.legacySchedulerId);
+  if (removed) log.info('housekeeping_legacy_scheduler_removed', { queue: schedules.name, scheduler: HOUSEKEEPING.legacySchedulerId });
+  return removed;
 }

@@ -1,12 +1,12 @@
 import { Worker, type ConnectionOptions, type Job, type Queue } from 'bullmq';
 import { HOUSEKEEPING, QUEUES, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
-import { bullPrefix, type RunQueue } from '@sup/queue';
+import { bullPrefix, createHousekeepingQueue, type RunQueue } from '@sup/queue';
 import type { RedisClient, RunStore } from '@sup/run-store';
 import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/schedules';
 import { graphs } from '@sup/graphs';
 import { housekeeping } from './housekeeping.js';
-import { scheduleHousekeeping } from './housekeeping-scheduler.js';
+import { removeLegacyHousekeeping, scheduleHousekeeping } from './housekeeping-scheduler.js';
 import { repairLiveRuns } from './repair.js';
 import { parkOnRefusal, REDIS_RETRY_MS, type RefusalGuard } from './refusals.js';
 import { createWebhookProcessor } from './webhooks.js';
@@ -29,9 +29,9 @@ export interface SideWorkerDeps {
 }
 
 /**
- * The two small queues every worker process also serves: webhooks of finished runs (retried with
- * backoff by BullMQ, delivered by any worker process) and schedule ticks (BullMQ's job schedulers
- * emit one tick job per fire time, taken by one worker) — and, on the same queue, housekeeping.
+ * The three small queues every worker process also serves: webhooks of finished runs (retried with
+ * backoff by BullMQ, delivered by any worker process), schedule ticks (BullMQ's job schedulers
+ * emit one tick job per fire time, taken by one worker) and housekeeping (one pass at a time).
  */
 export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Promise<void> }> {
   const prefix = bullPrefix(d.env.KEY_PREFIX);
@@ -57,13 +57,13 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
       d.onHousekeeping?.(r);
       return r;
     } catch (err) {
-      // the failed job keeps the error too, but nobody reads the schedules queue's failed list
+      // the failed job keeps the error too, but nobody reads the housekeeping queue's failed list
       d.log.error('housekeeping_failed', { error: err instanceof Error ? err.message : String(err) });
       throw err;
     }
   };
   // a tick Redis refused is parked and redone (fireSchedule claims each fire time once), not lost
-  const tickProcessor = parkOnRefusal(async (job: Job) => (job.name === HOUSEKEEPING.jobName ? housekeepingPass() : tick(job)), {
+  const tickProcessor = parkOnRefusal(async (job: Job) => (job.name === HOUSEKEEPING.jobName ? removeLegacyHousekeeping(scheduleQueue, d.log) : tick(job)), {
     delayMs: REDIS_RETRY_MS, log: d.log, now: Date.now,
     event: 'schedule_redis_retry', fields: (job) => ({ job: job.name, schedule: (job.data as { schedule_id?: string }).schedule_id ?? '-' }),
   });
@@ -72,14 +72,24 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
   });
   d.refusals.watch(tickWorker, QUEUES.schedules);
   await tickWorker.waitUntilReady();
-  const scheduler = await scheduleHousekeeping(scheduleQueue, d.env.HOUSEKEEPING_EVERY_SEC, d.log);
+
+  const housekeepingQueue = createHousekeepingQueue(d.bull, d.env.KEY_PREFIX);
+  housekeepingQueue.on('error', d.onError);
+  // a pass Redis refused fails (housekeeping_failed); the next one comes HOUSEKEEPING_EVERY_SEC later
+  const housekeepingWorker = new Worker(QUEUES.housekeeping, housekeepingPass, { connection: d.bull, prefix, concurrency: 1 });
+  d.refusals.watch(housekeepingWorker, QUEUES.housekeeping);
+  await housekeepingWorker.waitUntilReady();
+  await removeLegacyHousekeeping(scheduleQueue, d.log);
+  const scheduler = await scheduleHousekeeping(housekeepingQueue, d.env.HOUSEKEEPING_EVERY_SEC, d.log);
 
   return {
     async close() {
       scheduler.close();
       await webhookWorker.close().catch((e: Error) => d.log.error('worker_close_failed', { queue: QUEUES.webhooks, error: e.message }));
       await tickWorker.close().catch((e: Error) => d.log.error('worker_close_failed', { queue: QUEUES.schedules, error: e.message }));
+      await housekeepingWorker.close().catch((e: Error) => d.log.error('worker_close_failed', { queue: QUEUES.housekeeping, error: e.message }));
       await scheduleQueue.close().catch(() => undefined);
+      await housekeepingQueue.close().catch(() => undefined);
     },
   };
 }

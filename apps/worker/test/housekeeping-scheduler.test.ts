@@ -1,29 +1,36 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { HOUSEKEEPING } from '@sup/contracts';
+import { createHousekeepingQueue } from '@sup/queue';
 import { createScheduleQueue } from '@sup/schedules';
-import { scheduleHousekeeping } from '../src/housekeeping-scheduler.js';
+import { removeLegacyHousekeeping, scheduleHousekeeping } from '../src/housekeeping-scheduler.js';
 import { capturedLog, REDIS_URL } from './harness.js';
 
 const prefix = `t-hk-sched-${process.pid}:`;
 const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-const queue = createScheduleQueue(bull, prefix);
+const queue = createHousekeepingQueue(bull, prefix);
+const schedules = createScheduleQueue(bull, prefix);
 const { log, logs } = capturedLog();
 
 afterAll(async () => {
-  await queue.obliterate({ force: true }).catch(() => undefined);
-  await queue.close();
+  for (const q of [queue, schedules]) {
+    await q.obliterate({ force: true }).catch(() => undefined);
+    await q.close();
+  }
   const ks = await bull.keys(`${prefix}*`);
   if (ks.length) await bull.del(...ks);
   await bull.quit();
 });
 
 describe('the housekeeping job scheduler', () => {
-  it('is upserted at start, and put back by the check once Redis lost it (FLUSHDB), only then', async () => {
+  it('is upserted at start on its own queue, one pass at a time, and put back by the check once Redis lost it (FLUSHDB), only then', async () => {
     // the timer is not what is tested: an hour, so only explicit checks run
     const s = await scheduleHousekeeping(queue, 30, log, 3_600_000);
     try {
+      expect(queue.name).toBe('housekeeping');
       expect(await queue.getJobScheduler(HOUSEKEEPING.schedulerId)).toMatchObject({ every: 30_000 });
+      // however many workers take the queue, passes do not overlap
+      expect(await queue.getGlobalConcurrency()).toBe(1);
       expect(await s.check()).toBe(false);
 
       // what FLUSHDB does to this deployment's keys
@@ -33,11 +40,27 @@ describe('the housekeeping job scheduler', () => {
 
       expect(await s.check()).toBe(true);
       expect(await queue.getJobScheduler(HOUSEKEEPING.schedulerId)).toMatchObject({ every: 30_000 });
+      expect(await queue.getGlobalConcurrency()).toBe(1);
       expect(await queue.getDelayedCount() + await queue.getWaitingCount()).toBe(1);
-      expect(logs.join('')).toMatch(/housekeeping_scheduler_restored scheduler=_housekeeping every_sec=30/);
+      expect(logs.join('')).toMatch(/housekeeping_scheduler_restored scheduler=housekeeping every_sec=30/);
       expect(await s.check()).toBe(false);
     } finally {
       s.close();
     }
+  });
+
+  it('removes the scheduler an older version kept on queue schedules, and leaves the schedules alone', async () => {
+    // what a worker of the older version upserts during a rolling upgrade
+    await schedules.upsertJobScheduler(HOUSEKEEPING.legacySchedulerId, { every: 30_000 }, { name: HOUSEKEEPING.jobName });
+    await schedules.upsertJobScheduler('nightly', { pattern: '0 3 * * *' }, { name: 'tick', data: { schedule_id: 'nightly' } });
+
+    expect(await removeLegacyHousekeeping(schedules, log)).toBe(true);
+    expect(await schedules.getJobScheduler(HOUSEKEEPING.legacySchedulerId)).toBeUndefined();
+    expect(await schedules.getJobScheduler('nightly')).toMatchObject({ pattern: '0 3 * * *' });
+    expect(logs.join('')).toMatch(/housekeeping_legacy_scheduler_removed queue=schedules scheduler=_housekeeping/);
+    // nothing left to remove: quiet
+    const lines = logs.length;
+    expect(await removeLegacyHousekeeping(schedules, log)).toBe(false);
+    expect(logs.length).toBe(lines);
   });
 });

@@ -4,7 +4,7 @@ import { z } from 'zod';
  * The job catalog, shared by producer (api) and consumer (worker). Every payload is parsed with
  * its schema on dequeue.
  */
-export const QUEUES = { runs: 'runs', schedules: 'schedules', webhooks: 'webhooks' } as const;
+export const QUEUES = { runs: 'runs', schedules: 'schedules', webhooks: 'webhooks', housekeeping: 'housekeeping' } as const;
 
 /** A schedule's BullMQ job scheduler emits one `tick` job per fire time on queue `schedules`. */
 export const TickJobData = z.object({ schedule_id: z.string() });
@@ -12,12 +12,15 @@ export type TickJobData = z.infer<typeof TickJobData>;
 export const TICK_JOB_NAME = 'tick';
 
 /**
- * Housekeeping rides on queue `schedules` too: one BullMQ job scheduler (its id starts with `_`, so
- * no schedule id can take it) emits a `housekeeping` job every HOUSEKEEPING_EVERY_SEC, which one
- * worker takes. It removes what only a later write would otherwise clean up (finished BullMQ jobs
- * past RUN_TTL_SEC, listing-index entries past their window), so an idle deployment empties too.
+ * Housekeeping has a queue of its own, `housekeeping`: one BullMQ job scheduler emits a
+ * `housekeeping` job every HOUSEKEEPING_EVERY_SEC, which one worker takes (the queue's global
+ * concurrency is 1, so passes never overlap, however many workers there are). It removes what only
+ * a later write would otherwise clean up (finished BullMQ jobs past RUN_TTL_SEC, listing-index
+ * entries past their window), so an idle deployment empties too, and repairs live runs.
+ * Until 2026-11-29 it rode on queue `schedules`, so pausing the schedules also stopped it; a worker
+ * that still gets a `housekeeping` job there removes that old scheduler (`legacySchedulerId`).
  */
-export const HOUSEKEEPING = { schedulerId: '_housekeeping', jobName: 'housekeeping' } as const;
+export const HOUSEKEEPING = { schedulerId: 'housekeeping', jobName: 'housekeeping', legacySchedulerId: '_housekeeping' } as const;
 
 export const RunJobData = z.object({ run_id: z.string(), graph: z.string() });
 export type RunJobData = z.infer<typeof RunJobData>;
