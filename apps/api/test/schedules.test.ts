@@ -87,6 +87,41 @@ describe('GET /v1/schedules', () => {
     expect(byId['nightly-billing'].state).toEqual({ last_run_id: null, last_fired_at: null, last_skip_at: null, fired: 0, skipped: 0 });
   });
 
+  it('pages by id with limit and cursor: every schedule once, in order, next_cursor null on the last page', async () => {
+    const ids = ['page-a', 'page-b', 'page-c', 'page-d', 'page-e'];
+    for (const id of ids) await request(app).post('/v1/schedules').send({ ...nightly, id }).expect(201);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await request(app).get('/v1/schedules').query({ limit: 2, ...(cursor ? { cursor } : {}) });
+      expect(res.status).toBe(200);
+      expect(res.body.schedules.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.schedules.map((s: { id: string }) => s.id));
+      cursor = res.body.next_cursor;
+      pages++;
+    } while (cursor !== null && pages < 20);
+    expect(cursor).toBeNull();
+    expect(seen).toEqual([...seen].sort());
+    expect(seen).toEqual(expect.arrayContaining([...ids, 'nightly-billing', 'hourly-payments']));
+    expect(new Set(seen).size).toBe(seen.length);
+    // the default page holds them all here, with no cursor to go on
+    const all = await request(app).get('/v1/schedules');
+    expect(all.body.schedules.map((s: { id: string }) => s.id)).toEqual(seen);
+    expect(all.body.next_cursor).toBeNull();
+    for (const id of ids) await request(app).delete(`/v1/schedules/${id}`).expect(200);
+  });
+
+  it.each([
+    ['limit=0', { limit: 0 }, 'validation_failed'],
+    ['limit=1001', { limit: 1001 }, 'validation_failed'],
+    ['a cursor this API did not return', { cursor: Buffer.from('../etc').toString('base64url') }, 'invalid_cursor'],
+  ])('answers %s with a 400', async (_name, query, code) => {
+    const res = await request(app).get('/v1/schedules').query(query);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe(code);
+  });
+
   it('GET /v1/schedules/{id} answers the schedule, and 404 for an unknown one', async () => {
     const res = await request(app).get('/v1/schedules/nightly-billing');
     expect(res.status).toBe(200);

@@ -39,12 +39,6 @@ export async function syncScheduler(queue: ScheduleQueue, s: Schedule): Promise<
   return 'upserted';
 }
 
-/** The next fire time (ms) of every scheduler BullMQ holds, by schedule id. */
-export async function nextFireTimes(queue: ScheduleQueue): Promise<Map<string, number>> {
-  const all = await queue.getJobSchedulers(0, -1, true);
-  return new Map(all.flatMap((j) => (typeof j.next === 'number' ? [[j.key, j.next] as [string, number]] : [])));
-}
-
 /** The fire time a tick job stands for: BullMQ names scheduler jobs `repeat:<scheduler id>:<due ms>`. */
 export function tickTimeOf(job: { id?: string | undefined; timestamp: number }): number {
   const m = /:(\d+)$/.exec(job.id ?? '');

@@ -4,7 +4,7 @@ import type { Logger } from '@sup/logging';
 import type { SubmitDeps } from '@sup/queue';
 import { fireTimes } from './cron.js';
 import { fireSchedule, type FireResult } from './fire.js';
-import { nextFireTimes, syncScheduler, type ScheduleQueue } from './scheduler.js';
+import { syncScheduler, type ScheduleQueue } from './scheduler.js';
 import { configDigest, sameDefinition, SCHEDULE_ID_RE, validateSchedule, type Overlap, type Schedule } from './schema.js';
 import type { ScheduleState, ScheduleStore, TickEntry } from './store.js';
 
@@ -63,11 +63,8 @@ export class ScheduleService {
     return s;
   }
 
-  async view(s: Schedule, next?: Map<string, number>): Promise<ScheduleView> {
-    const [state, nextMs] = await Promise.all([
-      this.d.store.state(s.id),
-      next ? next.get(s.id) : this.d.queue.getJobScheduler(s.id).then((j) => j?.next),
-    ]);
+  async view(s: Schedule): Promise<ScheduleView> {
+    const [state, nextMs] = await Promise.all([this.d.store.state(s.id), this.d.queue.getJobScheduler(s.id).then((j) => j?.next)]);
     const first = s.enabled && typeof nextMs === 'number' ? nextMs : null;
     return {
       ...s,
@@ -77,9 +74,10 @@ export class ScheduleService {
     };
   }
 
-  async list(): Promise<ScheduleView[]> {
-    const [all, next] = await Promise.all([this.d.store.list(), nextFireTimes(this.d.queue)]);
-    return Promise.all(all.map((s) => this.view(s, next)));
+  /** GET /v1/schedules: a page by id (each schedule's state and next fire time read for it alone). */
+  async list(page: { after?: string; limit: number }): Promise<{ schedules: ScheduleView[]; next: string | null }> {
+    const { schedules, next } = await this.d.store.page(page.after, page.limit);
+    return { schedules: await Promise.all(schedules.map((s) => this.view(s))), next };
   }
 
   async remove(id: string, opts: { fromConfig?: boolean } = {}): Promise<Schedule> {

@@ -98,7 +98,22 @@ export class ScheduleStore {
 
   /** Every schedule, by id; ids whose definition is gone are dropped from the set on the way. */
   async list(): Promise<Schedule[]> {
-    const ids = (await this.redis.smembers(this.keys.schedules)).sort();
+    return this.read((await this.redis.smembers(this.keys.schedules)).sort());
+  }
+
+  /**
+   * At most `limit` schedules with ids after `after`, by id, and the id to go on from (null when
+   * none follow). A page may hold fewer when definitions vanished meanwhile; `next` still goes on.
+   */
+  async page(after: string | undefined, limit: number): Promise<{ schedules: Schedule[]; next: string | null }> {
+    const all = (await this.redis.smembers(this.keys.schedules)).sort();
+    const from = after === undefined ? 0 : all.findIndex((id) => id > after);
+    const ids = from < 0 ? [] : all.slice(from, from + limit);
+    const more = from >= 0 && from + limit < all.length;
+    return { schedules: await this.read(ids), next: more ? ids[ids.length - 1]! : null };
+  }
+
+  private async read(ids: string[]): Promise<Schedule[]> {
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.schedule(id)));
     const gone = ids.filter((_, i) => raws[i] === null);

@@ -34,6 +34,7 @@ const ADMIN = [{ bearerAuth: [] }, { adminSession: [] }, { adminKeyQuery: [] }];
 const runIdParam = { name: 'run_id', in: 'path', required: true, schema: { type: 'string', pattern: '^gr_[a-z0-9]{6,40}$' } };
 const scheduleIdParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const limitParam = { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } };
+const cursorParam = { name: 'cursor', in: 'query', required: false, description: '`next_cursor` of the previous page (opaque)', schema: { type: 'string', maxLength: 200 } };
 
 /**
  * The OpenAPI 3.1 document of the API, built from the same zod schemas the routes validate with.
@@ -170,8 +171,9 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
     },
     '/v1/schedules': {
       get: {
-        operationId: 'listSchedules', tags: ['schedules'], summary: 'Schedules with their next fire times',
-        responses: { 200: ok('every schedule', ref('ScheduleList')), ...errors('Unauthorized', 'Unavailable') },
+        operationId: 'listSchedules', tags: ['schedules'], summary: 'Schedules with their next fire times, by id, a page at a time',
+        parameters: [limitParam, cursorParam],
+        responses: { 200: ok('a page of schedules', ref('ScheduleList')), ...errors('BadRequest', 'Unauthorized', 'Unavailable') },
       },
       post: {
         operationId: 'upsertSchedule', tags: ['schedules'], summary: 'Create or replace a schedule (BullMQ job scheduler)',

@@ -33,7 +33,10 @@ export const Schedule = z.looseObject({
   }).optional().describe('tick counters; absent in the DELETE answer'),
 });
 
-export const ScheduleList = z.object({ schedules: z.array(Schedule) });
+export const ScheduleList = z.object({
+  schedules: z.array(Schedule).describe('by id'),
+  next_cursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last page'),
+});
 
 export const ScheduleTriggerBody = z.object({
   overlap: z.enum(OVERLAP).optional().describe('`allow` starts a run even while the previous one is unfinished'),

@@ -2,11 +2,19 @@ import { Router } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { AppError, publicRun } from '@sup/contracts';
-import { OVERLAP, type ScheduleService } from '@sup/schedules';
+import { OVERLAP, SCHEDULE_ID_RE, type ScheduleService } from '@sup/schedules';
 import { parse, parseQuery } from '../errors.js';
 
 const TriggerBody = z.strictObject({ overlap: z.enum(OVERLAP).optional() }).default({});
 const RunsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const ListQuery = RunsQuery.extend({ cursor: z.string().max(200).optional() });
+
+/** The cursor of GET /v1/schedules: base64url of the last schedule id of the page (opaque to clients). */
+export function decodeScheduleCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!SCHEDULE_ID_RE.test(id)) throw new AppError(400, 'invalid_cursor', 'cursor is not a next_cursor this API returned');
+  return id;
+}
 
 /** Cron/interval schedules that start runs; the BullMQ job schedulers behind them fire the ticks. */
 export function scheduleRoutes(svc: ScheduleService): Router {
@@ -18,8 +26,10 @@ export function scheduleRoutes(svc: ScheduleService): Router {
     res.status(created ? 201 : 200).location(`/v1/schedules/${view.id}`).json(view);
   });
 
-  r.get('/v1/schedules', async (_req, res) => {
-    res.json({ schedules: await svc.list() });
+  r.get('/v1/schedules', async (req, res) => {
+    const q = parseQuery(ListQuery, req.query);
+    const page = await svc.list({ limit: q.limit, ...(q.cursor ? { after: decodeScheduleCursor(q.cursor) } : {}) });
+    res.json({ schedules: page.schedules, next_cursor: page.next === null ? null : Buffer.from(page.next).toString('base64url') });
   });
 
   r.get('/v1/schedules/:id', async (req, res) => {
