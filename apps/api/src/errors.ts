@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError } from '@sup/contracts';
+import { AppError, clip } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import { isRedisUnavailable, StoreError, unavailableReason } from '@sup/run-store';
 import type { z } from 'zod';
@@ -24,7 +24,12 @@ export function issues(err: z.ZodError) {
 /** Validates a body, header or query, or throws the 400 naming `what`. */
 export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const res = schema.safeParse(value);
-  if (!res.success) throw new AppError(400, 'validation_failed', `${what} is invalid`, issues(res.error));
+  if (!res.success) {
+    const found = issues(res.error);
+    // the first problems in the message too, so a client that prints only the message knows what to fix
+    const said = found.slice(0, 3).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+    throw new AppError(400, 'validation_failed', `${what} is invalid: ${clip(said, 500)}${found.length > 3 ? '; …' : ''}`, found);
+  }
   return res.data;
 }
 

@@ -104,6 +104,16 @@ describe('GET /v1/runs', () => {
     expect(res.status).toBe(400);
     expect(['validation_failed', 'invalid_cursor']).toContain(res.body.error.code);
   });
+
+  // a cleanup script with a misspelt filter would otherwise get every run back
+  it.each([['state=failed', 'state'], ['agent=nobody', 'agent'], ['status=failed&graph_name=x', 'graph_name']])(
+    'rejects an unknown parameter (%s) with a 400 naming it, instead of ignoring the filter', async (query, name) => {
+      const res = await request(t.app).get(`/v1/runs?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.message).toContain(name);
+    },
+  );
 });
 
 describe('webhook of a run the API itself finishes', () => {

@@ -212,6 +212,47 @@ describe('hand-edited records', () => {
     const res = await request(t.app).get(`/v1/runs/${created.body.run_id}/events?after=nonsense`);
     expect(res.status).toBe(400);
   });
+
+  it('pages the events with next_after: every event once, in order, and null when the list went to its end', async () => {
+    const { run_id: id } = (await request(t.app).post('/v1/graphs/release_check/runs').send(body)).body;
+    // 1 run_created + 6 appended; a hand-added entry that is not an event in the middle
+    const stream = `${t.prefix}run:${id}:events`;
+    for (let i = 0; i < 3; i++) await t.redis.xadd(stream, '*', 'e', JSON.stringify({ type: 'node_started', node: `n${i}`, at: new Date().toISOString() }));
+    await t.redis.xadd(stream, '*', 'note', 'added by hand');
+    for (let i = 3; i < 6; i++) await t.redis.xadd(stream, '*', 'e', JSON.stringify({ type: 'node_started', node: `n${i}`, at: new Date().toISOString() }));
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages < 20; pages++) {
+      const res = await request(t.app).get(`/v1/runs/${id}/events`).query({ limit: 3, ...(after ? { after } : {}) });
+      expect(res.status).toBe(200);
+      seen.push(...res.body.events.map((e: { type: string; node?: string }) => e.node ?? e.type));
+      after = res.body.next_after;
+      if (after === null) break;
+    }
+    expect(after).toBeNull();
+    expect(seen).toEqual(['run_created', 'n0', 'n1', 'n2', 'n3', 'n4', 'n5']);
+    // one page holds them all: nothing to go on from
+    expect((await request(t.app).get(`/v1/runs/${id}/events`)).body.next_after).toBeNull();
+  });
+
+  it('rejects an unknown events parameter with a 400 naming it', async () => {
+    const created = await request(t.app).post('/v1/graphs/release_check/runs').send(body);
+    const res = await request(t.app).get(`/v1/runs/${created.body.run_id}/events?since=0-0`);
+    expect([res.status, res.body.error.code]).toEqual([400, 'validation_failed']);
+    expect(res.body.error.message).toContain('since');
+  });
+
+  it('does not show `waiting` on a run an operator SET to failed while it waited', async () => {
+    const { run_id: id } = (await request(t.app).post('/v1/graphs/release_check/runs').send(body)).body;
+    const key = `${t.prefix}run:${id}`;
+    const rec = JSON.parse((await t.redis.get(key))!);
+    await t.redis.set(key, JSON.stringify({ ...rec, status: 'waiting', waiting: { reason: 'job_running', until: new Date().toISOString() } }), 'KEEPTTL');
+    expect((await request(t.app).get(`/v1/runs/${id}`)).body.waiting).toMatchObject({ reason: 'job_running' });
+    await t.redis.set(key, JSON.stringify({ ...rec, status: 'failed', waiting: { reason: 'job_running', until: new Date().toISOString() } }), 'KEEPTTL');
+    const res = await request(t.app).get(`/v1/runs/${id}`);
+    expect(res.body.status).toBe('failed');
+    expect(res.body).not.toHaveProperty('waiting');
+  });
 });
 
 describe('WEBHOOK_ALLOWED_HOSTS', () => {

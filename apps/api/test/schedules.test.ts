@@ -115,6 +115,7 @@ describe('GET /v1/schedules', () => {
   it.each([
     ['limit=0', { limit: 0 }, 'validation_failed'],
     ['limit=1001', { limit: 1001 }, 'validation_failed'],
+    ['an unknown parameter', { enabled: 'true' }, 'validation_failed'],
     ['a cursor this API did not return', { cursor: Buffer.from('../etc').toString('base64url') }, 'invalid_cursor'],
   ])('answers %s with a 400', async (_name, query, code) => {
     const res = await request(app).get('/v1/schedules').query(query);

@@ -45,7 +45,8 @@ export const PublicRunRecord = RunRecord.omit({ lease: true, snapshot: true });
 export type PublicRunRecord = z.infer<typeof PublicRunRecord>;
 
 const IndexValue = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only');
-export const ListRunsQuery = z.object({
+/** Strict: an unknown parameter (`?state=`, `?agent=`) is a 400, not a filter silently ignored. */
+export const ListRunsQuery = z.strictObject({
   graph: IndexValue.optional().describe('only runs of this graph'),
   status: RunStatus.optional().describe('only runs in this status; such a page may hold fewer than `limit` runs and still have a `next_cursor`'),
   agent_id: IndexValue.optional().describe('only runs of this agent'),
@@ -62,7 +63,7 @@ export const RunPage = z.looseObject({
 });
 export type RunPage = z.infer<typeof RunPage>;
 
-export const RunEventsQuery = z.object({
+export const RunEventsQuery = z.strictObject({
   after: z.string().regex(/^\d+-\d+$/).optional().describe('only events after this event id (JSON form)'),
   limit: z.coerce.number().int().min(1).max(1000).default(1000),
   follow: z.string().optional().describe('`1`: stream as text/event-stream, like `Accept: text/event-stream`'),
@@ -71,8 +72,9 @@ export type RunEventsQuery = z.infer<typeof RunEventsQuery>;
 
 export const RunEventsResponse = z.looseObject({
   run_id: z.string(),
-  status: RunStatus.describe('the run\'s status when the events were read; terminal means the list is complete'),
+  status: RunStatus.describe('the run\'s status when the events were read'),
   events: z.array(RunEvent),
+  next_after: z.string().nullable().describe('when this page was full: pass as `after` for the next page; null when the list went to its end (complete if `status` is terminal)'),
 });
 export type RunEventsResponse = z.infer<typeof RunEventsResponse>;
 

@@ -101,6 +101,8 @@ export function webhookOrigin(url: string): string {
 /** What the API answers: the record without internals (lease, snapshot), its webhook shown by origin only. */
 export function publicRun(r: RunRecord): Omit<RunRecord, 'lease' | 'snapshot'> {
   const { lease: _lease, snapshot: _snapshot, ...rest } = r;
+  // `waiting` says what a waiting run waits for; a record SET by hand to another status may keep it
+  if (rest.waiting !== undefined && rest.status !== 'waiting') delete rest.waiting;
   return rest.webhook ? { ...rest, webhook: webhookOrigin(rest.webhook) } : rest;
 }
 

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError, CreateRunBody, publicRun, RUN_ID_RE, webhookHostAllowed, type RunRecord } from '@sup/contracts';
+import { AppError, CreateRunBody, publicRun, RUN_ID_RE, RunEventsQuery, webhookHostAllowed, type RunRecord } from '@sup/contracts';
 import type { GraphDefinition } from '@sup/graphs';
 import type { RunStore } from '@sup/run-store';
 import { submitRun, type SubmitDeps } from '@sup/queue';
@@ -11,7 +11,6 @@ import type { CancelService } from '@sup/queue';
 import { streamRunEvents, wantsEventStream, type StreamDeps } from '../sse/stream.js';
 
 const IdemKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
-const EventsQuery = z.object({ after: z.string().regex(/^\d+-\d+$/).optional(), limit: z.coerce.number().int().min(1).max(1000).default(1000) });
 const CancelBody = z.object({ reason: z.string().max(500).optional() }).default({});
 
 export interface RunRoutesDeps {
@@ -92,9 +91,10 @@ export function runRoutes(d: RunRoutesDeps): Router {
   r.get('/v1/runs/:id/events', async (req, res) => {
     const rec = await loadRun(d.store, req.params.id);
     if (wantsEventStream(req)) return streamRunEvents(req, res, d.stream, rec);
-    const q = parseQuery(EventsQuery, req.query);
-    const events = await d.store.events(rec.run_id, { ...(q.after ? { after: q.after } : {}), limit: q.limit });
-    res.json({ run_id: rec.run_id, status: rec.status, events });
+    const q = parseQuery(RunEventsQuery, req.query);
+    const page = await d.store.eventPage(rec.run_id, { ...(q.after ? { after: q.after } : {}), limit: q.limit });
+    // a full page may have more after it (stream entries that are not events count too)
+    res.json({ run_id: rec.run_id, status: rec.status, events: page.events, next_after: page.read === q.limit ? (page.last ?? null) : null });
   });
 
   r.post('/v1/runs/:id/cancel', async (req, res) => {

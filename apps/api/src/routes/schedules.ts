@@ -6,7 +6,7 @@ import { OVERLAP, SCHEDULE_ID_RE, type ScheduleService } from '@sup/schedules';
 import { parse, parseQuery } from '../errors.js';
 
 const TriggerBody = z.strictObject({ overlap: z.enum(OVERLAP).optional() }).default({});
-const RunsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const RunsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 const ListQuery = RunsQuery.extend({ cursor: z.string().max(200).optional() });
 
 /** The cursor of GET /v1/schedules: base64url of the last schedule id of the page (opaque to clients). */
