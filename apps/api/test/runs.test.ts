@@ -235,6 +235,22 @@ describe('hand-edited records', () => {
     expect((await request(t.app).get(`/v1/runs/${id}/events`)).body.next_after).toBeNull();
   });
 
+  it('refuses metadata over 16 KiB as JSON with a 400 naming it, and writes nothing', async () => {
+    // a body limit the metadata alone stays under
+    const roomy = testApp({ bodyLimitKb: 64 });
+    try {
+      const before = (await roomy.store.list({ limit: 100 })).runs.length;
+      const res = await request(roomy.app).post('/v1/graphs/release_check/runs').send({ ...body, metadata: { note: 'x'.repeat(16_384) } });
+      expect([res.status, res.body.error.code]).toEqual([400, 'validation_failed']);
+      expect(res.body.error.message).toMatch(/metadata: at most 16384 bytes as JSON/);
+      expect((await roomy.store.list({ limit: 100 })).runs.length).toBe(before);
+      const fits = await request(roomy.app).post('/v1/graphs/release_check/runs').send({ ...body, metadata: { note: 'x'.repeat(16_000) } });
+      expect(fits.status).toBe(202);
+    } finally {
+      await roomy.close();
+    }
+  });
+
   it('rejects an unknown events parameter with a 400 naming it', async () => {
     const created = await request(t.app).post('/v1/graphs/release_check/runs').send(body);
     const res = await request(t.app).get(`/v1/runs/${created.body.run_id}/events?since=0-0`);

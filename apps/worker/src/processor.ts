@@ -89,6 +89,12 @@ function runSummary(rec: RunRecord) {
   return { run: rec.run_id, graph: rec.graph, status: rec.status, nodes: rec.nodes.length, tool_calls: toolCalls, attempt: rec.attempt, elapsed_ms: elapsed };
 }
 
+/** A capped commit refused for its size comes back as that error, to fail the run with; the rest is thrown. */
+function sizeRefused(err: unknown): StoreError {
+  if (err instanceof StoreError && err.code === 'record_too_large') return err;
+  throw err;
+}
+
 /**
  * One BullMQ job = one run. Each pass claims the run, then steps it node by node: run the node,
  * then one compare-and-set writes snapshot + history + events and at the same time checks that
@@ -160,7 +166,9 @@ export function createProcessor(d: ProcessorDeps) {
   }
 
   async function failWith(rec: RunRecord, error: ErrorData): Promise<string> {
-    await commit(rec, failed(rec, error, d.now()), [rec.status]);
+    const t = failed(rec, error, d.now());
+    // one run_finished line per run, as a run that failed in a node has
+    if ((await commit(rec, t, [rec.status])) === 'ok') d.log.info('run_finished', runSummary(t.record));
     d.log.error('run_graph error', { run: rec.run_id, graph: rec.graph, ...(error.node ? { node: error.node } : {}), code: error.code });
     return 'failed';
   }
@@ -213,7 +221,10 @@ export function createProcessor(d: ProcessorDeps) {
     const ac = d.cancels.watch(runId);
     try {
       const c = claim(rec, lease, next, d.now(), d.workerId, job.stalledCounter);
-      const claimed = await commit(rec, c, [rec.status]);
+      // capped too: a run created over RUN_RECORD_MAX_BYTES (its input and metadata) fails here,
+      // before its first node starts anything, not after
+      const claimed = await commit(rec, c, [rec.status], undefined, true).catch(sizeRefused);
+      if (claimed instanceof StoreError) return failWith(rec, { code: 'record_too_large', message: `${claimed.message} before its first step (its input and metadata)` });
       if (claimed !== 'ok') return await letGo(claimed, job, token, runId);
       rec = c.record;
       // the same for every step of this pass
@@ -243,10 +254,7 @@ export function createProcessor(d: ProcessorDeps) {
         clearTimeout(progress);
         const endedMs = d.now();
         const t = afterStep(rec, o, startedMs, endedMs);
-        const written = await commit(rec, t, ['running'], lease, true).catch((err: unknown) => {
-          if (err instanceof StoreError && err.code === 'record_too_large') return err;
-          throw err;
-        });
+        const written = await commit(rec, t, ['running'], lease, true).catch(sizeRefused);
         // what the node returned would make the record too large to rewrite on every step: the
         // run fails with the record as it was before the node
         if (written instanceof StoreError) return failWith(rec, { code: 'record_too_large', node: o.node, message: written.message });

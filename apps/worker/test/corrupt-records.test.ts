@@ -31,6 +31,16 @@ describe('what a worker does with a run it cannot keep or read', () => {
     expect((await finished(fits.run_id)).status).toBe('succeeded');
   });
 
+  it('a run created larger than RUN_RECORD_MAX_BYTES (its input) fails at its claim, before its first node calls anything', async () => {
+    const { record } = await h.submit({ pad: 'x'.repeat(LIMIT) }, 'big');
+    const rec = await finished(record.run_id);
+    expect(rec).toMatchObject({ status: 'failed', error: { code: 'record_too_large', message: expect.stringMatching(/before its first step/) } });
+    expect(rec.nodes).toEqual([]);
+    expect(h.calls.filter((c) => c.key.startsWith(record.run_id))).toEqual([]);
+    const job = await jobDone(record.run_id);
+    expect([job.returnvalue, job.attemptsMade]).toEqual(['failed', 1]);
+  });
+
   it('a snapshot edited by hand into one that names no node fails the run at once (corrupt_snapshot), without retries', async () => {
     await h.queue.pause();
     const { record } = await h.submit({}, 'abc');

@@ -41,7 +41,7 @@ export const GraphList = z.object({ graphs: z.array(GraphInfo) });
 export type GraphList = z.infer<typeof GraphList>;
 
 /** The run record as the API answers it: without the internals `lease` and `snapshot`. */
-export const PublicRunRecord = RunRecord.omit({ lease: true, snapshot: true });
+export const PublicRunRecord = RunRecord.omit({ lease: true, snapshot: true, idem: true });
 export type PublicRunRecord = z.infer<typeof PublicRunRecord>;
 
 const IndexValue = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only');

@@ -77,6 +77,12 @@ export const RunRecord = z.looseObject({
    * it is due to wake (the next poll).
    */
   waiting: z.object({ reason: z.string(), until: z.string() }).optional(),
+  /**
+   * Internal: the digest naming the run's idempotency key (`idem:<agent_id>:<idem>`), when it was
+   * created with one. Every commit extends that key's expiry with the record's, so a key never
+   * expires while its run exists (it would start a second run).
+   */
+  idem: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 
@@ -98,18 +104,23 @@ export function webhookOrigin(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname === '/' && !u.search && !u.username ? '/' : '/…'}`;
 }
 
-/** What the API answers: the record without internals (lease, snapshot), its webhook shown by origin only. */
-export function publicRun(r: RunRecord): Omit<RunRecord, 'lease' | 'snapshot'> {
-  const { lease: _lease, snapshot: _snapshot, ...rest } = r;
+/** What the API answers: the record without internals (lease, snapshot, idem), its webhook shown by origin only. */
+export function publicRun(r: RunRecord): Omit<RunRecord, 'lease' | 'snapshot' | 'idem'> {
+  const { lease: _lease, snapshot: _snapshot, idem: _idem, ...rest } = r;
   // `waiting` says what a waiting run waits for; a record SET by hand to another status may keep it
   if (rest.waiting !== undefined && rest.status !== 'waiting') delete rest.waiting;
   return rest.webhook ? { ...rest, webhook: webhookOrigin(rest.webhook) } : rest;
 }
 
+/** The most a run's `metadata` may take, as JSON. */
+export const METADATA_MAX_BYTES = 16_384;
+
 export const CreateRunBody = z.object({
   agent_id: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only'),
   input: z.record(z.string(), z.unknown()).default({}),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  // labels for the caller, kept in the record and rewritten with it on every step: small
+  metadata: z.record(z.string(), z.unknown())
+    .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= METADATA_MAX_BYTES, `at most ${METADATA_MAX_BYTES} bytes as JSON`).optional(),
   webhook: z.url({ protocol: /^https?$/ }).max(2048).optional(),
 });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;

@@ -11,7 +11,7 @@ import { END, type GraphDefinition, type NodeContext, type NodeDef } from './typ
 const OBS = 'observability_tool';
 
 export const IncidentTriageInput = z.object({
-  service: z.string().min(1).max(128),
+  service: z.string().min(1).max(128).regex(/\S/, 'must not be blank'),
   incident_id: z.string().min(1).max(128).optional(),
   window_min: z.number().int().min(1).max(10_080).default(60),
   symptoms: z.string().max(2_000).optional(),

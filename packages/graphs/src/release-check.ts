@@ -9,9 +9,11 @@ const TOOL = 'job_orchestrator_tool';
 export const MAX_CHECKS = 1_000;
 
 export const ReleaseCheckInput = z.object({
-  service: z.string().min(1).max(128),
-  version: z.string().min(1).max(64),
-  checks: z.array(z.string()).optional(),
+  service: z.string().min(1).max(128).regex(/\S/, 'must not be blank'),
+  version: z.string().min(1).max(64).regex(/\S/, 'must not be blank'),
+  // as many as a job may report back (more is a malformed answer), each named once
+  checks: z.array(z.string().min(1).max(128)).min(1).max(MAX_CHECKS)
+    .refine((c) => new Set(c).size === c.length, 'names a check twice').optional(),
   timeout_sec: z.number().int().min(1).max(86_400).default(600),
 });
 export type ReleaseCheckInput = z.output<typeof ReleaseCheckInput>;

@@ -49,6 +49,23 @@ describe('release_check', () => {
     }
   });
 
+  it('refuses input a job could never answer or the run never keep: more checks than a job may report, empty or repeated names, blank names', () => {
+    const ok = { service: 'a', version: '1' };
+    expect(ReleaseCheckInput.safeParse({ ...ok, checks: Array.from({ length: MAX_CHECKS }, (_, i) => `c${i}`) }).success).toBe(true);
+    for (const [checks, why] of [
+      [Array.from({ length: MAX_CHECKS + 1 }, (_, i) => `c${i}`), /at most|<=1000|too big/i],
+      [[], /at least|>=1|too small/i],
+      [['unit', 'unit'], /twice/],
+      [[''], /too small|>=1|at least/i],
+      [['x'.repeat(129)], /too big|<=128|at most/i],
+    ] as const) {
+      const r = ReleaseCheckInput.safeParse({ ...ok, checks });
+      expect(r.success).toBe(false);
+      expect(r.error?.issues[0]?.message).toMatch(why);
+    }
+    expect(ReleaseCheckInput.safeParse({ service: '   ', version: '1' }).error?.issues[0]?.message).toBe('must not be blank');
+  });
+
   it('poll_job starts its clock at the first poll and keeps it across parks', async () => {
     const poll = releaseCheck.nodes[1]!;
     const ctx = (state: unknown, t: number) => ({

@@ -14,6 +14,8 @@ export interface Keys {
   events(runId: string): string;
   /** The client's key is hashed: it is caller-chosen, unbounded and must not leak into key names. */
   idem(agentId: string, key: string): string;
+  /** The same key from its digest (a record's `idem`). */
+  idemOf(agentId: string, digest: string): string;
   /** Sorted set: score = created ms, member = run id. */
   readonly index: string;
   /**
@@ -58,12 +60,18 @@ export interface Keys {
   readonly writeProbe: string;
 }
 
+/** What names an idempotency key in Redis (and in a record's `idem`): 32 hex digits of its SHA-256. */
+export function idemDigest(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 32);
+}
+
 export function createKeys(prefix: string): Keys {
   return {
     prefix,
     run: (runId) => `${prefix}run:${runId}`,
     events: (runId) => `${prefix}run:${runId}:events`,
-    idem: (agentId, key) => `${prefix}idem:${agentId}:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`,
+    idem: (agentId, key) => `${prefix}idem:${agentId}:${idemDigest(key)}`,
+    idemOf: (agentId, digest) => `${prefix}idem:${agentId}:${digest}`,
     index: `${prefix}runs:index`,
     live: `${prefix}runs:live`,
     liveFilled: `${prefix}runs:live:filled`,

@@ -1,6 +1,6 @@
 import { isTerminal, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
 import { isWrongType, StoreError } from './errors.js';
-import { createKeys, type Keys } from './keys.js';
+import { createKeys, idemDigest, type Keys } from './keys.js';
 import { listRuns, type ListQuery, type RunList } from './list.js';
 import { parseRecord, serializeRecord } from './record.js';
 import { commitResult, createResult, removeResult, type CommitResult } from './results.js';
@@ -20,6 +20,9 @@ export type CreateResult = { created: true; record: RunRecord } | { created: fal
 
 /** Listing-index entries are kept this many TTLs from creation (create.lua has the same 2). */
 export const INDEX_KEEP_TTLS = 2;
+
+/** A parked record lives at least this long past its wake-up (see RunStore.ttlOf). */
+export const PARK_TTL_MARGIN_SEC = 60;
 
 export interface CommitRequest {
   /** The write happens only while the stored status is one of these. */
@@ -113,6 +116,8 @@ export class RunStore {
    * nothing is written and that run is returned instead. Throws `run_exists` if the id is taken.
    */
   async create(record: RunRecord, opts: { events: readonly RunEvent[]; idempotencyKey?: string }): Promise<CreateResult> {
+    // the record names its key, so that every commit keeps the key as long as the record (commit.lua)
+    if (opts.idempotencyKey !== undefined) record = { ...record, idem: idemDigest(opts.idempotencyKey) };
     const id = record.run_id;
     const k = this.keys;
     const indexes = [k.indexBy('graph', record.graph), k.indexBy('agent', record.agent_id)];
@@ -150,6 +155,7 @@ export class RunStore {
     // the stats hash and the live set only go along when the run may be finishing: the script then
     // counts it once and drops it from the live set
     const keys = [this.keys.run(runId), this.keys.events(runId), ...(isTerminal(req.record.status) ? [this.keys.stats, this.keys.live] : [])];
+    if (req.record.idem) keys.push(this.keys.idemOf(req.record.agent_id, req.record.idem));
     const json = serializeRecord(req.record);
     // a UTF-16 unit is at most 3 bytes: most records are far below the cap without counting
     if (req.capped && this.maxRecordBytes > 0 && json.length * 3 > this.maxRecordBytes) {
@@ -157,12 +163,23 @@ export class RunStore {
       if (bytes > this.maxRecordBytes) throw new StoreError('record_too_large', `run ${runId}: the record would be ${bytes} bytes, over the ${this.maxRecordBytes} of RUN_RECORD_MAX_BYTES`);
     }
     const reply = await this.scripts.run('commit', keys, [
-      req.ifStatus.join(','), req.ifLease ?? '', json, this.ttlSec,
+      req.ifStatus.join(','), req.ifLease ?? '', json, this.ttlOf(req.record),
       this.keys.eventsChannel, runId, req.ifRaw ?? '',
       ...(req.events ?? []).map(encodeEvent),
       // the events key made another type by hand: the script stopped before writing anything
     ]).catch(wrongType(runId, EVENTS_WRONG_TYPE));
     return commitResult(reply);
+  }
+
+  /**
+   * A record expires RUN_TTL_SEC after its last write — or, parked, not before it is due to wake
+   * (`waiting.until`) plus a margin: a poll interval or a Retry-After longer than the TTL would
+   * otherwise let a waiting run expire in its sleep (its job then found no record: `run_missing`).
+   */
+  private ttlOf(r: RunRecord): number {
+    if (r.status !== 'waiting' || r.waiting === undefined) return this.ttlSec;
+    const dueSec = Math.ceil((Date.parse(r.waiting.until) - Date.now()) / 1000);
+    return Number.isFinite(dueSec) ? Math.max(this.ttlSec, dueSec + PARK_TTL_MARGIN_SEC) : this.ttlSec;
   }
 
   /**

@@ -42,6 +42,22 @@ describe('commit', () => {
     }
   });
 
+  it('keeps a parked record until past its wake-up, however short RUN_TTL_SEC is, and a running one for the TTL', async () => {
+    const rec = await stored();
+    const until = new Date(Date.now() + 10 * TTL * 1000).toISOString();
+    const parked = { ...rec, status: 'waiting' as const, waiting: { reason: 'job_running', until } };
+    expect(await store.commit(rec.run_id, { ifStatus: ['queued'], record: parked })).toEqual({ ok: true });
+    for (const key of [store.keys.run(rec.run_id), store.keys.events(rec.run_id)]) {
+      const ttl = await redis.ttl(key);
+      // due in 10 × TTL, plus a margin
+      expect(ttl).toBeGreaterThan(10 * TTL);
+      expect(ttl).toBeLessThanOrEqual(10 * TTL + 60);
+    }
+    const { waiting: _w, ...awake } = parked;
+    expect(await store.commit(rec.run_id, { ifStatus: ['waiting'], record: { ...awake, status: 'running' } })).toEqual({ ok: true });
+    expect(await redis.ttl(store.keys.run(rec.run_id))).toBeLessThanOrEqual(TTL);
+  });
+
   it('reports a status mismatch with the current status and writes nothing', async () => {
     const rec = await stored();
     const res = await store.commit(rec.run_id, { ifStatus: ['running'], record: { ...rec, status: 'succeeded' }, events: [event('run_succeeded')] });

@@ -32,6 +32,12 @@ describe('run counters (stats hash)', () => {
     expect(await redis.hget(`${prefix}stats:runs`, 'created|a')).toBe('2');
   });
 
+  it('counts a run whose input holds a lone surrogate under its graph (cjson refuses that record), not "unknown"', async () => {
+    await store.create(makeRecord({ graph: 'lone', input: { service: 'a\ud800b' } }), { events: [] });
+    expect(await redis.hget(`${prefix}stats:runs`, 'created|lone')).toBe('1');
+    expect(await redis.hget(`${prefix}stats:runs`, 'created|unknown')).toBeNull();
+  });
+
   it('takes back the count of a create that was rolled back (its enqueue failed), once', async () => {
     const rolledBack = makeRecord({ graph: 'r' });
     await store.create(makeRecord({ graph: 'r' }), { events: [] });

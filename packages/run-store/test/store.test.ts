@@ -58,7 +58,7 @@ describe('idempotency', () => {
     const second = makeRecord();
     await store.create(first, { events: [created()], idempotencyKey: 'k1' });
     const again = await store.create(second, { events: [created()], idempotencyKey: 'k1' });
-    expect(again).toEqual({ created: false, record: first });
+    expect(again).toEqual({ created: false, record: { ...first, idem: expect.stringMatching(/^[0-9a-f]{32}$/) } });
     expect(await store.get(second.run_id)).toBeNull();
     expect(await store.events(second.run_id)).toEqual([]);
 
@@ -92,7 +92,27 @@ describe('idempotency', () => {
     await store.create(first, { events: [], idempotencyKey: 'k2' });
     await redis.del(store.keys.run(first.run_id), store.keys.events(first.run_id)); // the runbook's DEL
     const next = makeRecord();
-    expect(await store.create(next, { events: [], idempotencyKey: 'k2' })).toEqual({ created: true, record: next });
+    expect(await store.create(next, { events: [], idempotencyKey: 'k2' })).toEqual({ created: true, record: { ...next, idem: expect.any(String) } });
+  });
+
+  it('every commit keeps the key as long as the record: a run older than 2 × TTL still holds it', async () => {
+    const first = makeRecord();
+    const made = await store.create(first, { events: [], idempotencyKey: 'k-lives' });
+    const key = store.keys.idem(first.agent_id, 'k-lives');
+    // as if 2 × TTL had nearly passed since the create while the run kept writing (a long wait)
+    await redis.expire(key, 3);
+    const rec = made.record;
+    expect(await store.commit(rec.run_id, { ifStatus: ['queued'], record: { ...rec, status: 'running' } })).toEqual({ ok: true });
+    const ttl = await redis.ttl(key);
+    expect(ttl).toBeGreaterThan(TTL);
+    expect(ttl).toBeLessThanOrEqual(2 * TTL);
+    // the same key is still a replay of the run, not a second run
+    const again = await store.create(makeRecord(), { events: [], idempotencyKey: 'k-lives' });
+    expect([again.created, again.record.run_id]).toEqual([false, rec.run_id]);
+    // never shortened: a key given a longer expiry by hand keeps it
+    await redis.persist(key);
+    expect(await store.commit(rec.run_id, { ifStatus: ['running'], record: { ...rec, status: 'running', attempt: 2 } })).toEqual({ ok: true });
+    expect(await redis.ttl(key)).toBe(-1);
   });
 });
 

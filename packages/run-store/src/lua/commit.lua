@@ -6,10 +6,13 @@
   KEYS[3] stats hash (optional; given when the new status is final: the transition into a final
           status bumps `finished|<graph>|<status>` once, here, so no path can count it twice)
   KEYS[4] live-runs set (given with KEYS[3]; the run leaves it on that transition)
+  KEYS[last] the run's idempotency key, when the record names one (`idem`): KEYS[3] of 3, KEYS[5]
+          of 5. Its expiry is pushed to 2 × ttl from now, never shortened, so the key outlives
+          the record and cannot start a second run while this one exists
   ARGV[1] allowed current statuses, comma-separated ("queued,waiting")
   ARGV[2] expected lease; '' = do not check the lease
   ARGV[3] new record JSON, stored verbatim (never re-encoded here: cjson turns [] into {})
-  ARGV[4] ttl seconds, applied to both keys (TTL counts from the last write)
+  ARGV[4] ttl seconds, applied to both keys (TTL counts from the last write; longer for a parked run)
   ARGV[5] events channel ('' = none)   ARGV[6] message: the run id, published when events were appended
   ARGV[7] the stored JSON exactly as the caller read it; '' = do not check. For writers that do not
           own the run (an API cancel): the write happens only if nobody wrote the record since
@@ -53,6 +56,9 @@ local function read(json)
   return nil
 end
 
+local stats, live, idem
+if #KEYS == 3 then idem = KEYS[3] elseif #KEYS >= 4 then stats, live, idem = KEYS[3], KEYS[4], KEYS[5] end
+
 local rec = read(cur)
 if not rec then return {'corrupt'} end
 
@@ -76,16 +82,17 @@ for i = 8, #ARGV do
 end
 redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
+if idem then redis.call('EXPIRE', idem, tonumber(ARGV[4]) * 2, 'GT') end
 -- in the same script as the XADDs: a follower woken by this finds the events already there
 if ARGV[5] ~= '' and #ARGV >= 8 then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 
 local final = { succeeded = true, failed = true, cancelled = true }
-if KEYS[3] and not final[rec.status] then
+if stats and not final[rec.status] then
   -- read only on the one commit per run that reaches a final status (KEYS[3] is absent otherwise)
   local new = read(ARGV[3])
   if new and final[new.status] then
-    redis.call('HINCRBY', KEYS[3], 'finished|' .. tostring(new.graph or rec.graph) .. '|' .. new.status, 1)
-    if KEYS[4] then redis.call('ZREM', KEYS[4], ARGV[6]) end
+    redis.call('HINCRBY', stats, 'finished|' .. tostring(new.graph or rec.graph) .. '|' .. new.status, 1)
+    if live then redis.call('ZREM', live, ARGV[6]) end
   end
 end
 return {'ok'}
