@@ -42,6 +42,11 @@ describe('POST /v1/graphs/:graph/runs', () => {
     expect((await t.queue.getJob(first.body.run_id))?.data).toEqual({ run_id: first.body.run_id, graph: 'release_check' });
   });
 
+  it('refuses an Idempotency-Key with a space (400): the keys of child runs have them, so no client can take one', async () => {
+    const res = await request(t.app).post('/v1/graphs/incident_triage/runs').set('Idempotency-Key', 'child gr_abc123 incident_triage').send({ agent_id: 'sofiia', input: { service: 'billing' } });
+    expect([res.status, res.body.error.code]).toEqual([400, 'validation_failed']);
+  });
+
   it('refuses an Idempotency-Key that already started a run of another graph (409), starting nothing', async () => {
     const first = await request(t.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'deploy-43').send(body);
     expect(first.status).toBe(202);

@@ -1,4 +1,4 @@
-import { isTerminal, toErrorData } from '@sup/contracts';
+import { isTerminal, toErrorData, ToolError } from '@sup/contracts';
 import type { StepDeps } from '@sup/engine';
 import type { GatewayClient } from '@sup/gateway-client';
 import { getGraph, type ChildRuns } from '@sup/graphs';
@@ -14,12 +14,22 @@ export function gatewayTools(gateway: GatewayClient, runId: string, agentId: str
 }
 
 /**
+ * The idempotency key of a parent's child run. It has spaces, which the API refuses in an
+ * Idempotency-Key: a client cannot create the run a parent would take for its child. (Until
+ * 2026-11-29 it was `child:<parent>:<graph>`, which a client could send first.)
+ */
+export const childKey = (parentRunId: string, graph: string): string => `child ${parentRunId} ${graph}`;
+
+/**
  * Child runs are ordinary runs with `parent_run_id`. The idempotency key makes a re-run of the
  * starting node (worker crash) find the child it already started instead of starting another.
+ * `signal` is the parent's cancel: a child started while it fired is cancelled at once (the start
+ * cannot be aborted half-way, and the parent's compensation may already have looked for children).
  */
-export function childRuns(deps: SubmitDeps, cancels: CancelService, parent: { runId: string; agentId: string }): ChildRuns {
+export function childRuns(deps: SubmitDeps, cancels: CancelService, parent: { runId: string; agentId: string }, signal?: AbortSignal): ChildRuns {
   return {
     async start(graph, input) {
+      signal?.throwIfAborted();
       const def = getGraph(graph);
       if (!def) throw new Error(`unknown graph ${graph}`);
       const parsed = def.input.safeParse(input);
@@ -29,9 +39,17 @@ export function childRuns(deps: SubmitDeps, cancels: CancelService, parent: { ru
         agentId: parent.agentId,
         input: parsed.data as Record<string, unknown>,
         parentRunId: parent.runId,
-        idempotencyKey: `child:${parent.runId}:${graph}`,
+        idempotencyKey: childKey(parent.runId, graph),
       });
+      if (record.parent_run_id !== parent.runId || record.graph !== graph) {
+        throw new ToolError('child_run_conflict', `the child run key of ${parent.runId} names run ${record.run_id}, which is not its ${graph} child`, false);
+      }
+      if (signal?.aborted && !isTerminal(record.status)) await cancels.cancel(record, 'parent cancelled');
       return { run_id: record.run_id };
+    },
+    async unfinished() {
+      const page = await deps.store.list({ parentRunId: parent.runId, limit: 100 });
+      return page.runs.filter((r) => !isTerminal(r.status)).map((r) => r.run_id);
     },
     async get(runId) {
       const r = await deps.store.get(runId);

@@ -1,4 +1,4 @@
-import { event, toErrorData, type ToolCaller } from '@sup/contracts';
+import { event, toErrorData, ToolError, type ToolCaller } from '@sup/contracts';
 import { callKey, progressOf, type CompiledGraph, type StepDeps } from '@sup/engine';
 import type { ChildRuns } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
@@ -14,11 +14,13 @@ export interface CompensateDeps {
 }
 
 /**
- * Runs a cancelled run's graph.onCancel once (release_check: cancel the orchestrator job;
- * postmortem_draft: cancel the child run). Tool calls get stable idempotency keys, so a retried
- * compensation job does not repeat side effects at a well-behaved gateway.
+ * Runs a cancelled run's graph.onCancel (release_check: cancel the orchestrator job;
+ * postmortem_draft: cancel the child run). A retryable failure (gateway down, 5xx, timeout) is
+ * thrown while the job has attempts left, so BullMQ tries again with backoff; the last attempt, or
+ * a failure no retry can mend, records `compensation_failed`. Tool calls get stable idempotency
+ * keys, so a retried compensation does not repeat side effects at a well-behaved gateway.
  */
-export async function compensate(d: CompensateDeps, runId: string): Promise<string> {
+export async function compensate(d: CompensateDeps, runId: string, lastAttempt = true): Promise<string> {
   const rec = await d.store.get(runId);
   if (!rec || rec.status !== 'cancelled') return 'skipped';
   const graph = d.graph(rec.graph);
@@ -46,6 +48,10 @@ export async function compensate(d: CompensateDeps, runId: string): Promise<stri
     data = { tool_calls: i };
     d.log.info('run_compensated', { run: runId, graph: rec.graph, tool_calls: i });
   } catch (err) {
+    if (!lastAttempt && err instanceof ToolError && err.retryable) {
+      d.log.warn('run_compensation_retry', { run: runId, graph: rec.graph, code: err.code });
+      throw err;
+    }
     outcome = 'compensation_failed';
     const e = toErrorData(err);
     data = { tool_calls: i, code: e.code, message: e.message };

@@ -68,7 +68,7 @@ const compiled = new Map<string, CompiledGraph>(Object.values(graphs).map((g) =>
 const cancels = await CancelWatcher.start(sub, keys.cancelChannel);
 const cancelService = new CancelService({ store, queue, publisher: redis, channel: keys.cancelChannel, log, ttlSec: env.RUN_TTL_SEC, onFinished: queueWebhook });
 const tools = (runId: string, agentId: string) => gatewayTools(gateway, runId, agentId);
-const runs = (runId: string, agentId: string) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId });
+const runs = (runId: string, agentId: string, signal?: AbortSignal) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId }, signal);
 const graph = (name: string) => compiled.get(name);
 
 let closing = false;
@@ -76,7 +76,7 @@ const processor = createProcessor({
   store, log, cancels,
   graph, tools, runs,
   compensateLater: (rec) => enqueueCompensation(queue, { run_id: rec.run_id, graph: rec.graph }, env.RUN_TTL_SEC),
-  compensate: (runId) => compensate({ store, log, graph, tools, runs, timeoutMs: env.GATEWAY_TIMEOUT_MS }, runId),
+  compensate: (runId, last) => compensate({ store, log, graph, tools, runs, timeoutMs: env.GATEWAY_TIMEOUT_MS }, runId, last),
   settings: { jobPollIntervalMs: Math.round(env.JOB_POLL_INTERVAL_SEC * 1000) },
   workerId: `${hostname()}:${process.pid}`,
   crashLoopLimit: env.CRASH_LOOP_LIMIT,

@@ -14,7 +14,8 @@ export interface ProcessorDeps {
   cancels: CancelWatcher;
   graph(name: string): CompiledGraph | undefined;
   tools(runId: string, agentId: string): StepDeps['callTool'];
-  runs(runId: string, agentId: string): ChildRuns;
+  /** `signal`: the run's cancel (a child started as it fires is cancelled). */
+  runs(runId: string, agentId: string, signal?: AbortSignal): ChildRuns;
   settings: StepDeps['settings'];
   /** host:pid, recorded in run_started/run_resumed events so operators see who ran what. */
   workerId: string;
@@ -34,7 +35,8 @@ export interface ProcessorDeps {
   afterFinish?(rec: RunRecord): Promise<void>;
   /** A cancelled run that had started work gets its graph's compensation queued. */
   compensateLater(rec: RunRecord): Promise<void>;
-  compensate(runId: string): Promise<string>;
+  /** `lastAttempt`: no retry follows a failure (see compensate.ts). */
+  compensate(runId: string, lastAttempt: boolean): Promise<string>;
   /** How long a run waits after Redis refused one of its pass's commands (default REDIS_RETRY_MS). */
   redisRetryMs?: number;
   /**
@@ -189,7 +191,7 @@ export function createProcessor(d: ProcessorDeps) {
       d.log.warn('job_not_the_runs', { job: job.id ?? '-', run: runId, expected: ownId });
       return 'ignored';
     }
-    if (job.name === JOB_NAMES.compensate) return d.compensate(runId);
+    if (job.name === JOB_NAMES.compensate) return d.compensate(runId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
     const lease = token ?? `job:${job.id}`;
     // a hand-edited record that is not JSON: nothing to resume from, and retrying will not help
     let rec = await d.store.get(runId).catch(unrecoverable);
@@ -229,7 +231,7 @@ export function createProcessor(d: ProcessorDeps) {
       rec = c.record;
       // the same for every step of this pass
       const stepDeps: StepDeps = {
-        runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id),
+        runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id, ac.signal),
         signal: ac.signal, now: d.now, settings: d.settings,
       };
       for (;;) {

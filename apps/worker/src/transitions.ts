@@ -1,4 +1,4 @@
-import { event, isoTime as iso, unparked, type ErrorData, type NodeHistoryEntry, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
+import { clip, event, isoTime as iso, unparked, type ErrorData, type NodeHistoryEntry, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
 import type { StepOutcome } from '@sup/engine';
 import { cancelledRecord } from '@sup/queue';
 
@@ -71,6 +71,12 @@ function finished(rec: RunRecord, status: RunStatus, nowMs: number, extra: Parti
   return { ...unparked(rec), ...extra, status, lease: null, finished_at: now, updated_at: now };
 }
 
+/** What a node_retry says about the failure it retries (the attempt that failed, its code and message). */
+function retryCause(o: Extract<StepOutcome, { kind: 'waiting' }>): Record<string, unknown> {
+  if (o.reason !== 'retry' || !o.error) return {};
+  return { attempt: o.attempt, code: o.error.code, message: clip(o.error.message, 300) };
+}
+
 /** Applies one engine step to the record (one object spread per step: this runs for every node). */
 export function afterStep(prev: RunRecord, o: StepOutcome, startedMs: number, nowMs: number): Transition {
   // a node's outcome is committed: the takeovers in a row of its visit are over
@@ -93,7 +99,7 @@ export function afterStep(prev: RunRecord, o: StepOutcome, startedMs: number, no
           ...rec, snapshot, updated_at: iso(nowMs), status: 'waiting', current_node: o.node, nodes: historyWith(rec, o, 'waiting', startedMs, nowMs),
           waiting: { reason: o.reason, until: iso(nowMs + o.delayMs) },
         },
-        events: quiet ? [] : [event(o.reason === 'retry' ? 'node_retry' : 'node_waiting', o.node, { ...stats, reason: o.reason, delay_ms: o.delayMs })],
+        events: quiet ? [] : [event(o.reason === 'retry' ? 'node_retry' : 'node_waiting', o.node, { ...stats, reason: o.reason, delay_ms: o.delayMs, ...retryCause(o) })],
       };
     }
     case 'succeeded':

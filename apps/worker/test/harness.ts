@@ -119,7 +119,7 @@ export function harness({ wrapStore, maxRecordBytes, ...hooks }: HarnessHooks = 
       cancels = await CancelWatcher.start(sub.duplicate(), keys.cancelChannel);
       const processor = createProcessor({
         store: wrapStore?.(store) ?? store, log, cancels, graph: (n) => compiled.get(n), tools: () => callTool,
-        runs: () => ({ start: async () => ({ run_id: 'x' }), get: async () => null, cancel: async () => undefined }),
+        runs: () => ({ start: async () => ({ run_id: 'x' }), get: async () => null, cancel: async () => undefined, unfinished: async () => [] }),
         compensateLater: async () => undefined, compensate: async () => 'none',
         settings: { jobPollIntervalMs: 50 }, workerId: 'test:1', isClosing: () => closing, now: Date.now,
         ...hooks,

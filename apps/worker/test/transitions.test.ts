@@ -62,7 +62,10 @@ describe('record transitions', () => {
     expect(cancelled(again.record, 4000).record.waiting).toBeUndefined();
     expect(failed(again.record, { code: 'unknown_graph', message: 'x' }, 4000).record.waiting).toBeUndefined();
     expect(again.record.nodes).toEqual([expect.objectContaining({ node: 'poll_job', status: 'waiting', tool_calls: 2 })]);
-    expect(afterStep({ ...again.record, status: 'running' }, retry, 40, 50).events.map((e) => e.type)).toEqual(['node_retry']);
+    // a retry says which attempt failed and why (the cause was only in the worker's log)
+    expect(afterStep({ ...again.record, status: 'running' }, retry, 40, 50).events).toEqual([expect.objectContaining({
+      type: 'node_retry', data: expect.objectContaining({ reason: 'retry', attempt: 2, code: 'gateway_unavailable', message: 'x' }),
+    })]);
     // polling again after a retry, or a later visit of the node, is a first park (the engine's again: false)
     expect(afterStep({ ...again.record, status: 'running' }, wait, 40, 50).events.map((e) => e.type)).toEqual(['node_waiting']);
   });

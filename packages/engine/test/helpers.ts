@@ -19,7 +19,7 @@ export function fakeDeps(handler: (req: ToolReq) => Promise<Record<string, unkno
       calls.push(req);
       return handler(req);
     }),
-    runs: { start: async () => ({ run_id: 'gr_child' }), get: async () => null, cancel: async () => undefined },
+    runs: { start: async () => ({ run_id: 'gr_child' }), get: async () => null, cancel: async () => undefined, unfinished: async () => [] },
     signal: new AbortController().signal,
     now: () => clock,
     settings: { jobPollIntervalMs: 3_000 },

@@ -174,8 +174,12 @@ const followups: NodeDef<PostmortemDraftInput> = {
 
 /** Cancels the child triage run the parked ensure_triage is waiting for, if there is one. */
 export async function cancelChildRun(node: string | null, state: unknown, runs: ChildRuns): Promise<void> {
+  // the child the parked node waits for, and any other unfinished child: one started by a node the
+  // cancel cut short before it parked is in the index, not in the wait state
+  const ids = new Set(await runs.unfinished());
   const s = WaitState.safeParse(state);
-  if (node === 'ensure_triage' && s.success) await runs.cancel(s.data.child_run_id, 'parent cancelled');
+  if (node === 'ensure_triage' && s.success) ids.add(s.data.child_run_id);
+  for (const id of ids) await runs.cancel(id, 'parent cancelled');
 }
 
 const ORDER = [loadIncident, ensureTriage, draft, attachArtifacts, followups];

@@ -7,6 +7,8 @@ export interface ChildRuns {
   get(runId: string): Promise<{ run_id: string; status: string; result: unknown; error: unknown } | null>;
   /** Cancel a child run (best effort; a finished child is left alone). */
   cancel(runId: string, reason: string): Promise<void>;
+  /** This run's children that have not finished (from the listing index by parent). */
+  unfinished(): Promise<string[]>;
 }
 
 /** What a graph's compensation sees when its run is cancelled. */

@@ -35,10 +35,13 @@ export async function enqueueRun(queue: RunQueue, data: RunJobData, ttlSec: numb
   await queue.add(JOB_NAMES.step, data, { ...runJobOptions(data.run_id, ttlSec), ...(delayMs > 0 ? { delay: delayMs } : {}) });
 }
 
+export const COMPENSATION_ATTEMPTS = 7;
+
 /** Queues the compensation of a cancelled run that had started work (its graph's onCancel). */
 export async function enqueueCompensation(queue: RunQueue, data: RunJobData, ttlSec: number): Promise<void> {
   await queue.add(JOB_NAMES.compensate, data, {
-    jobId: `${data.run_id}-cancel`, attempts: 3, backoff: { type: 'exponential', delay: 1_000 },
+    // a gateway down for up to ~1 minute still gets the cancel: 1, 2, 4 … 32 s apart
+    jobId: `${data.run_id}-cancel`, attempts: COMPENSATION_ATTEMPTS, backoff: { type: 'exponential', delay: 1_000 },
     removeOnComplete: { age: ttlSec }, removeOnFail: { age: ttlSec },
   });
 }

@@ -86,6 +86,7 @@ export function fakeDeps(tools: Catalogue = catalogue(), runs: Partial<ChildRuns
       start: async () => { throw new Error('no child runs expected'); },
       get: async () => null,
       cancel: async () => {},
+      unfinished: async () => [],
       ...runs,
     },
     signal: new AbortController().signal,

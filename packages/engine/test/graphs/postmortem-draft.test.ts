@@ -23,6 +23,7 @@ function childRuns(statuses: string[], final: Partial<{ result: unknown; error: 
       return { run_id, status, result: status === 'succeeded' ? (final.result ?? childReport) : null, error: final.error ?? null };
     }),
     cancel: jest.fn(async (_id: string, _reason: string) => {}),
+    unfinished: jest.fn(async (): Promise<string[]> => []),
   };
   return runs satisfies ChildRuns;
 }
@@ -135,6 +136,18 @@ describe('postmortem_draft through the engine', () => {
       const p = progressOf(g, JSON.parse(JSON.stringify(parked.snapshot)));
       await postmortemDraft.onCancel!(ctx(p.node, p.state, runs));
       expect(runs.cancel).toHaveBeenCalledWith('gr_child', 'parent cancelled');
+    });
+
+    it('cancels an unfinished child the parked state does not name: one started by a node the cancel cut short', async () => {
+      const runs = childRuns(['running']);
+      runs.unfinished.mockResolvedValue(['gr_unparked']);
+      await postmortemDraft.onCancel!(ctx('ensure_triage', undefined, runs));
+      expect(runs.cancel.mock.calls).toEqual([['gr_unparked', 'parent cancelled']]);
+      // with a parked child too: each once
+      runs.cancel.mockClear();
+      runs.unfinished.mockResolvedValue(['gr_child']);
+      await postmortemDraft.onCancel!(ctx('ensure_triage', { child_run_id: 'gr_child', first_wait_ms: 1, polls: 0 }, runs));
+      expect(runs.cancel.mock.calls).toEqual([['gr_child', 'parent cancelled']]);
     });
 
     it('does nothing when no child was started', async () => {
