@@ -74,6 +74,21 @@ describe('release_check through the engine', () => {
     expect(last).toMatchObject({ kind: 'failed', node: 'poll_job', error: { code: 'job_timeout', node: 'poll_job', message: expect.stringContaining('job_7'), details: { attempts: 1 } } });
   });
 
+  it('cancels the job it gives up on at job_timeout, and says so; a cancel that fails is said too', async () => {
+    const { calls, last } = await run([{ status: 'running' }], { ...input, timeout_sec: 4 });
+    expect(calls.at(-1)).toMatchObject({ action: 'cancel_task', params: { job_id: 'job_7' } });
+    expect(calls.filter((c) => c.action === 'cancel_task')).toHaveLength(1);
+    expect(last).toMatchObject({ kind: 'failed', error: { code: 'job_timeout', message: expect.stringMatching(/; cancelled it$/), details: { cancel: 'cancelled' } } });
+
+    const f = fakeDeps((req) => {
+      if (req.action === 'start_task') return { job_id: 'job_8' };
+      if (req.action === 'cancel_task') throw new ToolError('gateway_unavailable', 'down', true);
+      return { job_id: 'job_8', status: 'queued' };
+    });
+    const os = await drive(g, { ...input, timeout_sec: 4 }, f.deps, (o) => o.kind === 'waiting' && f.advance(o.delayMs));
+    expect(os.at(-1)).toMatchObject({ kind: 'failed', error: { code: 'job_timeout', message: expect.stringMatching(/cancelling it failed/), details: { cancel: 'cancel_failed' } } });
+  });
+
   it('fails with malformed_result on an unknown job status or non-array checks, without retrying', async () => {
     for (const bad of [{ status: 'exploded' }, { status: 'succeeded', checks: 'all good' }]) {
       const { os, last } = await run([bad]);

@@ -85,7 +85,10 @@ const pollJob: NodeDef<ReleaseCheckInput> = {
     if (status === 'queued' || status === 'running') {
       const remainingMs = input.timeout_sec * 1000 - (now() - first_poll_ms);
       if (remainingMs <= 0) {
-        throw new ToolError('job_timeout', `job ${job_id} still ${status} after ${input.timeout_sec}s (${polls} polls)`, false, { job_id, status, polls });
+        // the run gives up on the job: stop it rather than leave it running for nobody (best effort)
+        const cancel = await tools.call(TOOL, 'cancel_task', { job_id }).then(() => 'cancelled', () => 'cancel_failed');
+        const said = cancel === 'cancelled' ? 'cancelled it' : 'cancelling it failed: cancel it by hand';
+        throw new ToolError('job_timeout', `job ${job_id} still ${status} after ${input.timeout_sec}s (${polls} polls); ${said}`, false, { job_id, status, polls, cancel });
       }
       // ±10 % so runs started together do not poll together forever; never past the deadline:
       // the last poll lands on it
