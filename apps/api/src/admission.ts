@@ -26,6 +26,9 @@ export class Admission {
   private last: { at: number; use: MemoryUse | null } | undefined;
   private pending: Promise<MemoryUse | null> | undefined;
   private refusing = false;
+  private lastPct = 0;
+  /** Creates this process refused (sup_api_creates_refused_total). */
+  refused = 0;
   private readonly now: () => number;
 
   constructor(private readonly o: AdmissionOptions) {
@@ -49,10 +52,17 @@ export class Admission {
       if (over) this.o.log.warn('admission_refusing', fields);
       else this.o.log.info('admission_accepting', fields);
     }
+    this.lastPct = pct;
     if (!over) return;
+    this.refused++;
     throw new AppError(503, 'over_capacity',
       `Redis is at ${Math.floor(pct)} % of its maxmemory (ADMISSION_MEMORY_PCT=${this.o.limitPct}): new runs are refused so that the runs in flight can finish; retry later`,
       { used_memory: use!.used, maxmemory: use!.max, limit_pct: this.o.limitPct });
+  }
+
+  /** A /healthz warning while creates are being refused; null otherwise. */
+  warning(): string | null {
+    return this.refusing ? `new runs refused (503 over_capacity): Redis at ${Math.floor(this.lastPct)} % of its maxmemory, ADMISSION_MEMORY_PCT=${this.o.limitPct}` : null;
   }
 
   private reading(): Promise<MemoryUse | null> {

@@ -15,7 +15,7 @@ import { allowedMethods } from './openapi/methods.js';
 import { buildOpenApiDocument, openapiRoutes } from './openapi/routes.js';
 import type { Queue } from 'bullmq';
 import { adminRoutes } from './admin.js';
-import { createApiMetrics, metricsRoutes } from './metrics.js';
+import { createApiMetrics, metricsRoutes, registerAdmissionMetrics } from './metrics.js';
 import type { RunRecord } from '@sup/contracts';
 import { enqueueWebhook, type WebhookQueue } from '@sup/queue';
 import { listRunsRoutes } from './routes/list-runs.js';
@@ -55,7 +55,7 @@ export function createApp(d: AppDeps): Express {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
     next();
   });
-  app.use(healthRoutes({ probeWrite: () => d.store.probeWrite(), graphs: Object.keys(d.graphs), gatewayUrl: d.config.gatewayUrl, redisWarnings: d.redisWarnings ?? (() => []) }));
+  app.use(healthRoutes({ probeWrite: () => d.store.probeWrite(), graphs: Object.keys(d.graphs), gatewayUrl: d.config.gatewayUrl, redisWarnings: () => [...(d.redisWarnings?.() ?? []), ...[d.admission?.warning()].filter((w): w is string => !!w)] }));
   // public like /healthz: the document describes shapes, never data
   app.use(openapiRoutes({ graphs: d.graphs, metricsPublic: d.config.metricsPublic }));
   // /admin checks keys itself (requireAdmin): a browser there may present a session cookie instead
@@ -74,6 +74,7 @@ export function createApp(d: AppDeps): Express {
   const queues = d.queues ?? [d.queue];
   const registry = createApiMetrics({ store: d.store, queues });
   if (d.schedules) registerScheduleMetrics(registry, d.schedules);
+  if (d.admission) registerAdmissionMetrics(registry, d.admission);
   app.use(metricsRoutes(registry));
   app.use(adminRoutes({ apiKeys: d.config.apiKeys, queues, store: d.store }));
   app.use(notFound(allowedMethods(buildOpenApiDocument({ graphs: d.graphs, metricsPublic: d.config.metricsPublic }))));

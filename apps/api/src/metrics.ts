@@ -74,3 +74,15 @@ export function metricsRoutes(registry: Registry, timeoutMs = 10_000): Router {
   });
   return r;
 }
+
+/** Creates this API process refused for load (ADMISSION_MEMORY_PCT); per process, not from Redis. */
+export function registerAdmissionMetrics(registry: Registry, admission: { refused: number }): void {
+  new Counter({
+    name: 'sup_api_creates_refused_total', help: 'Run creates this API process refused with 503 over_capacity (Redis near its maxmemory, ADMISSION_MEMORY_PCT)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(admission.refused);
+    },
+  });
+}

@@ -92,4 +92,19 @@ describe('POST /v1/graphs/:graph/runs while Redis is nearly full', () => {
     const bad = await request(t.app).post('/v1/graphs/release_check/runs').send({ agent_id: 'sofiia', input: {} });
     expect([bad.status, bad.body.error.code]).toEqual([400, 'validation_failed']);
   });
+
+  it('says so in /healthz and counts the refused creates in /metrics while it lasts', async () => {
+    const before = full.a.refused;
+    await request(t.app).post('/v1/graphs/release_check/runs').send(body).expect(503);
+    const health = await request(t.app).get('/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body.warnings).toEqual([expect.stringMatching(/^new runs refused \(503 over_capacity\): Redis at 95 % of its maxmemory, ADMISSION_MEMORY_PCT=90$/)]);
+    const metrics = await request(t.app).get('/metrics');
+    expect(metrics.text).toContain(`sup_api_creates_refused_total ${before + 1}`);
+    // memory freed: accepting again, and no warning
+    full.set({ used: 10 * MB, max: 100 * MB });
+    full.tick(1_000);
+    await request(t.app).post('/v1/graphs/release_check/runs').send(body).expect(202);
+    expect((await request(t.app).get('/healthz')).body.warnings).toBeUndefined();
+  });
 });
