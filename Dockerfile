@@ -8,7 +8,7 @@
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 FROM ${NODE_IMAGE} AS base
-# must equal package.json "packageManager" (TOOLCHAIN.md, pitfall 2)
+# must equal package.json "packageManager" (corepack refuses another pnpm than the one named there)
 RUN npm i -g -E pnpm@12.4.2
 WORKDIR /src
 
