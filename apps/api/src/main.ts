@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { ApiEnv, loadOrExit } from '@sup/config';
-import { createLogger } from '@sup/logging';
+import { burstLimited, createLogger } from '@sup/logging';
 import { connectRedis, createKeys, memoryUse, redisMode, RunStore } from '@sup/run-store';
 import { createHousekeepingQueue, createRunQueue, createWebhookQueue } from '@sup/queue';
 import { graphs } from '@sup/graphs';
@@ -24,7 +24,9 @@ try {
   process.exit(1);
 }
 const log = createLogger({ service: 'api', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
-const onError = (err: Error) => log.error('Redis connection error', { error: err.message });
+// one line per burst and 5 s: every connection reports every reconnect attempt while Redis is down
+const redisError = burstLimited((f: { error: string }) => log.error('Redis connection error', f));
+const onError = (err: Error) => redisError({ error: err.message });
 // standalone (REDIS_URL), Cluster (REDIS_CLUSTER_NODES) or Sentinel (REDIS_SENTINELS) by configuration
 const redis = connectRedis(env, { name: 'api', onError });
 const bull = connectRedis(env, { name: 'api-bull', onError, forBullmq: true });

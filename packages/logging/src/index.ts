@@ -62,3 +62,23 @@ export function createLogger(opts: LoggerOptions): Logger {
   });
   return logger;
 }
+
+/**
+ * For a line that comes in bursts (every connection of a process reports every reconnect attempt
+ * while Redis is down: ~65 lines in the first second, measured): the first is written at once, then
+ * at most one per `everyMs`, carrying `repeated=<n>`, the lines folded into it since the last.
+ */
+export function burstLimited<F extends Record<string, unknown>>(write: (fields: F) => void, everyMs = 5_000, now: () => number = Date.now): (fields: F) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  let folded = 0;
+  return (fields) => {
+    const t = now();
+    if (t - last < everyMs) {
+      folded++;
+      return;
+    }
+    write(folded > 0 ? { ...fields, repeated: folded } : fields);
+    last = t;
+    folded = 0;
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { PassThrough } from 'node:stream';
-import { createLogger } from '../src/index.js';
+import { burstLimited, createLogger } from '../src/index.js';
 
 function capture(format: 'text' | 'json') {
   const stream = new PassThrough();
@@ -38,5 +38,25 @@ describe('logging', () => {
     expect(t.lines).toHaveLength(2);
     expect(t.lines[0]).toContain('[WARN] run_released run=gr_1');
     expect(t.lines[1]).toContain('[DEBUG] node_done run=gr_2');
+  });
+});
+
+describe('burstLimited', () => {
+  it('writes the first line of a burst at once, then one per interval saying how many it folded', () => {
+    let t = 0;
+    const written: Array<Record<string, unknown>> = [];
+    const say = burstLimited((f: { error: string }) => written.push(f), 5_000, () => t);
+    for (let i = 0; i < 65; i++) say({ error: `ECONNREFUSED ${i}` });
+    expect(written).toEqual([{ error: 'ECONNREFUSED 0' }]);
+    t = 4_999;
+    say({ error: 'late' });
+    expect(written).toHaveLength(1);
+    t = 5_000;
+    say({ error: 'ECONNREFUSED again' });
+    expect(written).toEqual([{ error: 'ECONNREFUSED 0' }, { error: 'ECONNREFUSED again', repeated: 65 }]);
+    // a later error after a quiet spell is written at once, with nothing folded
+    t = 60_000;
+    say({ error: 'READONLY' });
+    expect(written.at(-1)).toEqual({ error: 'READONLY' });
   });
 });
