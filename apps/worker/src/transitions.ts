@@ -81,7 +81,7 @@ function retryCause(o: Extract<StepOutcome, { kind: 'waiting' }>): Record<string
 export function afterStep(prev: RunRecord, o: StepOutcome, startedMs: number, nowMs: number): Transition {
   // a node's outcome is committed: the takeovers in a row of its visit are over
   const rec = prev.takeovers === undefined ? prev : { ...prev, takeovers: undefined };
-  const stats = { tool_calls: o.toolCalls, duration_ms: o.durationMs, visit: o.visit };
+  const stats = { tool_calls: o.toolCalls, duration_ms: o.durationMs, visit: o.visit, ...o.refs };
   const snapshot = o.snapshot;
   switch (o.kind) {
     case 'advanced':
@@ -97,7 +97,7 @@ export function afterStep(prev: RunRecord, o: StepOutcome, startedMs: number, no
       return {
         record: {
           ...rec, snapshot, updated_at: iso(nowMs), status: 'waiting', current_node: o.node, nodes: historyWith(rec, o, 'waiting', startedMs, nowMs),
-          waiting: { reason: o.reason, until: iso(nowMs + o.delayMs) },
+          waiting: { reason: o.reason, until: iso(nowMs + o.delayMs), ...o.refs },
         },
         events: quiet ? [] : [event(o.reason === 'retry' ? 'node_retry' : 'node_waiting', o.node, { ...stats, reason: o.reason, delay_ms: o.delayMs, ...retryCause(o) })],
       };

@@ -62,6 +62,10 @@ describe('record transitions', () => {
     expect(cancelled(again.record, 4000).record.waiting).toBeUndefined();
     expect(failed(again.record, { code: 'unknown_graph', message: 'x' }, 4000).record.waiting).toBeUndefined();
     expect(again.record.nodes).toEqual([expect.objectContaining({ node: 'poll_job', status: 'waiting', tool_calls: 2 })]);
+    // what the node started elsewhere is named in its event and in the record while it waits
+    const child = afterStep(rec, { ...wait, refs: { child_run_id: 'gr_child1' } }, 0, 10);
+    expect(child.events[0]!.data).toMatchObject({ child_run_id: 'gr_child1' });
+    expect(child.record.waiting).toEqual({ reason: 'job_running', until: new Date(3010).toISOString(), child_run_id: 'gr_child1' });
     // a retry says which attempt failed and why (the cause was only in the worker's log)
     expect(afterStep({ ...again.record, status: 'running' }, retry, 40, 50).events).toEqual([expect.objectContaining({
       type: 'node_retry', data: expect.objectContaining({ reason: 'retry', attempt: 2, code: 'gateway_unavailable', message: 'x' }),

@@ -76,7 +76,7 @@ export const RunRecord = z.looseObject({
    * `child_run`: waiting for a child run, `retry`: backing off after a retryable failure) and when
    * it is due to wake (the next poll).
    */
-  waiting: z.object({ reason: z.string(), until: z.string() }).optional(),
+  waiting: z.looseObject({ reason: z.string(), until: z.string() }).optional().describe('what a waiting run waits for and until when; with the ids of what it waits on (`child_run_id`, `job_id`)'),
   /**
    * Internal: the digest naming the run's idempotency key (`idem:<agent_id>:<idem>`), when it was
    * created with one. Every commit extends that key's expiry with the record's, so a key never

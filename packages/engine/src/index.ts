@@ -13,7 +13,11 @@ export interface StepDeps {
   settings: { jobPollIntervalMs: number };
 }
 
-interface StepStats { node: string; visit: number; toolCalls: number; durationMs: number; snapshot: unknown }
+interface StepStats {
+  node: string; visit: number; toolCalls: number; durationMs: number; snapshot: unknown;
+  /** The node's refs (NodeDef.refs) of its output, or of its wait state when it parks. */
+  refs?: Record<string, string>;
+}
 
 export type StepOutcome =
   | (StepStats & { kind: 'advanced'; output: unknown; next: string })

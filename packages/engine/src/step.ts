@@ -1,5 +1,5 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import { END } from '@sup/graphs';
+import { END, type NodeDef } from '@sup/graphs';
 import { FAILED, type CompiledGraph, type NodeDoneEvent, type RunContext } from './machine.js';
 import { runNode, StepAborted } from './run-node.js';
 import type { StepDeps, StepOutcome } from './index.js';
@@ -67,14 +67,31 @@ export async function step(graph: CompiledGraph, snapshot: unknown | null, input
   }
   const c = after.context as RunContext;
   live.set(persisted, after);
-  if (after.matches(END)) return { kind: 'succeeded', visit, output: c.outputs[node], result: after.output, snapshot: persisted, ...common() };
+  const refsOf = (v: unknown) => {
+    const r = v === undefined ? undefined : safeRefs(graph.nodes.get(node)!, v);
+    return r ? { refs: r } : {};
+  };
+  if (after.matches(END)) return { kind: 'succeeded', visit, output: c.outputs[node], result: after.output, snapshot: persisted, ...refsOf(c.outputs[node]), ...common() };
   if (after.matches(FAILED)) return { kind: 'failed', visit, error: c.error!, snapshot: persisted, ...common() };
   if (after.matches({ [node]: 'parked' })) {
     const retry = c.reason === 'retry' ? { attempt: c.retries, error: c.error! } : {};
     const again = current.matches({ [node]: 'parked' }) && ctx.reason === c.reason;
-    return { kind: 'waiting', visit, delayMs: c.delayMs, reason: c.reason, again, ...retry, snapshot: persisted, ...common() };
+    return { kind: 'waiting', visit, delayMs: c.delayMs, reason: c.reason, again, ...retry, snapshot: persisted, ...(c.reason === 'retry' ? {} : refsOf(c.state)), ...common() };
   }
-  return { kind: 'advanced', visit, output: c.outputs[node], next: nodeOf(graph, persisted)!, snapshot: persisted, ...common() };
+  return { kind: 'advanced', visit, output: c.outputs[node], next: nodeOf(graph, persisted)!, snapshot: persisted, ...refsOf(c.outputs[node]), ...common() };
+}
+
+/** A node's refs, at most 5 strings of 200 characters; a refs function that throws gives none. */
+function safeRefs(def: NodeDef, value: unknown): Record<string, string> | undefined {
+  if (!def.refs) return undefined;
+  try {
+    const r = def.refs(value);
+    if (!r) return undefined;
+    const kept = Object.entries(r).filter(([, v]) => typeof v === 'string').slice(0, 5).map(([k, v]) => [k.slice(0, 64), v.slice(0, 200)]);
+    return kept.length ? Object.fromEntries(kept) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

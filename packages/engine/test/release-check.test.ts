@@ -51,6 +51,16 @@ describe('release_check through the engine', () => {
     });
   });
 
+  it('names the orchestrator job in its steps (refs): start_job\'s outcome, every park of poll_job, its end', async () => {
+    const { os } = await run([{ status: 'running' }, { status: 'succeeded', checks: allPass }]);
+    expect(os.map((o) => [o.node, o.kind, o.refs])).toEqual([
+      ['start_job', 'advanced', { job_id: 'job_7' }],
+      ['poll_job', 'waiting', { job_id: 'job_7' }],
+      ['poll_job', 'advanced', { job_id: 'job_7' }],
+      ['result', 'succeeded', undefined],
+    ]);
+  });
+
   it('gives a fail verdict naming the failed check', async () => {
     const checks = [{ name: 'smoke', status: 'pass', detail: 'ok' }, { name: 'migrations', status: 'fail', detail: 'lock timeout' }];
     const { last } = await run([{ status: 'failed', checks }]);

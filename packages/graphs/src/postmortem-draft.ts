@@ -88,6 +88,11 @@ const ensureTriage: NodeDef<PostmortemDraftInput> = {
   name: 'ensure_triage',
   description: `the incident's triage, or an ${CHILD_GRAPH} child run waited for without holding a worker slot`,
   policy: { timeoutMs: 20_000, retries: 5, backoffMs: 1_000 },
+  // the wait state, or the output of a triage that came from a child
+  refs: (v) => {
+    const id = (v as { child_run_id?: unknown } | null)?.child_run_id;
+    return typeof id === 'string' ? { child_run_id: id } : undefined;
+  },
   async run({ input, outputs, state, runs, now, settings }: Ctx) {
     const inc = outputs.load_incident as IncidentView;
     if (inc.triage) return { output: { source: 'incident', triage: inc.triage } satisfies TriageOutput };

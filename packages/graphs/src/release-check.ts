@@ -27,7 +27,7 @@ const TaskResult = z.looseObject({
   // details share DETAILS_TOTAL characters in the record
   checks: z.array(z.looseObject({ name: z.string(), status: z.string(), detail: z.unknown().optional() })).max(MAX_CHECKS).optional(),
 });
-const PollState = z.object({ first_poll_ms: z.number(), polls: z.number().int() });
+const PollState = z.object({ first_poll_ms: z.number(), polls: z.number().int(), job_id: z.string().optional() });
 
 export interface Check { name: string; status: string; detail: string }
 export interface StartOutput { job_id: string }
@@ -60,6 +60,7 @@ const startJob: NodeDef<ReleaseCheckInput> = {
   name: 'start_job',
   description: `${TOOL}.start_task with the release_check task`,
   policy: { timeoutMs: 30_000, retries: 3, backoffMs: 1_000 },
+  refs: (o) => ({ job_id: (o as StartOutput).job_id }),
   async run({ input, tools }: Ctx) {
     const res = await tools.call(TOOL, 'start_task', startParams(input));
     const parsed = StartResult.safeParse(res);
@@ -72,6 +73,11 @@ const pollJob: NodeDef<ReleaseCheckInput> = {
   name: 'poll_job',
   description: `${TOOL}.get_task every JOB_POLL_INTERVAL_SEC (±10 %) until the job is done or timeout_sec passed`,
   policy: { timeoutMs: 30_000, retries: 5, backoffMs: 1_000 },
+  // the wait state while the job runs, the output once it ended
+  refs: (v) => {
+    const id = (v as { job_id?: unknown } | null)?.job_id;
+    return typeof id === 'string' ? { job_id: id } : undefined;
+  },
   async run({ runId, input, outputs, state, tools, now, settings }: Ctx) {
     const { job_id } = outputs.start_job as StartOutput;
     // the clock starts at the first poll and survives parks through the node-local state
@@ -93,7 +99,7 @@ const pollJob: NodeDef<ReleaseCheckInput> = {
       // ±10 % so runs started together do not poll together forever; never past the deadline:
       // the last poll lands on it
       const delayMs = Math.min(jittered(settings.jobPollIntervalMs, `${runId}:${polls}`), remainingMs);
-      return { wait: { delayMs, state: { first_poll_ms, polls }, reason: 'job_running' } };
+      return { wait: { delayMs, state: { first_poll_ms, polls, job_id }, reason: 'job_running' } };
     }
     const detailMax = Math.min(DETAIL_MAX, Math.floor(DETAILS_TOTAL / Math.max(1, checks.length)));
     const out: PollOutput = { job_id, status, checks: checks.map((c) => ({ name: clip(c.name, 200), status: clip(c.status, 64), detail: detailText(c.detail, detailMax) })) };

@@ -70,6 +70,12 @@ export interface NodeDef<I = any> {
   description: string;
   policy?: NodePolicy;
   run(ctx: NodeContext<I>): Promise<NodeResult>;
+  /**
+   * Ids of what the node started elsewhere (an orchestrator job, a child run), from its output or
+   * its wait state: shown in its node_finished / node_waiting event and in the record's `waiting`,
+   * so an operator can find them without reading the snapshot. Small strings only.
+   */
+  refs?(value: unknown): Record<string, string> | undefined;
 }
 
 export interface EdgeView<I = any> {

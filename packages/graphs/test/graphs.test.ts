@@ -74,7 +74,7 @@ describe('release_check', () => {
     }) as unknown as NodeContext<ReleaseCheckInput>;
     const first = await poll.run(ctx(undefined, 5_000));
     // the interval spread ±10 %, seeded by run id and poll number
-    expect(first).toEqual({ wait: { delayMs: jittered(3_000, 'gr_p:1'), state: { first_poll_ms: 5_000, polls: 1 }, reason: 'job_running' } });
+    expect(first).toEqual({ wait: { delayMs: jittered(3_000, 'gr_p:1'), state: { first_poll_ms: 5_000, polls: 1, job_id: 'j' }, reason: 'job_running' } });
     const second = await poll.run(ctx({ first_poll_ms: 5_000, polls: 1 }, 8_000));
     expect(second).toMatchObject({ wait: { state: { first_poll_ms: 5_000, polls: 2 } } });
   });

@@ -70,6 +70,8 @@ describe('postmortem_draft through the engine', () => {
     expect(runs.start).toHaveBeenCalledWith('incident_triage', { service: 'payments', incident_id: 'inc_9' });
     expect(runs.get).toHaveBeenCalledTimes(3);
     expect(os[4]).toMatchObject({ output: { source: 'child_run', child_run_id: 'gr_child', triage: childReport.json } });
+    // the child is named in every park of ensure_triage and in its end (refs: events and `waiting`)
+    expect(os.slice(1, 5).map((o) => o.refs)).toEqual(Array(4).fill({ child_run_id: 'gr_child' }));
     const appended = f.calls.filter((c) => c.action === 'append_event');
     expect(appended.map((c) => c.params.text)).toEqual(['AI-1: roll back v1.42.0', 'AI-2: tell the owners', 'AI-3: follow the runbook']);
     expect(new Set(appended.map((c) => c.idempotencyKey)).size).toBe(3);
