@@ -61,7 +61,7 @@ export async function startNoopWorker(o: NoopWorkerOptions): Promise<NoopWorker>
     store, log, cancels,
     graph: (name) => compiled.get(name),
     tools: () => never('tools'),
-    runs: () => ({ start: never('child runs'), get: never('child runs'), cancel: never('child runs') }),
+    runs: () => ({ start: never('child runs'), get: never('child runs'), cancel: never('child runs'), unfinished: never('child runs') }),
     compensateLater: async () => undefined,
     compensate: async () => 'none',
     settings: { jobPollIntervalMs: 3_000 },
