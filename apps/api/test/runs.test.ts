@@ -47,6 +47,17 @@ describe('POST /v1/graphs/:graph/runs', () => {
     expect([res.status, res.body.error.code]).toEqual([400, 'validation_failed']);
   });
 
+  it('takes no metadata, metadata null and metadata {} as the same request: replays, not 409s', async () => {
+    const send = (b: object) => request(t.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'deploy-46').send(b);
+    const first = await send(body);
+    expect(first.status).toBe(202);
+    expect(first.body).not.toHaveProperty('metadata');
+    for (const metadata of [null, {}]) {
+      const again = await send({ ...body, metadata });
+      expect([again.status, again.headers['idempotent-replayed'], again.body.run_id]).toEqual([202, 'true', first.body.run_id]);
+    }
+  });
+
   it('refuses an Idempotency-Key that already started a run of another graph (409), starting nothing', async () => {
     const first = await request(t.app).post('/v1/graphs/release_check/runs').set('Idempotency-Key', 'deploy-43').send(body);
     expect(first.status).toBe(202);

@@ -120,7 +120,7 @@ export const CreateRunBody = z.object({
   input: z.record(z.string(), z.unknown()).default({}),
   // labels for the caller, kept in the record and rewritten with it on every step: small
   metadata: z.record(z.string(), z.unknown())
-    .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= METADATA_MAX_BYTES, `at most ${METADATA_MAX_BYTES} bytes as JSON`).optional(),
+    .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= METADATA_MAX_BYTES, `at most ${METADATA_MAX_BYTES} bytes as JSON`).nullish(),
   webhook: z.url({ protocol: /^https?$/ }).max(2048).optional(),
 });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;

@@ -57,6 +57,8 @@ export function runRoutes(d: RunRoutesDeps): Router {
       throw new AppError(422, 'webhook_not_allowed', `webhook host ${new URL(body.webhook).host} is not in WEBHOOK_ALLOWED_HOSTS`, { allowed: d.webhookHosts });
     }
     const input = parse(graph.input, body.input, `input for graph ${graph.name}`) as Record<string, unknown>;
+    // no metadata, `null` and `{}` are one request (a replay of one is a replay of the others)
+    const metadata = body.metadata && Object.keys(body.metadata).length > 0 ? body.metadata : undefined;
     const key = req.get('idempotency-key');
     const idempotencyKey = key === undefined ? undefined : parse(IdemKey, key, 'Idempotency-Key header');
     await d.admission?.check().catch((err: unknown) => {
@@ -65,7 +67,7 @@ export function runRoutes(d: RunRoutesDeps): Router {
     });
     const { created, record } = await submitRun(d.submit, {
       graph: graph.name, agentId: body.agent_id, input,
-      ...(body.metadata ? { metadata: body.metadata } : {}),
+      ...(metadata ? { metadata } : {}),
       ...(body.webhook ? { webhook: body.webhook } : {}),
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
@@ -73,7 +75,7 @@ export function runRoutes(d: RunRoutesDeps): Router {
       // the key is per agent: the same key for another graph is a client bug, not a replay
       throw new AppError(409, 'idempotency_key_reused', `Idempotency-Key already started run ${record.run_id} of graph ${record.graph}`, { run_id: record.run_id, graph: record.graph });
     }
-    const differs = created ? [] : replayDiffers(record, { input, metadata: body.metadata, webhook: body.webhook });
+    const differs = created ? [] : replayDiffers(record, { input, metadata, webhook: body.webhook });
     if (differs.length > 0) {
       // a key reused for another request (another version to check, say) must not answer the old run
       throw new AppError(409, 'idempotency_key_reused', `Idempotency-Key already started run ${record.run_id} with another request (${differs.join(', ')} differ${differs.length === 1 ? 's' : ''})`, {
