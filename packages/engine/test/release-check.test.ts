@@ -67,6 +67,16 @@ describe('release_check through the engine', () => {
     expect(last).toMatchObject({ kind: 'succeeded', result: { verdict: 'fail', job_status: 'failed', failed_checks: ['migrations'], summary: expect.stringContaining('migrations') } });
   });
 
+  it('keeps what a failed job said about itself in the verdict (job_error, and the summary)', async () => {
+    for (const error of ['runner crashed: OOM', { message: 'runner crashed: OOM', code: 137 }]) {
+      const { last } = await run([{ status: 'failed', checks: [], error }]);
+      expect(last).toMatchObject({ kind: 'succeeded', result: { verdict: 'fail', job_error: 'runner crashed: OOM', summary: expect.stringContaining('job job_7 failed (runner crashed: OOM)') } });
+    }
+    // a succeeded job's stray error field is not a failure reason
+    const { last } = await run([{ status: 'succeeded', checks: allPass, error: 'old' }]);
+    expect((last as { result: Record<string, unknown> }).result).not.toHaveProperty('job_error');
+  });
+
   it('omits checks from start_task when none were asked for', async () => {
     const { calls, last } = await run([{ status: 'succeeded', checks: [] }], { service: 's', version: 'v' });
     expect(calls[0]!.params).toEqual({ task: 'release_check', service: 's', version: 'v' });

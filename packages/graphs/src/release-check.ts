@@ -26,12 +26,20 @@ const TaskResult = z.looseObject({
   // refused before its items are checked when longer: a verdict needs every check, and their
   // details share DETAILS_TOTAL characters in the record
   checks: z.array(z.looseObject({ name: z.string(), status: z.string(), detail: z.unknown().optional() })).max(MAX_CHECKS).optional(),
+  // a job that failed may say why: text, or {message}
+  error: z.unknown().optional(),
 });
+
+/** The job's own error text (a string, or an object's message), clipped; undefined when none. */
+function jobError(e: unknown): string | undefined {
+  const text = typeof e === 'string' ? e : typeof (e as { message?: unknown } | null)?.message === 'string' ? (e as { message: string }).message : undefined;
+  return text ? clip(text, 500) : undefined;
+}
 const PollState = z.object({ first_poll_ms: z.number(), polls: z.number().int(), job_id: z.string().optional() });
 
 export interface Check { name: string; status: string; detail: string }
 export interface StartOutput { job_id: string }
-export interface PollOutput { job_id: string; status: 'succeeded' | 'failed' | 'cancelled'; checks: Check[] }
+export interface PollOutput { job_id: string; status: 'succeeded' | 'failed' | 'cancelled'; checks: Check[]; error?: string }
 export interface ReleaseVerdict {
   verdict: 'pass' | 'fail';
   service: string;
@@ -40,6 +48,8 @@ export interface ReleaseVerdict {
   job_status: PollOutput['status'];
   checks: Check[];
   failed_checks: string[];
+  /** What the job said when it failed, if anything. */
+  job_error?: string;
   summary: string;
 }
 
@@ -102,7 +112,8 @@ const pollJob: NodeDef<ReleaseCheckInput> = {
       return { wait: { delayMs, state: { first_poll_ms, polls, job_id }, reason: 'job_running' } };
     }
     const detailMax = Math.min(DETAIL_MAX, Math.floor(DETAILS_TOTAL / Math.max(1, checks.length)));
-    const out: PollOutput = { job_id, status, checks: checks.map((c) => ({ name: clip(c.name, 200), status: clip(c.status, 64), detail: detailText(c.detail, detailMax) })) };
+    const error = status === 'succeeded' ? undefined : jobError(parsed.data.error);
+    const out: PollOutput = { job_id, status, checks: checks.map((c) => ({ name: clip(c.name, 200), status: clip(c.status, 64), detail: detailText(c.detail, detailMax) })), ...(error ? { error } : {}) };
     return { output: out };
   },
 };
@@ -118,9 +129,9 @@ export function verdictOf(input: ReleaseCheckInput, poll: PollOutput): ReleaseVe
   const summary =
     verdict === 'pass'
       ? `release_check pass for ${target}: ${checks.length}/${checks.length} checks passed (job ${poll.job_id})`
-      : `release_check fail for ${target}: job ${poll.job_id} ${poll.status}` +
+      : `release_check fail for ${target}: job ${poll.job_id} ${poll.status}` + (poll.error ? ` (${poll.error})` : '') +
         (failed_checks.length ? `; ${failed_checks.length}/${checks.length} checks not passed: ${clip(failed_checks.join(', '), 2_000)}` : '');
-  return { verdict, service: input.service, version: input.version, job_id: poll.job_id, job_status: poll.status, checks, failed_checks, summary };
+  return { verdict, service: input.service, version: input.version, job_id: poll.job_id, job_status: poll.status, checks, failed_checks, ...(poll.error ? { job_error: poll.error } : {}), summary };
 }
 
 const result: NodeDef<ReleaseCheckInput> = {
