@@ -3,7 +3,7 @@ import type { parseArgs } from 'node:util';
 import type { GraphList, PublicRunRecord, RunPage } from '@sup/contracts';
 import type { ApiClient } from './client.js';
 import { followEvents } from './events.js';
-import { eventLine, graphText, runDetail, runRows } from './format.js';
+import { eventLine, graphText, runDetail, runRows, shellWord } from './format.js';
 
 export const EXIT = { ok: 0, api: 1, usage: 2, runNotSucceeded: 3 } as const;
 
@@ -105,8 +105,14 @@ async function listRuns({ api, v, print }: Ctx): Promise<number> {
   const { body } = await api.json<RunPage>('GET', '/v1/runs', {
     query: { graph: v.graph, status: v.status, agent_id: v.agent, limit: v.limit, cursor: v.cursor },
   });
-  const more = body.next_cursor ? `\nmore: supervisor runs list --cursor ${body.next_cursor}` : '';
-  print(body, () => runRows(body.runs) + more);
+  // the next page with the same filters (without them, a cleanup walking `--status succeeded` pages
+  // would go on through runs of every status), and the same API; never the key
+  const same = [['--url', v.url], ['--graph', v.graph], ['--status', v.status], ['--agent', v.agent], ['--limit', v.limit]]
+    .filter((f): f is [string, string] => f[1] !== undefined)
+    .map(([flag, value]) => `${flag} ${shellWord(value)}`);
+  const more = body.next_cursor ? `\nmore: ${['supervisor runs list', ...same, `--cursor ${shellWord(body.next_cursor)}`].join(' ')}` : '';
+  // a status filter may find none on a page and still have more pages
+  print(body, () => (body.runs.length === 0 && body.next_cursor ? 'no runs on this page' : runRows(body.runs)) + more);
   return EXIT.ok;
 }
 

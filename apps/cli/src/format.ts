@@ -55,3 +55,8 @@ export function graphText(g: GraphInfo): string {
     `  input: ${fields.length > 0 ? fields.join(', ') : '{}'}`,
   ].join('\n');
 }
+
+/** A word as a POSIX shell reads it back: bare when that is safe, else in single quotes. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}

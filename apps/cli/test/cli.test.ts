@@ -1,10 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunRecord } from '@sup/contracts';
+import { shellWord } from '../src/format.js';
 import { cliHarness, INPUT, type Opts } from './harness.js';
+
+/** The words a POSIX shell makes of `line` (no globbing; the line's own quoting decides the rest). */
+const shellWords = (line: string) => execFileSync('sh', ['-c', `set -f; set -- ${line}; printf '%s\\0' "$@"`], { encoding: 'utf8' }).split('\0').slice(0, -1);
 
 const h = cliHarness();
 const { open, cli, created, finish } = h;
@@ -191,8 +195,46 @@ describe('supervisor runs list | graphs', () => {
     expect(res.code).toBe(0);
     const ids = res.out.split('\n').slice(1, 3).map((l) => l.split(/\s+/)[0]);
     expect(ids).toEqual([b, a]);
-    expect(res.out).toMatch(/^more: supervisor runs list --cursor \S+$/m);
+    expect(res.out).toMatch(/^more: supervisor runs list --graph release_check --agent sofiia --limit 2 --cursor \S+$/m);
+    // the last page (here the only one) has no next page to point at
     expect((await cli(['runs', 'list', '--agent', 'nobody-here'])).out).toBe('no runs');
+  });
+
+  it('the "more:" line keeps every filter and the limit: walking --status succeeded never reaches a live run', async () => {
+    const agent = `purge-${Date.now().toString(36)}`;
+    const start = async () => JSON.parse((await cli(['runs', 'create', 'release_check', '--agent', agent, '--input', INPUT, '--json'])).out).run_id as string;
+    const done: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = await start();
+      await finish(id, 'succeeded');
+      done.push(id);
+      await start(); // a live run between each two finished ones
+    }
+    const seen: string[] = [];
+    let argv = ['runs', 'list', '--status', 'succeeded', '--agent', agent, '--limit', '1'];
+    for (let pages = 0; pages < 20; pages++) {
+      const res = await cli(argv);
+      expect(res.code).toBe(0);
+      const lines = res.out.split('\n');
+      seen.push(...lines.filter((l) => l.startsWith('gr_')).map((l) => l.split(/\s+/)[0]!));
+      expect(lines.filter((l) => l.startsWith('gr_')).every((l) => l.split(/\s+/)[3] === 'succeeded')).toBe(true);
+      const more = lines.find((l) => l.startsWith('more: '));
+      if (!more) break;
+      // as an operator's shell reads the line
+      argv = shellWords(more.slice('more: '.length)).slice(1);
+      expect(argv).toEqual(['runs', 'list', '--status', 'succeeded', '--agent', agent, '--limit', '1', '--cursor', expect.any(String)]);
+    }
+    expect(seen).toEqual(done.reverse());
+  });
+
+  it('the "more:" line names the --url it was given, and quotes what the shell would split', async () => {
+    await created();
+    await created();
+    const res = await cli(['runs', 'list', '--url', `${h.url}/`, '--limit', '1']);
+    const more = /^more: (.*)$/m.exec(res.out)![1]!;
+    expect(shellWords(more)).toEqual(['supervisor', 'runs', 'list', '--url', `${h.url}/`, '--limit', '1', '--cursor', expect.any(String)]);
+    expect(shellWord("it's a run")).toBe(`'it'\\''s a run'`);
+    expect(shellWords(`x ${shellWord("it's $HOME `id` a\\b")} ${shellWord('')}`)).toEqual(['x', "it's $HOME `id` a\\b", '']);
   });
 
   it('shows the graphs with their nodes and input fields', async () => {
