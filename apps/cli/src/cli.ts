@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './client.js';
-import { COMMANDS, EXIT, OPTIONS, UsageError, type CliIo, type Values } from './commands.js';
+import { checkArg, COMMANDS, EXIT, OPTIONS, UsageError, type CliIo, type Values } from './commands.js';
 import { USAGE } from './usage.js';
 
 export { EXIT, type CliIo } from './commands.js';
@@ -28,6 +28,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (!cmd) throw new UsageError(name ? `unknown command "${name}"` : 'no command given');
     const args = pos.slice(name.split(' ').length);
     if (args.length !== cmd.args.length) throw new UsageError(`${name} takes ${cmd.args.map((a) => `<${a}>`).join(' ') || 'no arguments'}`);
+    cmd.args.forEach((kind, i) => checkArg(kind, args[i]!));
     const allowed = new Set<string>(['url', 'api-key', 'json', 'help', ...cmd.options]);
     const stray = Object.keys(v).find((k) => !allowed.has(k));
     if (stray) throw new UsageError(`--${stray} does not apply to "${name}"`);

@@ -40,6 +40,18 @@ export const COMMANDS: Record<string, Command> = {
   graphs: { args: [], options: [], run: listGraphs },
 };
 
+/** What the API takes as a run id (RUN_ID_RE of @sup/contracts; a test keeps the two equal). */
+export const RUN_ID_RE = /^gr_[a-z0-9]{6,40}$/;
+
+/** A positional argument the API would not take, refused before a request goes out. */
+export function checkArg(kind: string, value: string): void {
+  if (kind === 'run_id' && !RUN_ID_RE.test(value)) {
+    throw new UsageError(`${JSON.stringify(value)} is not a run id (gr_ and 6-40 lowercase letters or digits)`);
+  }
+  // '', '.' and '..' would make another path of the URL (/v1/graphs/runs, /v1/runs)
+  if (kind === 'graph' && /^\.*$/.test(value)) throw new UsageError(`${JSON.stringify(value)} is not a graph name ('supervisor graphs' lists them)`);
+}
+
 function jsonObject(flag: string, text: string | undefined): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
   let raw = text;
@@ -60,7 +72,9 @@ function jsonObject(flag: string, text: string | undefined): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
-function seconds(v: Values): number {
+/** The poll interval in ms; `--interval` only goes with the flag that follows (`--wait`, `--follow`). */
+function pollMs(v: Values, needs: 'wait' | 'follow'): number {
+  if (v.interval !== undefined && !v[needs]) throw new UsageError(`--interval needs --${needs}`);
   const n = v.interval === undefined ? 1 : Number(v.interval);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError('--interval must be a positive number of seconds');
   return n * 1000;
@@ -75,7 +89,7 @@ async function createRun({ api, args, v, io, print }: Ctx): Promise<number> {
   if (!v.agent) throw new UsageError('runs create needs --agent <id>');
   const input = jsonObject('input', v.input) ?? {};
   const metadata = jsonObject('metadata', v.metadata);
-  const pollMs = seconds(v);
+  const ms = pollMs(v, 'wait');
   const { status, headers, body } = await api.json<PublicRunRecord>('POST', `/v1/graphs/${encodeURIComponent(args[0]!)}/runs`, {
     body: { agent_id: v.agent, input, ...(metadata ? { metadata } : {}), ...(v.webhook ? { webhook: v.webhook } : {}) },
     ...(v['idempotency-key'] ? { headers: { 'idempotency-key': v['idempotency-key'] } } : {}),
@@ -88,7 +102,7 @@ async function createRun({ api, args, v, io, print }: Ctx): Promise<number> {
   }
 
   if (!v.json) io.out(`${how} ${body.run_id} (${body.graph}); waiting for it to finish`);
-  await followEvents(api, body.run_id, (e) => !v.json && io.out(eventLine(e)), { pollMs, ...timing(io) });
+  await followEvents(api, body.run_id, (e) => !v.json && io.out(eventLine(e)), { pollMs: ms, ...timing(io) });
   const final = (await api.json<PublicRunRecord>('GET', runPath(body.run_id))).body;
   print(final, () => runDetail(final));
   return final.status === 'succeeded' ? EXIT.ok : EXIT.runNotSucceeded;
@@ -125,11 +139,11 @@ async function cancelRun({ api, args, v, print }: Ctx): Promise<number> {
 
 async function runEvents({ api, args, v, io }: Ctx): Promise<number> {
   const show = (e: Parameters<typeof eventLine>[0]) => io.out(v.json ? JSON.stringify(e) : eventLine(e));
+  const ms = pollMs(v, 'follow');
   if (v.follow) {
-    await followEvents(api, args[0]!, show, { pollMs: seconds(v), ...timing(io) });
+    await followEvents(api, args[0]!, show, { pollMs: ms, ...timing(io) });
     return EXIT.ok;
   }
-  if (v.interval !== undefined) throw new UsageError('--interval needs --follow');
   const { body } = await api.json<{ events: Array<Parameters<typeof eventLine>[0]> }>('GET', `${runPath(args[0]!)}/events`);
   body.events.forEach(show);
   return EXIT.ok;

@@ -3,7 +3,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunRecord } from '@sup/contracts';
+import { RUN_ID_RE, type RunRecord } from '@sup/contracts';
+import { RUN_ID_RE as CLI_RUN_ID_RE } from '../src/commands.js';
 import { shellWord } from '../src/format.js';
 import { cliHarness, INPUT, type Opts } from './harness.js';
 
@@ -265,8 +266,8 @@ describe('errors and exit codes', () => {
     ['an unknown command', ['runs', 'explode']],
     ['a missing argument', ['runs', 'get']],
     ['an extra argument', ['graphs', 'release_check']],
-    ['an unknown option', ['runs', 'get', 'gr_x', '--bogus']],
-    ['an option of another command', ['runs', 'get', 'gr_x', '--reason', 'x']],
+    ['an unknown option', ['runs', 'get', 'gr_abcdef1', '--bogus']],
+    ['an option of another command', ['runs', 'get', 'gr_abcdef1', '--reason', 'x']],
     ['create without --agent', ['runs', 'create', 'release_check']],
     ['--input that is not JSON', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', '{service:']],
     ['--input that is not an object', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', '[1]']],
@@ -274,10 +275,23 @@ describe('errors and exit codes', () => {
     ['a --url that is not a URL', ['graphs', '--url', 'notaurl']],
     ['a --url that is not http(s)', ['graphs', '--url', 'ftp://host']],
     ['a --limit that is not a number', ['runs', 'list', '--limit', 'ten']],
-  ])('%s → exit 2 (usage)', async (_name, argv) => {
-    const res = await cli(argv);
+    // GET /v1/runs/ would answer the listing, /v1/runs/../cancel another route
+    ...[['runs', 'get'], ['runs', 'events'], ['runs', 'cancel']].flatMap((c) =>
+      ['', '.', '..', 'gr_', 'GR_ABCDEFG', 'gr_abc/def', 'gr_abcdefg?x=1', `gr_${'a'.repeat(41)}`].map((id) => [`${c.join(' ')} of ${JSON.stringify(id)}, not a run id`, [...c, id]])),
+    ...['', '.', '..'].map((g) => [`runs create of graph ${JSON.stringify(g)}`, ['runs', 'create', g, '--agent', 'sofiia']]),
+    ['create --interval without --wait', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', INPUT, '--interval', '5']],
+    ['events --interval without --follow', ['runs', 'events', 'gr_abcdef1', '--interval', '5']],
+  ] as Array<[string, string[]]>)('%s → exit 2 (usage), before any request', async (_name, argv) => {
+    const requests: string[] = [];
+    const res = await cli(argv, { fetch: (input, init) => (requests.push(String(input)), fetch(input, init)) });
+    expect(requests).toEqual([]);
     expect(res.code).toBe(2);
     expect(res.err).toMatch(/^supervisor: .+\nrun 'supervisor --help' for usage$/);
+  });
+
+  it('the CLI\'s run id pattern is the API\'s', () => {
+    expect(CLI_RUN_ID_RE.source).toBe(RUN_ID_RE.source);
+    expect(CLI_RUN_ID_RE.flags).toBe(RUN_ID_RE.flags);
   });
 
   it('--help prints the usage and exits 0', async () => {
