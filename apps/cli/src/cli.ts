@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ApiClient, ApiError } from './client.js';
+import { ApiClient, ApiError, NotApiError } from './client.js';
 import { checkArg, COMMANDS, EXIT, OPTIONS, UsageError, type CliIo, type Values } from './commands.js';
 import { USAGE } from './usage.js';
 
@@ -49,10 +49,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return EXIT.usage;
     }
     if (err instanceof ApiError) {
-      io.err(`error: ${err.message}${err.status ? ` (${err.code}, HTTP ${err.status})` : ''}${detailText(err.details)}`);
+      // the API's own errors name their code and status; the others say what came in their message
+      const api = err.status && err.code !== 'http_error' && !(err instanceof NotApiError);
+      io.err(`error: ${err.message}${api ? ` (${err.code}, HTTP ${err.status})` : ''}${detailText(err.details)}`);
       return EXIT.api;
     }
-    throw err;
+    // a bug of ours: still one line, not a stack
+    const e = err as Error;
+    io.err(`supervisor: internal error: ${e.name}: ${e.message}`);
+    return EXIT.api;
   }
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { parseArgs } from 'node:util';
 import type { GraphList, PublicRunRecord, RunPage } from '@sup/contracts';
-import type { ApiClient } from './client.js';
+import { shape, type ApiClient } from './client.js';
 import { followEvents } from './events.js';
 import { eventLine, graphText, runDetail, runRows, shellWord } from './format.js';
 
@@ -93,6 +93,7 @@ async function createRun({ api, args, v, io, print }: Ctx): Promise<number> {
   const { status, headers, body } = await api.json<PublicRunRecord>('POST', `/v1/graphs/${encodeURIComponent(args[0]!)}/runs`, {
     body: { agent_id: v.agent, input, ...(metadata ? { metadata } : {}), ...(v.webhook ? { webhook: v.webhook } : {}) },
     ...(v['idempotency-key'] ? { headers: { 'idempotency-key': v['idempotency-key'] } } : {}),
+    is: shape.run,
   });
   // 200 is how servers before 2026-11-28 answered a replay
   const how = headers.get('idempotent-replayed') === 'true' || status === 200 ? 'existing run (same Idempotency-Key)' : 'created';
@@ -103,13 +104,13 @@ async function createRun({ api, args, v, io, print }: Ctx): Promise<number> {
 
   if (!v.json) io.out(`${how} ${body.run_id} (${body.graph}); waiting for it to finish`);
   await followEvents(api, body.run_id, (e) => !v.json && io.out(eventLine(e)), { pollMs: ms, ...timing(io) });
-  const final = (await api.json<PublicRunRecord>('GET', runPath(body.run_id))).body;
+  const final = (await api.json<PublicRunRecord>('GET', runPath(body.run_id), { is: shape.run })).body;
   print(final, () => runDetail(final));
   return final.status === 'succeeded' ? EXIT.ok : EXIT.runNotSucceeded;
 }
 
 async function getRun({ api, args, print }: Ctx): Promise<number> {
-  const { body } = await api.json<PublicRunRecord>('GET', runPath(args[0]!));
+  const { body } = await api.json<PublicRunRecord>('GET', runPath(args[0]!), { is: shape.run });
   print(body, () => runDetail(body));
   return EXIT.ok;
 }
@@ -118,6 +119,7 @@ async function listRuns({ api, v, print }: Ctx): Promise<number> {
   if (v.limit !== undefined && !/^\d+$/.test(v.limit)) throw new UsageError('--limit must be a whole number');
   const { body } = await api.json<RunPage>('GET', '/v1/runs', {
     query: { graph: v.graph, status: v.status, agent_id: v.agent, limit: v.limit, cursor: v.cursor },
+    is: shape.runPage,
   });
   // the next page with the same filters (without them, a cleanup walking `--status succeeded` pages
   // would go on through runs of every status), and the same API; never the key
@@ -131,7 +133,7 @@ async function listRuns({ api, v, print }: Ctx): Promise<number> {
 }
 
 async function cancelRun({ api, args, v, print }: Ctx): Promise<number> {
-  const { body } = await api.json<PublicRunRecord>('POST', `${runPath(args[0]!)}/cancel`, { body: v.reason ? { reason: v.reason } : {} });
+  const { body } = await api.json<PublicRunRecord>('POST', `${runPath(args[0]!)}/cancel`, { body: v.reason ? { reason: v.reason } : {}, is: shape.run });
   const note = body.status === 'cancelling' ? ' (stops at its next step; its tool call in flight is aborted)' : '';
   print(body, () => `${body.run_id} ${body.status}${note}`);
   return EXIT.ok;
@@ -144,13 +146,13 @@ async function runEvents({ api, args, v, io }: Ctx): Promise<number> {
     await followEvents(api, args[0]!, show, { pollMs: ms, ...timing(io) });
     return EXIT.ok;
   }
-  const { body } = await api.json<{ events: Array<Parameters<typeof eventLine>[0]> }>('GET', `${runPath(args[0]!)}/events`);
+  const { body } = await api.json<{ events: Array<Parameters<typeof eventLine>[0]> }>('GET', `${runPath(args[0]!)}/events`, { is: shape.events });
   body.events.forEach(show);
   return EXIT.ok;
 }
 
 async function listGraphs({ api, print }: Ctx): Promise<number> {
-  const { body } = await api.json<GraphList>('GET', '/v1/graphs');
+  const { body } = await api.json<GraphList>('GET', '/v1/graphs', { is: shape.graphs });
   print(body, () => body.graphs.map(graphText).join('\n\n'));
   return EXIT.ok;
 }

@@ -1,5 +1,5 @@
 import type { RunEvent, RunEventsResponse } from '@sup/contracts';
-import { ApiError, type ApiClient } from './client.js';
+import { ApiError, shape, type ApiClient } from './client.js';
 
 const FINAL = new Set(['run_succeeded', 'run_failed', 'run_cancelled']);
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -77,7 +77,7 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
   /** One request (and its stream); true when the run has ended. */
   async function attempt(): Promise<boolean> {
     if (mode === 'poll') {
-      const { body } = await client.json<RunEventsResponse>('GET', path, { query: { after: last } });
+      const { body } = await client.json<RunEventsResponse>('GET', path, { query: { after: last }, is: shape.events });
       down = undefined;
       if (body.events.map(emit).some(Boolean) || TERMINAL.has(body.status)) return true;
       await sleep(o.pollMs);
@@ -101,7 +101,7 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
       if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
         // the server does not stream: take what it answered, then poll
         mode = 'poll';
-        const body = (await res.json()) as RunEventsResponse;
+        const body = await client.read<RunEventsResponse>(res, shape.events);
         if (body.events.map(emit).some(Boolean) || TERMINAL.has(body.status)) return true;
         await sleep(o.pollMs);
         return false;
@@ -120,10 +120,10 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
       ctl.abort(); // closes the stream when we stop reading early
     }
     // the stream closed without a final event: finished meanwhile, or a dropped connection
-    const { body } = await client.json<{ status: string }>('GET', `/v1/runs/${encodeURIComponent(runId)}`);
+    const { body } = await client.json<{ status: string }>('GET', `/v1/runs/${encodeURIComponent(runId)}`, { is: shape.run });
     if (TERMINAL.has(body.status)) {
       // one JSON read picks up whatever the stream did not deliver
-      const rest = await client.json<RunEventsResponse>('GET', path, { query: { after: last } });
+      const rest = await client.json<RunEventsResponse>('GET', path, { query: { after: last }, is: shape.events });
       rest.body.events.forEach(emit);
       return true;
     }
