@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ApiClient, ApiError, NotApiError } from './client.js';
+import { ApiClient, ApiError } from './client.js';
 import { checkArg, COMMANDS, EXIT, OPTIONS, UsageError, type CliIo, type Values } from './commands.js';
 import { USAGE } from './usage.js';
 
@@ -14,8 +14,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    io.err(`supervisor: ${(err as Error).message}\n${HINT}`);
-    return EXIT.usage;
+    return usageError(io, argv.includes('--json'), (err as Error).message);
   }
   const { values: v, positionals: pos } = parsed;
   if (v.help) {
@@ -44,22 +43,29 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const print = (value: unknown, human: () => string) => io.out(v.json ? JSON.stringify(value, null, 2) : human());
     return await cmd.run({ api, args, v, io, print });
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`supervisor: ${err.message}\n${HINT}`);
-      return EXIT.usage;
-    }
+    if (err instanceof UsageError) return usageError(io, v.json === true, err.message);
     if (err instanceof ApiError) {
-      // the API's own errors name their code and status; the others say what came in their message
-      const api = err.status && err.code !== 'http_error' && !(err instanceof NotApiError);
-      io.err(`error: ${err.message}${api ? ` (${err.code}, HTTP ${err.status})` : ''}${detailText(err.details)}`);
+      // --json: the API's error body as it came (the CLI's own errors in its shape)
+      io.err(v.json ? (err.body ?? errorJson(err.code, err.message, err.details)) : errorText(err));
       return EXIT.api;
     }
     // a bug of ours: still one line, not a stack
     const e = err as Error;
-    io.err(`supervisor: internal error: ${e.name}: ${e.message}`);
+    io.err(v.json ? errorJson('internal', `${e.name}: ${e.message}`) : `supervisor: internal error: ${e.name}: ${e.message}`);
     return EXIT.api;
   }
 }
+
+/** An error of the CLI itself in the shape of the API's error bodies (for --json). */
+const errorJson = (code: string, message: string, details: unknown = null) => JSON.stringify({ error: { code, message, details: details ?? null } });
+
+function usageError(io: CliIo, json: boolean, message: string): number {
+  io.err(json ? errorJson('usage', message) : `supervisor: ${message}\n${HINT}`);
+  return EXIT.usage;
+}
+
+/** The API's own errors name their code and status; the others say what came in their message. */
+const errorText = (err: ApiError) => `error: ${err.message}${err.body !== undefined ? ` (${err.code}, HTTP ${err.status})` : ''}${detailText(err.details)}`;
 
 function detailText(details: unknown): string {
   if (!Array.isArray(details)) return details === undefined || details === null ? '' : `\n  ${JSON.stringify(details)}`;

@@ -1,6 +1,7 @@
 /**
  * An answer that is not what the supervisor API answers, or no answer: `status` 0 when the API
- * could not be reached (or the connection dropped mid-answer), else the HTTP status.
+ * could not be reached (or the connection dropped mid-answer), else the HTTP status. `body` is the
+ * API's `{"error":{code,message,details}}` as it came, when it sent one.
  */
 export class ApiError extends Error {
   constructor(
@@ -8,6 +9,7 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    readonly body?: string,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -106,7 +108,7 @@ export class ApiClient {
     const text = await this.text(res).catch(() => '');
     try {
       const { error } = JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown } };
-      if (error?.message) return new ApiError(res.status, error.code ?? 'error', error.message, error.details);
+      if (error?.message) return new ApiError(res.status, error.code ?? 'error', error.message, error.details, text);
     } catch {
       // not our JSON error (a proxy's HTML page, say): report the status line
     }

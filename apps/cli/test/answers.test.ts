@@ -51,3 +51,30 @@ describe('a --url that is not the supervisor API', () => {
     expect(broken.err).toMatch(/^supervisor: internal error: TypeError: [^\n]+$/);
   });
 });
+
+describe('--json errors', () => {
+  it('prints the API\'s error body as it came, on stderr; exit codes as without --json', async () => {
+    const res = await cli(['runs', 'get', 'gr_nosuchrun9', '--json']);
+    expect(res.code).toBe(1);
+    expect(res.out).toBe('');
+    expect(JSON.parse(res.err)).toEqual({ error: { code: 'run_not_found', message: 'no run gr_nosuchrun9', details: null } });
+
+    const invalid = await cli(['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', '{"service":"x"}', '--json']);
+    expect(invalid.code).toBe(1);
+    expect(JSON.parse(invalid.err)).toMatchObject({ error: { code: 'validation_failed', details: [expect.objectContaining({ path: 'version' })] } });
+  });
+
+  it('errors of the CLI itself take the same shape: unreachable, not the API, usage', async () => {
+    const down = await cli(['graphs', '--url', 'http://127.0.0.1:1', '--json']);
+    expect(down.code).toBe(1);
+    expect(JSON.parse(down.err)).toEqual({ error: { code: 'unreachable', message: expect.stringMatching(/^cannot reach http:\/\/127\.0\.0\.1:1: /), details: null } });
+    const url = await html(200);
+    const other = await cli(['graphs', '--url', url, '--json']);
+    expect(JSON.parse(other.err)).toEqual({ error: { code: 'not_supervisor_api', message: expect.stringContaining('is --url the supervisor API?'), details: null } });
+    for (const argv of [['runs', 'get', '.', '--json'], ['runs', 'list', '--json', '--bogus'], ['--json', 'nope']]) {
+      const usage = await cli(argv);
+      expect(usage.code).toBe(2);
+      expect(JSON.parse(usage.err)).toEqual({ error: { code: 'usage', message: expect.any(String), details: null } });
+    }
+  });
+});
