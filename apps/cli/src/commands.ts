@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { parseArgs } from 'node:util';
 import type { GraphList, PublicRunRecord, RunPage } from '@sup/contracts';
 import { shape, type ApiClient } from './client.js';
-import { followEvents } from './events.js';
+import { eventPages, followEvents } from './events.js';
 import { eventLine, graphText, runDetail, runRows, shellWord } from './format.js';
 
 export const EXIT = { ok: 0, api: 1, usage: 2, runNotSucceeded: 3 } as const;
@@ -146,8 +146,7 @@ async function runEvents({ api, args, v, io }: Ctx): Promise<number> {
     await followEvents(api, args[0]!, show, { pollMs: ms, ...timing(io) });
     return EXIT.ok;
   }
-  const { body } = await api.json<{ events: Array<Parameters<typeof eventLine>[0]> }>('GET', `${runPath(args[0]!)}/events`, { is: shape.events });
-  body.events.forEach(show);
+  for await (const page of eventPages(api, args[0]!)) page.events.forEach(show);
   return EXIT.ok;
 }
 

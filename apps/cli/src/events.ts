@@ -35,6 +35,25 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
   }
 }
 
+const eventsPath = (runId: string) => `/v1/runs/${encodeURIComponent(runId)}/events`;
+
+/**
+ * The run's events after `after` (all of them without it), page by page: a full page says where
+ * the next starts (`next_after`), the last says null. An API from before next_after (2026-11-29)
+ * answers one page.
+ */
+export async function* eventPages(client: ApiClient, runId: string, after?: string, first?: RunEventsResponse): AsyncGenerator<RunEventsResponse> {
+  let page = first ?? (await client.json<RunEventsResponse>('GET', eventsPath(runId), { query: { after }, is: shape.events })).body;
+  for (;;) {
+    yield page;
+    const next = page.next_after;
+    // a server that names the page it was asked for again would keep us here for ever
+    if (!next || next === after) return;
+    after = next;
+    page = (await client.json<RunEventsResponse>('GET', eventsPath(runId), { query: { after }, is: shape.events })).body;
+  }
+}
+
 export interface FollowOptions {
   /** Pause between polls when the server answers JSON instead of a stream. */
   pollMs: number;
@@ -63,7 +82,7 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = o.now ?? Date.now;
   const giveUpMs = o.giveUpMs ?? 60_000;
-  const path = `/v1/runs/${encodeURIComponent(runId)}/events`;
+  const path = eventsPath(runId);
   let last: string | undefined;
   let mode: FollowMode = 'sse';
   let down: { since: number; retries: number } | undefined;
@@ -74,12 +93,24 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
     return FINAL.has(e.type);
   };
 
+  /**
+   * The JSON events after the last one printed, every page of them; true when the run has ended.
+   * The status of the last page counts: a finished run's first page may not hold its end.
+   */
+  async function drain(first?: RunEventsResponse): Promise<boolean> {
+    let status = '';
+    for await (const page of eventPages(client, runId, last, first)) {
+      down = undefined;
+      if (page.events.map(emit).some(Boolean)) return true;
+      status = page.status;
+    }
+    return TERMINAL.has(status);
+  }
+
   /** One request (and its stream); true when the run has ended. */
   async function attempt(): Promise<boolean> {
     if (mode === 'poll') {
-      const { body } = await client.json<RunEventsResponse>('GET', path, { query: { after: last }, is: shape.events });
-      down = undefined;
-      if (body.events.map(emit).some(Boolean) || TERMINAL.has(body.status)) return true;
+      if (await drain()) return true;
       await sleep(o.pollMs);
       return false;
     }
@@ -101,8 +132,7 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
       if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
         // the server does not stream: take what it answered, then poll
         mode = 'poll';
-        const body = await client.read<RunEventsResponse>(res, shape.events);
-        if (body.events.map(emit).some(Boolean) || TERMINAL.has(body.status)) return true;
+        if (await drain(await client.read<RunEventsResponse>(res, shape.events))) return true;
         await sleep(o.pollMs);
         return false;
       }
@@ -122,9 +152,8 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
     // the stream closed without a final event: finished meanwhile, or a dropped connection
     const { body } = await client.json<{ status: string }>('GET', `/v1/runs/${encodeURIComponent(runId)}`, { is: shape.run });
     if (TERMINAL.has(body.status)) {
-      // one JSON read picks up whatever the stream did not deliver
-      const rest = await client.json<RunEventsResponse>('GET', path, { query: { after: last }, is: shape.events });
-      rest.body.events.forEach(emit);
+      // the JSON events pick up whatever the stream did not deliver
+      await drain();
       return true;
     }
     await sleep(o.pollMs);
