@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './client.js';
 import { checkArg, COMMANDS, EXIT, OPTIONS, UsageError, type CliIo, type Values } from './commands.js';
-import { USAGE } from './usage.js';
+import { commandUsage, USAGE, version } from './usage.js';
 
 export { EXIT, type CliIo } from './commands.js';
 export { USAGE } from './usage.js';
 
-const HINT = "run 'supervisor --help' for usage";
+const hint = (name?: string) => `run 'supervisor ${name && Object.hasOwn(COMMANDS, name) ? `${name} ` : ''}--help' for usage`;
 
 /** Runs one command line; returns the exit code. Everything it prints goes through `io`. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -17,18 +17,22 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return usageError(io, argv.includes('--json'), (err as Error).message);
   }
   const { values: v, positionals: pos } = parsed;
-  if (v.help) {
-    io.out(USAGE);
-    return EXIT.ok;
-  }
   const name = pos[0] === 'runs' ? `runs ${pos[1] ?? ''}`.trim() : (pos[0] ?? '');
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   try {
+    if (v.version) {
+      io.out(version());
+      return EXIT.ok;
+    }
+    if (v.help && (cmd || name === '' || name === 'runs')) {
+      io.out(cmd ? commandUsage(name) : USAGE);
+      return EXIT.ok;
+    }
     if (!cmd) throw new UsageError(name ? `unknown command "${name}"` : 'no command given');
     const args = pos.slice(name.split(' ').length);
     if (args.length !== cmd.args.length) throw new UsageError(`${name} takes ${cmd.args.map((a) => `<${a}>`).join(' ') || 'no arguments'}`);
     cmd.args.forEach((kind, i) => checkArg(kind, args[i]!));
-    const allowed = new Set<string>(['url', 'api-key', 'json', 'help', ...cmd.options]);
+    const allowed = new Set<string>(['url', 'api-key', 'json', 'help', 'version', ...cmd.options]);
     const stray = Object.keys(v).find((k) => !allowed.has(k));
     if (stray) throw new UsageError(`--${stray} does not apply to "${name}"`);
     const base = v.url ?? io.env.SUPERVISOR_URL ?? 'http://localhost:8084';
@@ -43,7 +47,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const print = (value: unknown, human: () => string) => io.out(v.json ? JSON.stringify(value, null, 2) : human());
     return await cmd.run({ api, args, v, io, print });
   } catch (err) {
-    if (err instanceof UsageError) return usageError(io, v.json === true, err.message);
+    if (err instanceof UsageError) return usageError(io, v.json === true, err.message, name);
     if (err instanceof ApiError) {
       // --json: the API's error body as it came (the CLI's own errors in its shape)
       io.err(v.json ? (err.body ?? errorJson(err.code, err.message, err.details)) : errorText(err));
@@ -59,8 +63,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 /** An error of the CLI itself in the shape of the API's error bodies (for --json). */
 const errorJson = (code: string, message: string, details: unknown = null) => JSON.stringify({ error: { code, message, details: details ?? null } });
 
-function usageError(io: CliIo, json: boolean, message: string): number {
-  io.err(json ? errorJson('usage', message) : `supervisor: ${message}\n${HINT}`);
+function usageError(io: CliIo, json: boolean, message: string, name?: string): number {
+  io.err(json ? errorJson('usage', message) : `supervisor: ${message}\n${hint(name)}`);
   return EXIT.usage;
 }
 

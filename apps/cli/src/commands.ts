@@ -18,6 +18,7 @@ export interface CliIo {
 
 export const OPTIONS = {
   url: { type: 'string' }, 'api-key': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
   agent: { type: 'string' }, input: { type: 'string' }, 'idempotency-key': { type: 'string' }, metadata: { type: 'string' },
   webhook: { type: 'string' }, wait: { type: 'boolean' }, graph: { type: 'string' }, status: { type: 'string' },
   limit: { type: 'string' }, cursor: { type: 'string' }, reason: { type: 'string' },

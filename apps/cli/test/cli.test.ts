@@ -286,7 +286,8 @@ describe('errors and exit codes', () => {
     const res = await cli(argv, { fetch: (input, init) => (requests.push(String(input)), fetch(input, init)) });
     expect(requests).toEqual([]);
     expect(res.code).toBe(2);
-    expect(res.err).toMatch(/^supervisor: .+\nrun 'supervisor --help' for usage$/);
+    // the command's own usage when there is a command
+    expect(res.err).toMatch(/^supervisor: .+\nrun 'supervisor (runs [a-z]+ |graphs )?--help' for usage$/);
   });
 
   it('the CLI\'s run id pattern is the API\'s', () => {
