@@ -32,8 +32,11 @@ export interface Ctx { api: ApiClient; args: string[]; v: Values; io: CliIo; pri
 
 export interface Command { args: string[]; options: Array<keyof typeof OPTIONS>; run(c: Ctx): Promise<number> }
 
+const WAIT = ['idempotency-key', 'wait', 'interval'] as const;
+
 export const COMMANDS: Record<string, Command> = {
-  'runs create': { args: ['graph'], options: ['agent', 'input', 'idempotency-key', 'metadata', 'webhook', 'wait', 'interval'], run: createRun },
+  'runs create': { args: ['graph'], options: ['agent', 'input', 'metadata', 'webhook', ...WAIT], run: createRun },
+  'runs rerun': { args: ['run_id'], options: ['webhook', ...WAIT], run: rerunRun },
   'runs get': { args: ['run_id'], options: [], run: getRun },
   'runs list': { args: [], options: ['graph', 'status', 'agent', 'limit', 'cursor'], run: listRuns },
   'runs cancel': { args: ['run_id'], options: ['reason'], run: cancelRun },
@@ -86,13 +89,12 @@ const timing = (io: CliIo) => ({ ...(io.sleep ? { sleep: io.sleep } : {}), ...(i
 
 const runPath = (id: string) => `/v1/runs/${encodeURIComponent(id)}`;
 
-async function createRun({ api, args, v, io, print }: Ctx): Promise<number> {
-  if (!v.agent) throw new UsageError('runs create needs --agent <id>');
-  const input = jsonObject('input', v.input) ?? {};
-  const metadata = jsonObject('metadata', v.metadata);
-  const ms = pollMs(v, 'wait');
-  const { status, headers, body } = await api.json<PublicRunRecord>('POST', `/v1/graphs/${encodeURIComponent(args[0]!)}/runs`, {
-    body: { agent_id: v.agent, input, ...(metadata ? { metadata } : {}), ...(v.webhook ? { webhook: v.webhook } : {}) },
+interface NewRun { agent_id: string; input: Record<string, unknown>; metadata?: Record<string, unknown> | undefined; webhook?: string | undefined }
+
+/** POSTs the run, prints it, and with --wait follows it to its end. `then` runs once it exists. */
+async function startRun({ api, v, io, print }: Ctx, graph: string, run: NewRun, ms: number, then?: (created: PublicRunRecord) => void): Promise<number> {
+  const { status, headers, body } = await api.json<PublicRunRecord>('POST', `/v1/graphs/${encodeURIComponent(graph)}/runs`, {
+    body: { agent_id: run.agent_id, input: run.input, ...(run.metadata ? { metadata: run.metadata } : {}), ...(run.webhook ? { webhook: run.webhook } : {}) },
     ...(v['idempotency-key'] ? { headers: { 'idempotency-key': v['idempotency-key'] } } : {}),
     is: shape.run,
   });
@@ -100,14 +102,34 @@ async function createRun({ api, args, v, io, print }: Ctx): Promise<number> {
   const how = headers.get('idempotent-replayed') === 'true' || status === 200 ? 'existing run (same Idempotency-Key)' : 'created';
   if (!v.wait) {
     print(body, () => `${how} ${body.run_id} (${body.graph}, ${body.status})`);
+    then?.(body);
     return EXIT.ok;
   }
 
   if (!v.json) io.out(`${how} ${body.run_id} (${body.graph}); waiting for it to finish`);
+  then?.(body);
   await followEvents(api, body.run_id, (e) => !v.json && io.out(eventLine(e)), { pollMs: ms, ...timing(io) });
   const final = (await api.json<PublicRunRecord>('GET', runPath(body.run_id), { is: shape.run })).body;
   print(final, () => runDetail(final));
   return final.status === 'succeeded' ? EXIT.ok : EXIT.runNotSucceeded;
+}
+
+async function createRun(c: Ctx): Promise<number> {
+  const { v } = c;
+  if (!v.agent) throw new UsageError('runs create needs --agent <id>');
+  const input = jsonObject('input', v.input) ?? {};
+  const metadata = jsonObject('metadata', v.metadata);
+  return startRun(c, c.args[0]!, { agent_id: v.agent, input, metadata, webhook: v.webhook }, pollMs(v, 'wait'));
+}
+
+/** A new run of the run's graph, agent, input and metadata. Its webhook the API shows by origin only. */
+async function rerunRun(c: Ctx): Promise<number> {
+  const ms = pollMs(c.v, 'wait');
+  const old = (await c.api.json<PublicRunRecord>('GET', runPath(c.args[0]!), { is: shape.run })).body;
+  const lostWebhook = old.webhook && !c.v.webhook
+    ? (run: PublicRunRecord) => c.io.err(`note: ${old.run_id} had a webhook (${old.webhook}), which the API shows by origin only: ${run.run_id} has none (give it with --webhook URL)`)
+    : undefined;
+  return startRun(c, old.graph, { agent_id: old.agent_id, input: old.input, metadata: old.metadata, webhook: c.v.webhook }, ms, lostWebhook);
 }
 
 async function getRun({ api, args, print }: Ctx): Promise<number> {

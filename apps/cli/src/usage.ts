@@ -22,6 +22,7 @@ export const USAGE = `usage: supervisor <command> [options]
 
   runs create <graph> --agent <id> [--input '{...}' | --input @file.json] [--idempotency-key K]
                       [--metadata '{...}'] [--webhook URL] [--wait [--interval SEC]]
+  runs rerun <run_id> [--idempotency-key K] [--webhook URL] [--wait [--interval SEC]]
   runs get <run_id>
   runs list [--graph G] [--status S] [--agent A] [--limit N] [--cursor C]
   runs cancel <run_id> [--reason TEXT]
@@ -42,6 +43,14 @@ Starts a run of <graph> (supervisor graphs lists them and their input) and print
   --input JSON         the graph's input, a JSON object, or @file.json (default {})
   --metadata JSON      a JSON object kept with the run, or @file.json
   --webhook URL        POSTed to when the run finishes
+${WAIT}`,
+  'runs rerun': `usage: supervisor runs rerun <run_id> [options]
+
+Starts a new run of the same graph with the run's agent, input and metadata, and prints it like
+runs create. The webhook is not copied (the API shows it by origin only): give it again with
+--webhook.
+
+  --webhook URL        POSTed to when the new run finishes
 ${WAIT}`,
   'runs get': `usage: supervisor runs get <run_id>
 

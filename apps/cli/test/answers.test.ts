@@ -12,7 +12,7 @@ const html = (status: number) => server((res) => res.writeHead(status, { 'conten
 
 const EVERY_COMMAND = [
   ['graphs'], ['runs', 'get', 'gr_abcdef1'], ['runs', 'list'], ['runs', 'events', 'gr_abcdef1'], ['runs', 'events', 'gr_abcdef1', '--follow'],
-  ['runs', 'cancel', 'gr_abcdef1'], ['runs', 'create', 'release_check', '--agent', 'sofiia'],
+  ['runs', 'cancel', 'gr_abcdef1'], ['runs', 'create', 'release_check', '--agent', 'sofiia'], ['runs', 'rerun', 'gr_abcdef1'],
 ].map((argv) => [argv.join(' '), argv] as const);
 
 describe('a --url that is not the supervisor API', () => {

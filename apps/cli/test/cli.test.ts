@@ -276,10 +276,11 @@ describe('errors and exit codes', () => {
     ['a --url that is not http(s)', ['graphs', '--url', 'ftp://host']],
     ['a --limit that is not a number', ['runs', 'list', '--limit', 'ten']],
     // GET /v1/runs/ would answer the listing, /v1/runs/../cancel another route
-    ...[['runs', 'get'], ['runs', 'events'], ['runs', 'cancel']].flatMap((c) =>
+    ...[['runs', 'get'], ['runs', 'events'], ['runs', 'cancel'], ['runs', 'rerun']].flatMap((c) =>
       ['', '.', '..', 'gr_', 'GR_ABCDEFG', 'gr_abc/def', 'gr_abcdefg?x=1', `gr_${'a'.repeat(41)}`].map((id) => [`${c.join(' ')} of ${JSON.stringify(id)}, not a run id`, [...c, id]])),
     ...['', '.', '..'].map((g) => [`runs create of graph ${JSON.stringify(g)}`, ['runs', 'create', g, '--agent', 'sofiia']]),
     ['create --interval without --wait', ['runs', 'create', 'release_check', '--agent', 'sofiia', '--input', INPUT, '--interval', '5']],
+    ['rerun --interval without --wait', ['runs', 'rerun', 'gr_abcdef1', '--interval', '5']],
     ['events --interval without --follow', ['runs', 'events', 'gr_abcdef1', '--interval', '5']],
   ] as Array<[string, string[]]>)('%s → exit 2 (usage), before any request', async (_name, argv) => {
     const requests: string[] = [];
