@@ -10,7 +10,7 @@ describe('a parked run holds no worker slot', () => {
     const slow = await sys.submit('release_check', { service: 'slow', version: '1.0.0' });
     const parked = await sys.waitStatus(slow, ['waiting']);
     // the record says why it waits and when it polls next
-    expect(parked.waiting).toEqual({ reason: 'job_running', until: expect.any(String) });
+    expect(parked.waiting).toEqual({ reason: 'job_running', until: expect.any(String), job_id: expect.stringMatching(/^job_/) });
     expect(Date.parse(parked.waiting.until)).toBeGreaterThan(Date.parse(parked.updated_at));
     await sys.simApi('PATCH', '/_sim/config', { jobDurationMs: 300 });
     const fast = await sys.submit('release_check', { service: 'fast', version: '1.0.0' });
