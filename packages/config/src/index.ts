@@ -1,3 +1,4 @@
 export * from './parse.js';
 export * from './schemas.js';
 export * from './redis.js';
+export { redactUrl } from './urls.js';

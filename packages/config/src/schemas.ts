@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { WEBHOOK_HOST_PATTERN } from '@sup/contracts';
-import { checkRedisTopology, redisTopologyVars } from './redis.js';
+import { checkRedisTopology, redisTopologyVars, redisUrl } from './redis.js';
+import { httpUrl } from './urls.js';
 
 /** A numeric variable within [min, max]; `integer` rejects fractions. Unset or empty → `def`. */
 const numeric = (def: number, min: number, max: number, integer: boolean) =>
@@ -15,17 +16,6 @@ const numeric = (def: number, min: number, max: number, integer: boolean) =>
   });
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => numeric(def, min, max, true);
 const num = (def: number, min: number, max: number) => numeric(def, min, max, false);
-/** An http(s) base URL. `router:8000` parses as a URL with the scheme `router:`, so the scheme is checked. */
-const httpUrl = (def: string) =>
-  z.string().optional().transform((v, ctx) => {
-    const s = v || def;
-    const u = URL.canParse(s) ? new URL(s) : null;
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname) {
-      ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL, such as http://router:8000' });
-      return z.NEVER;
-    }
-    return u.toString().replace(/\/$/, '');
-  });
 const list = z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 /** WEBHOOK_ALLOWED_HOSTS: comma-separated `host`, `host:port` or `*.domain`; empty = any host. */
 const webhookHosts = list.superRefine((hosts, ctx) => {
@@ -40,14 +30,6 @@ const bool = (def: boolean) =>
     ctx.addIssue({ code: 'custom', message: 'expected true or false' });
     return z.NEVER;
   });
-const redisUrl = z.string().optional().transform((v, ctx) => {
-  const s = v || 'redis://127.0.0.1:6379';
-  if (!/^rediss?:\/\//.test(s)) {
-    ctx.addIssue({ code: 'custom', message: 'expected redis://host:port[/db] or rediss://' });
-    return z.NEVER;
-  }
-  return s;
-});
 // A hash-tagged prefix such as "{sup}:" puts every key of a deployment in one Cluster slot.
 const keyPrefix = z.string().optional().transform((v, ctx) => {
   const s = v ?? '';
