@@ -43,6 +43,20 @@ describe('configuration at start-up (real processes)', () => {
     expect(p.lines.join('\n')).not.toMatch(/worker_ready|api_listening|housekeeping/);
   });
 
+  it('api: API_KEYS set but listing no key stops start-up (auth was silently off)', async () => {
+    const p = start('api', { REDIS_URL: redis!.url, API_KEYS: ' , ' });
+    await oneLineExit(p, /^invalid configuration: API_KEYS=\(hidden\): set but lists nothing: .*unset it to run without authentication$/);
+  });
+
+  it('api: without API_KEYS one [WARN] auth_off line at start-up; with keys none', async () => {
+    const open = start('api', { REDIS_URL: redis!.url });
+    await open.waitFor(/api_listening .*auth=off/);
+    expect(open.lines.filter((l) => /\[WARN\] auth_off /.test(l))).toHaveLength(1);
+    const keyed = start('api', { REDIS_URL: redis!.url, API_KEYS: 'k1' });
+    await keyed.waitFor(/api_listening .*auth=api_keys/);
+    expect(keyed.lines.join('\n')).not.toMatch(/auth_off/);
+  });
+
   it('worker: worker_ready shows the gateway without its user info', async () => {
     const p = start('worker', { REDIS_URL: redis!.url, GATEWAY_URL: 'http://user:s3cret@127.0.0.1:9/base' });
     const [line] = await p.waitFor(/worker_ready .*/);

@@ -23,6 +23,8 @@ try {
   process.exit(1);
 }
 const log = createLogger({ service: 'api', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
+// said at start-up, not only as auth=off in api_listening: every route then answers without a key
+if (env.API_KEYS.length === 0) log.warn('auth_off', { reason: 'API_KEYS is unset: every route answers without a key' });
 const onError = (err: Error) => log.error('Redis connection error', { error: err.message });
 // standalone (REDIS_URL), Cluster (REDIS_CLUSTER_NODES) or Sentinel (REDIS_SENTINELS) by configuration
 const redis = connectRedis(env, { name: 'api', onError });

@@ -35,7 +35,7 @@ describe('config', () => {
       .toEqual(['hooks.example.com', '*.corp.example:8443', '10.0.0.7', '[::1]']);
     expect(parseEnv(WorkerEnv, {}).WEBHOOK_ALLOWED_HOSTS).toEqual([]);
     expect(() => parseEnv(WorkerEnv, { WEBHOOK_ALLOWED_HOSTS: 'ok.example,https://hooks.example/x,a b' }))
-      .toThrow(/^invalid configuration: WEBHOOK_ALLOWED_HOSTS=.*not a host, host:port or \*\.domain: https:\/\/hooks\.example\/x, a b$/);
+      .toThrow(/^invalid configuration: WEBHOOK_ALLOWED_HOSTS=.*not a host, host:port \(port 1-65535\) or \*\.domain: https:\/\/hooks\.example\/x, a b$/);
   });
 
   it('refuses a KEY_PREFIX whose queues would be those of a deployment without one', () => {
