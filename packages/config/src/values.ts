@@ -3,12 +3,14 @@ import { WEBHOOK_HOST_PATTERN } from '@sup/contracts';
 
 // Every variable reads unset and empty alike: the default (compose passes `${X:-}` as "").
 
+const RANGES = new WeakMap<z.ZodType, [number, number]>();
+
 /**
  * A numeric variable within [min, max]; `integer` rejects fractions. Unset or empty → `def`.
  * Plain decimal only: `Number()` would also read `0x50` (80), `1e1` (10) and `0b1`.
  */
-const numeric = (def: number, min: number, max: number, integer: boolean) =>
-  z.string().optional().transform((v, ctx) => {
+const numeric = (def: number, min: number, max: number, integer: boolean) => {
+  const schema = z.string().optional().transform((v, ctx) => {
     const s = (v ?? '').trim();
     if (s === '') return def;
     const n = (integer ? /^\d+$/ : /^(\d+\.?\d*|\.\d+)$/).test(s) ? Number(s) : Number.NaN;
@@ -18,6 +20,11 @@ const numeric = (def: number, min: number, max: number, integer: boolean) =>
     }
     return n;
   });
+  RANGES.set(schema, [min, max]);
+  return schema;
+};
+/** [min, max] of a numeric variable's schema (the README states them; its test compares). */
+export const numericRange = (schema: z.ZodType): [number, number] | undefined => RANGES.get(schema);
 export const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => numeric(def, min, max, true);
 export const num = (def: number, min: number, max: number) => numeric(def, min, max, false);
 
