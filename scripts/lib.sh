@@ -22,15 +22,22 @@ ensure_deps() {
   (cd "$ROOT" && pnpm install --frozen-lockfile --reporter=silent)
 }
 
-# host and port of a redis:// URL (defaults 127.0.0.1:6379)
-redis_host() { node -e 'const u=new URL(process.argv[1]);console.log(u.hostname||"127.0.0.1")' "$1"; }
-redis_port() { node -e 'const u=new URL(process.argv[1]);console.log(u.port||6379)' "$1"; }
+# "host port" of a redis:// or rediss:// URL (defaults 127.0.0.1 6379); fails quietly on anything else
+redis_addr() {
+  node -e 'try { const u = new URL(process.argv[1]); if (!/^rediss?:$/.test(u.protocol)) throw 0;
+    console.log((u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1") + " " + (u.port || 6379)) } catch { process.exit(2) }' "$1"
+}
+# a URL as it may be printed: user info masked
+redis_shown() { printf '%s' "$1" | sed -E 's#^([a-z]+://)[^/@]*@#\1***@#'; }
 
-# PING over a plain TCP socket, so no redis-cli is needed to find out.
+# PING over a plain TCP socket, so no redis-cli is needed to find out. A TLS URL (rediss://) is only
+# checked for a listening port: the apps themselves speak TLS.
 redis_answers() {
-  local host port reply
-  host=$(redis_host "$1") port=$(redis_port "$1")
+  local addr host port reply
+  addr=$(redis_addr "$1") || return 1
+  host=${addr% *} port=${addr#* }
   { exec 9<>"/dev/tcp/$host/$port"; } 2>/dev/null || return 1
+  case "$1" in rediss://*) exec 9>&- 9<&-; return 0 ;; esac
   printf 'PING\r\n' >&9
   read -r -t 2 reply <&9 || true
   exec 9>&- 9<&-
@@ -48,12 +55,27 @@ ensure_redis_binary() {
   return 1
 }
 
-# Uses $REDIS_URL when it answers; otherwise starts a project-local redis-server and exports REDIS_URL.
-# $1 = mode: "aof" (durable, data under .data/redis) or "ephemeral" (tests).
+# REDIS_URL set (in the shell or .env): that Redis, and stop with one line when it does not answer —
+# never a private, empty stand-in for a shared Redis that is briefly down. Unset or empty: the Redis
+# at 127.0.0.1:6379 when it answers, else a project-local redis-server on EMBEDDED_REDIS_PORT (6390).
+# $1 = mode of the local one: "aof" (durable, data under .data/redis) or "ephemeral" (tests).
 ensure_redis() {
-  local mode=${1:-aof} url=${REDIS_URL:-redis://127.0.0.1:6379}
-  if redis_answers "$url"; then
-    export REDIS_URL=$url
+  local mode=${1:-aof}
+  if [ -n "${REDIS_URL:-}" ]; then
+    if ! redis_addr "$REDIS_URL" >/dev/null; then
+      say "REDIS_URL=$(redis_shown "$REDIS_URL") is not a redis://host:port or rediss:// URL"
+      return 1
+    fi
+    if redis_answers "$REDIS_URL"; then
+      export REDIS_URL
+      say "using Redis at $(redis_shown "$REDIS_URL") (REDIS_URL)"
+      return 0
+    fi
+    say "REDIS_URL=$(redis_shown "$REDIS_URL") does not answer: start that Redis, or unset REDIS_URL to use the local one (127.0.0.1:6379, else an embedded redis-server on port ${EMBEDDED_REDIS_PORT:-6390})"
+    return 1
+  fi
+  if redis_answers redis://127.0.0.1:6379; then
+    export REDIS_URL=redis://127.0.0.1:6379
     say "using Redis at $REDIS_URL"
     return 0
   fi
@@ -61,7 +83,9 @@ ensure_redis() {
   local port=${EMBEDDED_REDIS_PORT:-6390} dir="$ROOT/.data/redis"
   mkdir -p "$dir"
   export REDIS_URL="redis://127.0.0.1:$port"
-  if ! redis_answers "$REDIS_URL"; then
+  if redis_answers "$REDIS_URL"; then
+    say "using the embedded Redis at $REDIS_URL"
+  else
     say "starting embedded redis-server on 127.0.0.1:$port ($mode, $dir)"
     local persist=(--save "" --appendonly no)
     [ "$mode" = aof ] && persist=(--save "" --appendonly yes --appendfsync everysec)
@@ -70,6 +94,23 @@ ensure_redis() {
     for _ in $(seq 1 50); do redis_answers "$REDIS_URL" && break; sleep 0.1; done
     redis_answers "$REDIS_URL" || { say "embedded redis did not start; see $dir/redis.log"; return 1; }
   fi
+}
+
+# $ROOT/.env, when present, as if exported (`set -a`); a variable already set in the environment
+# keeps its value (the shell wins over the file). start.sh only: tests do not read it.
+load_dotenv() {
+  local file="$ROOT/.env" name kept=0
+  [ -f "$file" ] || return 0
+  local -A shell=()
+  while IFS= read -r name; do
+    if [ -n "${!name+x}" ]; then shell[$name]=${!name}; kept=$((kept + 1)); fi
+  done < <(sed -nE 's/^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=.*/\2/p' "$file" | sort -u)
+  set -a
+  # shellcheck disable=SC1090
+  . "$file"
+  set +a
+  for name in "${!shell[@]}"; do export "$name=${shell[$name]}"; done
+  say "read $file ($kept of its variables already set in the shell keep the shell's value)"
 }
 
 # Debian's chromium for the real-browser test of /admin/queues (e2e/test/admin-browser.test.ts).

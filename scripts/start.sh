@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The one command that starts the whole system: API, workers, scheduler and the development tool
-# gateway, on the Redis at $REDIS_URL or an embedded one. Ctrl-C stops everything.
+# gateway, on the Redis at $REDIS_URL or an embedded one. Ctrl-C stops everything: the workers
+# first (each finishes its node in flight and hands its runs back), then the API and the gateway.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 # schedules reconciled by the API at start-up; a relative path is taken from where start.sh was run
+# (one from .env, read below, from the repository root, where the API runs)
 if [ -n "${SCHEDULES_FILE:-}" ]; then
   case $SCHEDULES_FILE in /*) ;; *) SCHEDULES_FILE="$OLDPWD/$SCHEDULES_FILE" ;; esac
   export SCHEDULES_FILE
   say "schedules from $SCHEDULES_FILE"
 fi
+load_dotenv
 ensure_deps
 ensure_redis aof
 say "building"
@@ -18,21 +21,43 @@ WORKERS=${WORKERS:-2}
 SIM_PORT=${SIM_PORT:-8000}
 export GATEWAY_URL=${GATEWAY_URL:-http://127.0.0.1:$SIM_PORT}
 export SUPERVISOR_API_KEY=${SUPERVISOR_API_KEY:-dev-supervisor-key}
-pids=()
-stop() { trap - INT TERM EXIT; say "stopping"; kill -TERM "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap stop INT TERM EXIT
+pids=() workers=() others=()
+stop() {
+  trap - EXIT
+  # a second Ctrl-C does not wait any longer (a worker gives up by itself after WORKER_STOP_TIMEOUT_MS)
+  trap 'say "killing"; kill -KILL "${pids[@]}" 2>/dev/null || true' INT TERM
+  say "stopping: the workers first (they hand their runs back), then the API and the gateway"
+  if [ ${#workers[@]} -gt 0 ]; then
+    kill -TERM "${workers[@]}" 2>/dev/null || true
+    wait "${workers[@]}" 2>/dev/null || true
+  fi
+  kill -TERM "${others[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap 'stop; exit 130' INT TERM
+trap stop EXIT
 
-# each process's lines carry its name, as `docker logs <container>` would separate them
-run() { local name=$1; shift; "$@" > >(sed -u "s/^/[$name] /") 2>&1 & pids+=($!); }
+# Each process runs in a session of its own, so the terminal's Ctrl-C (SIGINT to the whole
+# foreground process group) reaches start.sh alone, which stops them in order; the line prefixer
+# ignores SIGINT so the workers' last lines still get through. Each line carries its process's
+# name, as `docker logs <container>` would separate them.
+detach=()
+command -v setsid >/dev/null && detach=(setsid)
+run() {
+  local name=$1 group=$2; shift 2
+  "${detach[@]}" "$@" > >(trap '' INT; exec sed -u "s/^/[$name] /") 2>&1 &
+  pids+=($!)
+  if [ "$group" = worker ]; then workers+=($!); else others+=($!); fi
+}
 if [ "${START_GATEWAY_SIM:-1}" = 1 ]; then
-  run gateway-sim env SIM_PORT="$SIM_PORT" SIM_API_KEY="$SUPERVISOR_API_KEY" node apps/gateway-sim/dist/main.js
+  run gateway-sim other env SIM_PORT="$SIM_PORT" SIM_API_KEY="$SUPERVISOR_API_KEY" node apps/gateway-sim/dist/main.js
 fi
 # WORKER_METRICS_PORT is the first worker's metrics port; the others take the next ones
 for i in $(seq 1 "$WORKERS"); do
   port=0; [ "${WORKER_METRICS_PORT:-0}" != 0 ] && port=$((WORKER_METRICS_PORT + i - 1))
-  run "worker$i" env WORKER_METRICS_PORT=$port node apps/worker/dist/main.js
+  run "worker$i" worker env WORKER_METRICS_PORT=$port node apps/worker/dist/main.js
 done
-run api node apps/api/dist/main.js
+run api other node apps/api/dist/main.js
 say "API on http://localhost:${PORT:-8084}  (healthz: curl -sf http://localhost:${PORT:-8084}/healthz)"
 wait -n "${pids[@]}" || true
 say "a process exited; stopping the rest"

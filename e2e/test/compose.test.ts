@@ -149,6 +149,29 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
     expect(flat(services['sofiia-redis']!.command)).toContain('--protected-mode no');
   });
 
+  it('every variable the apps read is passed through, so compose/.env can set it', () => {
+    const { services } = resolved([PROD], { WORKER_REPLICAS: '1' });
+    const missing = (schema: typeof ApiEnv | typeof WorkerEnv, s: Service) => [...envKeys(schema)].filter((k) => !(k in (s.environment ?? {})));
+    expect(missing(ApiEnv, services['sofiia-supervisor']!)).toEqual([]);
+    expect(missing(WorkerEnv, services['sofiia-supervisor-worker']!)).toEqual([]);
+    const set = { REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'sup', REDIS_PASSWORD: 'pw', WORKER_REPLICAS: '1' };
+    for (const name of ['sofiia-supervisor', 'sofiia-supervisor-worker']) {
+      expect(resolved([PROD], set).services[name]!.environment).toMatchObject({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'sup', REDIS_PASSWORD: 'pw' });
+      expect(resolved([PROD], { REDIS_CLUSTER_NODES: 'c1:7000', WORKER_REPLICAS: '1' }).services[name]!.environment!.REDIS_CLUSTER_NODES).toBe('c1:7000');
+    }
+  });
+
+  it("a worker's stop grace period outlasts WORKER_STOP_TIMEOUT_MS, in every file: Docker must not SIGKILL a worker finishing a 60 s node", () => {
+    const ms = (d: string | undefined) => [...(d ?? '').matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)]
+      .reduce((sum, [, n, unit]) => sum + Number(n) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'], 0);
+    const stopTimeout = WorkerEnv.parse({}).WORKER_STOP_TIMEOUT_MS;
+    for (const file of [PROD, DEV]) {
+      const worker = resolved([file], { WORKER_REPLICAS: '1' }).services['sofiia-supervisor-worker']!;
+      const timeout = Number(worker.environment?.WORKER_STOP_TIMEOUT_MS ?? stopTimeout);
+      expect([file, ms(worker.stop_grace_period) > timeout]).toEqual([file, true]);
+    }
+  });
+
   it('rejects what is wrong (the validation is real)', () => {
     const bad = config([PROD], { WORKER_REPLICAS: 'many' });
     expect(bad.status).not.toBe(0);

@@ -24,6 +24,8 @@ try {
   process.exit(1);
 }
 const log = createLogger({ service: 'api', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
+// said at start-up, not only as auth=off in api_listening: every route then answers without a key
+if (env.API_KEYS.length === 0) log.warn('auth_off', { reason: 'API_KEYS is unset: every route answers without a key' });
 // one line per burst and 5 s: every connection reports every reconnect attempt while Redis is down
 const redisError = burstLimited((f: { error: string }) => log.error('Redis connection error', f));
 const onError = (err: Error) => redisError({ error: err.message });

@@ -39,6 +39,14 @@ describe('GET /healthz', () => {
     expect(res.body).toMatchObject({ status: 'degraded', reason: expect.stringMatching(/^redis refuses writes: OOM command not allowed/) });
   });
 
+  it('shows the gateway without user info (the route is public): http://host:port/path only', async () => {
+    const probeWrite = async () => 'OK';
+    const app = express().use(healthRoutes({ probeWrite, graphs: [], gatewayUrl: 'https://user:s3cret@gw.internal:8443/base', redisWarnings: () => [] }));
+    const res = await request(app).get('/healthz');
+    expect(res.body.gateway_url).toBe('https://gw.internal:8443/base');
+    expect(res.text).not.toMatch(/s3cret|user/);
+  });
+
   it('writes its probe key with a short expiry', async () => {
     await request(secured.app).get('/healthz');
     const ttl = await secured.redis.pttl(`${secured.prefix}write-probe`);

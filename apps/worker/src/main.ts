@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import { QUEUES, type RunRecord } from '@sup/contracts';
-import { loadOrExit, WorkerEnv } from '@sup/config';
+import { loadOrExit, redactUrl, WorkerEnv } from '@sup/config';
 import { burstLimited, createLogger } from '@sup/logging';
 import { connectRedis, createKeys, RunStore } from '@sup/run-store';
 import { createGatewayClient } from '@sup/gateway-client';
@@ -106,7 +106,7 @@ await worker.waitUntilReady();
 
 // webhooks and schedule ticks
 const sideWorkers = await startSideWorkers({ bull, redis, store, queue, webhookQueue, log, onError, onRunFailed: runFinished, onHousekeeping: metrics.onHousekeeping, refusals, env });
-log.info('worker_ready', { pid: process.pid, concurrency: env.WORKER_CONCURRENCY, gateway_url: env.GATEWAY_URL, graphs: [...compiled.keys()].join(',') });
+log.info('worker_ready', { pid: process.pid, concurrency: env.WORKER_CONCURRENCY, gateway_url: redactUrl(env.GATEWAY_URL), graphs: [...compiled.keys()].join(',') });
 watchdog.start();
 
 let stopping: Promise<void> | undefined;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maskUrlSecrets } from './urls.js';
 
 /** Thrown by parseEnv; its message is the one line printed at start-up. */
 export class ConfigError extends Error {
@@ -8,13 +9,22 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose values are secrets as a whole: an error line names them without their value. */
+const SECRETS = new Set(['API_KEYS', 'SUPERVISOR_API_KEY', 'WEBHOOK_SECRET', 'REDIS_PASSWORD']);
+
+/** How a value is quoted in an error line: never a secret (keys, URL credentials, query values). */
+function shown(name: string, value: string | undefined): string {
+  if (value === undefined) return '(unset)';
+  return SECRETS.has(name) ? '(hidden)' : JSON.stringify(maskUrlSecrets(value));
+}
+
 export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
   const res = schema.safeParse(env);
   if (res.success) return res.data;
   const issue = res.error.issues[0]!;
   const name = issue.path.join('.') || 'environment';
   const value = typeof issue.path[0] === 'string' ? env[issue.path[0]] : undefined;
-  throw new ConfigError(`invalid configuration: ${name}=${value === undefined ? '(unset)' : JSON.stringify(value)}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration: ${name}=${shown(name, value)}: ${issue.message}`);
 }
 
 /** Parse once at boot; a bad variable prints one clear line and exits 1. */

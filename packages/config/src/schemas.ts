@@ -1,53 +1,8 @@
 import { z } from 'zod';
-import { WEBHOOK_HOST_PATTERN } from '@sup/contracts';
-import { checkRedisTopology, redisTopologyVars } from './redis.js';
+import { checkRedisTopology, redisTopologyVars, redisUrl } from './redis.js';
+import { httpUrl } from './urls.js';
+import { apiKeys, bool, int, logFormat, num, text, webhookHosts } from './values.js';
 
-/** A numeric variable within [min, max]; `integer` rejects fractions. Unset or empty → `def`. */
-const numeric = (def: number, min: number, max: number, integer: boolean) =>
-  z.string().optional().transform((v, ctx) => {
-    if (v === undefined || v === '') return def;
-    const n = Number(v);
-    if (!(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `expected ${integer ? 'an integer' : 'a number'} between ${min} and ${max}` });
-      return z.NEVER;
-    }
-    return n;
-  });
-const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => numeric(def, min, max, true);
-const num = (def: number, min: number, max: number) => numeric(def, min, max, false);
-/** An http(s) base URL. `router:8000` parses as a URL with the scheme `router:`, so the scheme is checked. */
-const httpUrl = (def: string) =>
-  z.string().optional().transform((v, ctx) => {
-    const s = v || def;
-    const u = URL.canParse(s) ? new URL(s) : null;
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname) {
-      ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL, such as http://router:8000' });
-      return z.NEVER;
-    }
-    return u.toString().replace(/\/$/, '');
-  });
-const list = z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-/** WEBHOOK_ALLOWED_HOSTS: comma-separated `host`, `host:port` or `*.domain`; empty = any host. */
-const webhookHosts = list.superRefine((hosts, ctx) => {
-  const bad = hosts.filter((h) => !WEBHOOK_HOST_PATTERN.test(h));
-  if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `not a host, host:port or *.domain: ${bad.join(', ')}` });
-});
-const bool = (def: boolean) =>
-  z.string().optional().transform((v, ctx) => {
-    if (v === undefined || v === '') return def;
-    if (/^(1|true|yes|on)$/i.test(v)) return true;
-    if (/^(0|false|no|off)$/i.test(v)) return false;
-    ctx.addIssue({ code: 'custom', message: 'expected true or false' });
-    return z.NEVER;
-  });
-const redisUrl = z.string().optional().transform((v, ctx) => {
-  const s = v || 'redis://127.0.0.1:6379';
-  if (!/^rediss?:\/\//.test(s)) {
-    ctx.addIssue({ code: 'custom', message: 'expected redis://host:port[/db] or rediss://' });
-    return z.NEVER;
-  }
-  return s;
-});
 // A hash-tagged prefix such as "{sup}:" puts every key of a deployment in one Cluster slot.
 const keyPrefix = z.string().optional().transform((v, ctx) => {
   const s = v ?? '';
@@ -73,16 +28,16 @@ export const common = {
     (v) => (typeof v === 'string' && v !== '' ? ({ warning: 'warn', critical: 'error' }[v.toLowerCase()] ?? v.toLowerCase()) : undefined),
     z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   ),
-  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  LOG_FORMAT: logFormat,
   ...redisTopologyVars,
 };
 
 export const ApiEnv = z.object({
   ...common,
   PORT: int(8084, 0, 65_535),
-  HOST: z.string().default('0.0.0.0'),
+  HOST: text('0.0.0.0'),
   GATEWAY_URL: httpUrl('http://router:8000'),
-  API_KEYS: list,
+  API_KEYS: apiKeys,
   BODY_LIMIT_KB: int(256, 1, 10_240),
   METRICS_PUBLIC: bool(false),
   /** New runs are refused (503 over_capacity) from this % of Redis' maxmemory on; 0 = never. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { ApiEnv, ConfigError, parseEnv, WorkerEnv } from '../src/index.js';
+import { ApiEnv, ConfigError, numericRange, parseEnv, WorkerEnv } from '../src/index.js';
 
 describe('config', () => {
   it('applies the documented defaults', () => {
@@ -35,7 +35,7 @@ describe('config', () => {
       .toEqual(['hooks.example.com', '*.corp.example:8443', '10.0.0.7', '[::1]']);
     expect(parseEnv(WorkerEnv, {}).WEBHOOK_ALLOWED_HOSTS).toEqual([]);
     expect(() => parseEnv(WorkerEnv, { WEBHOOK_ALLOWED_HOSTS: 'ok.example,https://hooks.example/x,a b' }))
-      .toThrow(/^invalid configuration: WEBHOOK_ALLOWED_HOSTS=.*not a host, host:port or \*\.domain: https:\/\/hooks\.example\/x, a b$/);
+      .toThrow(/^invalid configuration: WEBHOOK_ALLOWED_HOSTS=.*not a host, host:port \(port 1-65535\) or \*\.domain: https:\/\/hooks\.example\/x, a b$/);
   });
 
   it('refuses a KEY_PREFIX whose queues would be those of a deployment without one', () => {
@@ -69,6 +69,18 @@ describe('documented configuration', () => {
       expect([key, new RegExp(`^\\| [^|]*\`${key}\``, 'm').test(readme)]).toEqual([key, true]);
       const shown = (parseEnv(schema, { [key]: example.get(key)! }) as Record<string, unknown>)[key];
       expect([key, shown]).toEqual([key, defaults[key]]);
+    }
+  });
+
+  it.each(schemas)('the README table gives every numeric %s variable its accepted range', (_name, schema) => {
+    // 1024 may be written 1 KiB, 4194304 as 4 MiB
+    const forms = (n: number) => [String(n), ...(n % 1_048_576 === 0 ? [`${n / 1_048_576} MiB`] : n % 1_024 === 0 ? [`${n / 1_024} KiB`] : [])];
+    for (const [key, field] of Object.entries(schema.shape)) {
+      const range = numericRange(field as never);
+      if (!range) continue;
+      const row = new RegExp(`^\\| [^|]*\`${key}\`.*$`, 'm').exec(readme)?.[0] ?? '';
+      const stated = forms(range[0]).some((lo) => forms(range[1]).some((hi) => row.includes(`${lo}–${hi}`)));
+      expect([key, range, stated]).toEqual([key, range, true]);
     }
   });
 });

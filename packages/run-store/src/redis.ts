@@ -8,7 +8,21 @@ export interface CreateRedisOptions {
   forBullmq?: boolean;
   /** Escape hatch (TLS, timeouts); applied last. */
   options?: RedisOptions;
+  /**
+   * Redis refused the URL's database (`SELECT 99`: ERR DB index is out of range). ioredis would
+   * go on in db 0, another deployment's data, reporting the error on every reconnect. Called with
+   * one line naming REDIS_URL; by default it is printed and the process exits 1.
+   */
+  onRefusedDb?: (line: string) => void;
 }
+
+const exitWith = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
+};
+
+/** The URL with user info and query values masked, as packages/config quotes values. */
+const masked = (url: string) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@').replace(/([?&][^=&#]*=)[^&#]*/g, '$1***');
 
 export function createRedis(url: string, opts: CreateRedisOptions): Redis {
   const redis = new Redis(url, {
@@ -21,7 +35,15 @@ export function createRedis(url: string, opts: CreateRedisOptions): Redis {
     enableOfflineQueue: true,
     ...opts.options,
   });
-  // without a listener ioredis prints "Unhandled error event" on every failed reconnect
-  if (opts.onError) redis.on('error', opts.onError);
+  const refusedDb = (err: Error & { command?: { name?: string; args?: unknown[] } }) =>
+    err.name === 'ReplyError' && err.command?.name === 'select'
+      ? `invalid configuration: REDIS_URL="${masked(url)}": Redis refuses database ${String(err.command.args?.[0])} (${err.message})` : null;
+  redis.on('error', (err: Error) => {
+    const line = refusedDb(err);
+    if (line) return (opts.onRefusedDb ?? exitWith)(line);
+    // without a listener ioredis prints "Unhandled error event" on every failed reconnect
+    if (opts.onError) opts.onError(err);
+    else console.error('[ioredis] Unhandled error event:', err);
+  });
   return redis;
 }

@@ -31,4 +31,37 @@ describe('createRedis', () => {
     await expect(down.get('x')).rejects.toThrow();
     expect(onError).toHaveBeenCalled();
   });
+
+  it('stops with one line naming REDIS_URL when Redis refuses its database, instead of going on in db 0', async () => {
+    const url = new URL(REDIS_URL);
+    url.pathname = '/99'; // a default Redis has 16
+    url.username = 'default'; // user info is masked in the line (the default user takes any password)
+    url.password = 's3cret';
+    const onError = jest.fn();
+    let r: Redis | undefined;
+    const line = await new Promise<string>((resolve) => {
+      r = open(url.toString(), { name: 'bad-db', onError, onRefusedDb: resolve, options: { retryStrategy: () => null } });
+    });
+    expect(line).toBe(`invalid configuration: REDIS_URL="redis://***@${url.host}/99": Redis refuses database 99 (ERR DB index is out of range)`);
+    expect(onError).not.toHaveBeenCalled();
+    r!.disconnect();
+  });
+
+  it('by default prints that line and exits 1', async () => {
+    const url = new URL(REDIS_URL);
+    url.pathname = '/99';
+    let exited: (code: unknown) => void = () => undefined;
+    const exitCode = new Promise((resolve) => { exited = resolve; });
+    const exit = jest.spyOn(process, 'exit').mockImplementation(((code: unknown) => exited(code)) as never);
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const r = open(url.toString(), { name: 'bad-db-exit', options: { retryStrategy: () => null } });
+      expect(await exitCode).toBe(1);
+      expect(write.mock.calls.map((c) => c[0])).toEqual([`invalid configuration: REDIS_URL="${url.toString()}": Redis refuses database 99 (ERR DB index is out of range)\n`]);
+      r.disconnect();
+    } finally {
+      exit.mockRestore();
+      write.mockRestore();
+    }
+  });
 });

@@ -1,10 +1,12 @@
 import { Router } from 'express';
+import { redactUrl } from '@sup/config';
 import { isRedisUnavailable } from '@sup/run-store';
 
 export interface HealthDeps {
   /** RunStore.probeWrite: a write, so /healthz also sees a Redis that answers but takes no writes. */
   probeWrite(): Promise<unknown>;
   graphs: string[];
+  /** GATEWAY_URL; shown without user info (the route is public). */
   gatewayUrl: string;
   /** Problems of the Redis deployment found at start-up (maxmemory-policy, replication). */
   redisWarnings: () => string[];
@@ -17,8 +19,9 @@ export interface HealthDeps {
  */
 export function healthRoutes(d: HealthDeps): Router {
   const r = Router();
+  const gatewayUrl = redactUrl(d.gatewayUrl);
   r.get('/healthz', async (_req, res) => {
-    const base = { service: 'sofiia-supervisor', graphs: d.graphs, state_backend: 'redis', gateway_url: d.gatewayUrl };
+    const base = { service: 'sofiia-supervisor', graphs: d.graphs, state_backend: 'redis', gateway_url: gatewayUrl };
     const found = d.redisWarnings();
     const warnings = found.length ? found : undefined;
     try {
