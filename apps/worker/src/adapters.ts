@@ -48,8 +48,7 @@ export function childRuns(deps: SubmitDeps, cancels: CancelService, parent: { ru
       return { run_id: record.run_id };
     },
     async unfinished() {
-      const page = await deps.store.list({ parentRunId: parent.runId, limit: 100 });
-      return page.runs.filter((r) => !isTerminal(r.status)).map((r) => r.run_id);
+      return (await unfinishedChildren(deps.store, parent.runId)).map((r) => r.run_id);
     },
     async get(runId) {
       const r = await deps.store.get(runId);
@@ -60,4 +59,16 @@ export function childRuns(deps: SubmitDeps, cancels: CancelService, parent: { ru
       if (r && !isTerminal(r.status)) await cancels.cancel(r, reason);
     },
   };
+}
+
+/** The child runs of `parentRunId` not finished yet (listing index by parent; a parent has few). */
+async function unfinishedChildren(store: SubmitDeps['store'], parentRunId: string) {
+  return (await store.list({ parentRunId, limit: 100 })).runs.filter((r) => !isTerminal(r.status));
+}
+
+/** Cancels every unfinished child run of `parentRunId`, with `reason`; how many there were. */
+export async function cancelUnfinishedChildren(store: SubmitDeps['store'], cancels: CancelService, parentRunId: string, reason: string): Promise<number> {
+  const open = await unfinishedChildren(store, parentRunId);
+  for (const r of open) await cancels.cancel(r, reason).catch(() => undefined); // finished meanwhile: 409
+  return open.length;
 }

@@ -9,7 +9,7 @@ import { bullPrefix, CancelService, createRunQueue, createWebhookQueue, enqueueC
 import { compileGraph, type CompiledGraph } from '@sup/engine';
 import { graphs } from '@sup/graphs';
 import { CancelWatcher } from './cancels.js';
-import { childRuns, gatewayTools } from './adapters.js';
+import { cancelUnfinishedChildren, childRuns, gatewayTools } from './adapters.js';
 import { createProcessor } from './processor.js';
 import { compensate } from './compensate.js';
 import { onJobFailed } from './failures.js';
@@ -70,6 +70,10 @@ const compiled = new Map<string, CompiledGraph>(Object.values(graphs).map((g) =>
 const cancels = await CancelWatcher.start(sub, keys.cancelChannel);
 const cancelService = new CancelService({ store, queue, publisher: redis, channel: keys.cancelChannel, log, ttlSec: env.RUN_TTL_SEC, onFinished: queueWebhook });
 const tools = (runId: string, agentId: string) => gatewayTools(gateway, runId, agentId);
+const cancelChildren = async (runId: string, reason: string) => {
+  const n = await cancelUnfinishedChildren(store, cancelService, runId, reason);
+  if (n > 0) log.warn('child_runs_cancelled', { run: runId, children: n, reason });
+};
 const runs = (runId: string, agentId: string, signal?: AbortSignal) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId }, signal);
 const graph = (name: string) => compiled.get(name);
 
@@ -78,6 +82,7 @@ const processor = createProcessor({
   store, log, cancels,
   graph, tools, runs,
   compensateLater: (rec) => enqueueCompensation(queue, { run_id: rec.run_id, graph: rec.graph }, env.RUN_TTL_SEC),
+  cancelChildren,
   compensate: (runId, last) => compensate({ store, log, graph, tools, runs, timeoutMs: env.GATEWAY_TIMEOUT_MS }, runId, last),
   settings: { jobPollIntervalMs: Math.round(env.JOB_POLL_INTERVAL_SEC * 1000) },
   workerId: `${hostname()}:${process.pid}`,

@@ -35,6 +35,11 @@ export interface ProcessorDeps {
   afterFinish?(rec: RunRecord): Promise<void>;
   /** A cancelled run that had started work gets its graph's compensation queued. */
   compensateLater(rec: RunRecord): Promise<void>;
+  /**
+   * Cancels the unfinished child runs of a run that an operator ended or deleted (a hand SET of a
+   * final status, a DEL): nothing else would stop them. Best effort.
+   */
+  cancelChildren?(runId: string, reason: string): Promise<void>;
   /** `lastAttempt`: no retry follows a failure (see compensate.ts). */
   compensate(runId: string, lastAttempt: boolean): Promise<string>;
   /** How long a run waits after Redis refused one of its pass's commands (default REDIS_RETRY_MS). */
@@ -125,7 +130,13 @@ export function createProcessor(d: ProcessorDeps) {
     }
     d.log.warn('run_released', meta);
     const live = res.reason === 'lease' || (res.reason === 'status' && res.status !== undefined && !isTerminal(res.status));
+    if (!live && res.reason !== 'corrupt') await endedByHand(rec.run_id, res.status ?? 'deleted');
     return live ? 'changed' : 'released';
+  }
+
+  /** A run ended or removed by someone else than its worker: its children would go on alone. */
+  async function endedByHand(runId: string, status: string): Promise<void> {
+    await d.cancelChildren?.(runId, `parent ${status}`).catch((err: Error) => d.log.warn('child_cancel_failed', { run: runId, error: err.message }));
   }
 
   /**
@@ -197,11 +208,13 @@ export function createProcessor(d: ProcessorDeps) {
     let rec = await d.store.get(runId).catch(unrecoverable);
     if (!rec) {
       d.log.warn('run_missing', { run: runId });
+      await endedByHand(runId, 'deleted');
       return 'missing';
     }
     if (isTerminal(rec.status)) {
       // finished by an earlier attempt whose afterFinish failed or never ran (crash), or by hand
       await d.afterFinish?.(rec);
+      await endedByHand(runId, rec.status);
       return rec.status;
     }
     if (rec.status === 'cancelling') {

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { ToolError } from '@sup/contracts';
 import { CancelService, createRunQueue, newRunRecord, submitRun } from '@sup/queue';
 import { createKeys, RunStore } from '@sup/run-store';
-import { childKey, childRuns } from '../src/adapters.js';
+import { cancelUnfinishedChildren, childKey, childRuns } from '../src/adapters.js';
 import { capturedLog, REDIS_URL } from './harness.js';
 
 const prefix = `t-child-${process.pid}:`;
@@ -65,5 +65,17 @@ describe('child runs of a postmortem', () => {
     const late = childRuns(deps, cancels, { runId: other, agentId: 'sofiia' }, ac.signal);
     await expect(late.start('incident_triage', triage)).rejects.toThrow();
     expect((await store.list({ parentRunId: other, limit: 10 })).runs).toEqual([]);
+  });
+
+  it('cancelUnfinishedChildren cancels the unfinished children of a run, with the reason, and leaves finished ones', async () => {
+    const p = await parent();
+    const runs = childRuns(deps, cancels, { runId: p, agentId: 'sofiia' });
+    const a = await runs.start('incident_triage', triage);
+    const b = await runs.start('release_check', { service: 'x', version: '1' });
+    await cancels.cancel((await store.get(b.run_id))!, 'done already');
+    expect(await cancelUnfinishedChildren(store, cancels, p, 'parent failed')).toBe(1);
+    expect((await store.get(a.run_id))?.status).toBe('cancelled');
+    expect((await store.events(a.run_id)).at(-1)).toMatchObject({ type: 'run_cancelled', data: { reason: 'parent failed' } });
+    expect(await cancelUnfinishedChildren(store, cancels, p, 'again')).toBe(0);
   });
 });

@@ -63,7 +63,7 @@ export const bigGraph: GraphDefinition = {
   edges: [{ from: 'small', to: 'big' }, { from: 'big', to: END }],
 };
 
-export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'onTakeover' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit'> {
+export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'onTakeover' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit' | 'cancelChildren'> {
   /** The store the processor uses, e.g. one whose commits fail the way a test needs. */
   wrapStore?(store: RunStore): RunStore;
   /** RUN_RECORD_MAX_BYTES of the processor's store. */

@@ -5,7 +5,9 @@ import { CancelService } from '@sup/queue';
 import type { RunStore } from '@sup/run-store';
 import { harness, until } from './harness.js';
 
-const h = harness();
+// runs whose children the processor had cancelled (an operator ended or removed the run)
+const endedByHand: Array<[string, string]> = [];
+const h = harness({ cancelChildren: async (id, reason) => void endedByHand.push([id, reason]) });
 beforeAll(() => h.start());
 afterAll(() => h.close());
 
@@ -37,6 +39,19 @@ describe('worker processor over real BullMQ + Redis', () => {
     await until('job finished', async () => (await job!.getState()) === 'completed');
     expect(await statusOf(record.run_id)).toBe('failed');
     expect(h.calls.filter((c) => c.key.startsWith(`${record.run_id}:c:`))).toHaveLength(0);
+    // its child runs, if it had any, are cancelled: nothing else would stop them
+    expect(endedByHand).toContainEqual([record.run_id, 'parent failed']);
+  });
+
+  it('cancels the children of a run an operator deleted (DEL) while its job was parked', async () => {
+    const { record } = await h.submit({}, 'park');
+    await until('parked', async () => (await statusOf(record.run_id)) === 'waiting');
+    await h.redis.del(h.keys.run(record.run_id), h.keys.events(record.run_id));
+    // its park is a minute long: wake it now (what "promote" in the dashboard does)
+    await until('the job parked', async () => (await h.queue.getJobState(record.run_id)) === 'delayed');
+    await (await h.queue.getJob(record.run_id))!.promote();
+    await until('the job found the run gone', async () => endedByHand.some(([id]) => id === record.run_id));
+    expect(endedByHand).toContainEqual([record.run_id, 'parent deleted']);
   });
 
   it('a record that went back to an earlier state while its job is ours (writes lost, e.g. in a failover): the job is handed back and the run finishes', async () => {
