@@ -30,13 +30,20 @@ export type FireResult =
   | { outcome: 'disabled' }
   | { outcome: 'invalid'; message: string };
 
+/**
+ * The idempotency key of a schedule's run for one fire time. It has spaces, which the API refuses in
+ * an Idempotency-Key: a client cannot plant the run a tick would adopt. (Until 2026-11-29 it was
+ * `sched:<id>:<tick>`, and the fire times are public in GET /v1/schedules.)
+ */
+export const scheduleKey = (id: string, tick: string): string => `sched ${id} ${tick}`;
+
 // long enough for one submit (two Redis round trips), short enough that a crashed claimer's
 // schedule is free again by the time BullMQ re-delivers its tick
 const CLAIM_MS = 15_000;
 
 /**
  * One tick of a schedule: load its current definition, apply the overlap policy, start the run.
- * The run's idempotency key `sched:<id>:<tick>` makes a re-delivered tick return the run it already
+ * The run's idempotency key (scheduleKey) makes a re-delivered tick return the run it already
  * started; the claim (claim.lua) keeps two ticks of one schedule from racing past the overlap check.
  */
 export async function fireSchedule(d: FireDeps, id: string, tick: Tick, opts: { manual?: boolean; overlap?: Overlap } = {}): Promise<FireResult> {
@@ -71,11 +78,18 @@ export async function fireSchedule(d: FireDeps, id: string, tick: Tick, opts: { 
     res = await submitRun(d.submit, {
       graph: s.graph, agentId: s.agent_id, input: input.data as Record<string, unknown>,
       trigger: { type: 'schedule', schedule_id: id, ...(tick.scheduledAt !== undefined ? { scheduled_at: new Date(tick.scheduledAt).toISOString() } : {}) },
-      idempotencyKey: `sched:${id}:${tick.key}`,
+      idempotencyKey: scheduleKey(id, tick.key),
     });
   } catch (err) {
     await d.store.settle(id, { tick: tick.key, token, runId: null, nowMs: now(), createdMs: 0, keepMs: 0, createdAt }).catch(() => undefined);
     throw err;
+  }
+  // the key found a run this schedule did not start: it is not this tick's, and is not adopted
+  if (!res.created && (res.record.trigger?.schedule_id !== id || res.record.graph !== s.graph)) {
+    await d.store.settle(id, { tick: tick.key, token, runId: null, nowMs: now(), createdMs: 0, keepMs: 0, createdAt }).catch(() => undefined);
+    const message = `the run key of tick ${tick.key} names run ${res.record.run_id}, which this schedule did not start`;
+    d.log.error('schedule_key_conflict', { schedule: id, tick: tick.key, run: res.record.run_id });
+    return { outcome: 'invalid', message };
   }
   const createdMs = Date.parse(res.record.created_at);
   const recorded = await d.store.settle(id, {

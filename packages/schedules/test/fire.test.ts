@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Job } from 'bullmq';
 import { graphs } from '@sup/graphs';
 import type { RunRecord, TickJobData } from '@sup/contracts';
-import { fireSchedule, type FireDeps } from '../src/fire.js';
+import { submitRun } from '@sup/queue';
+import { fireSchedule, scheduleKey, type FireDeps } from '../src/fire.js';
 import { createTickProcessor } from '../src/processor.js';
 import { validateSchedule } from '../src/schema.js';
 import { ScheduleStore } from '../src/store.js';
@@ -52,6 +53,19 @@ describe('fireSchedule', () => {
     expect(await store.state(s.id)).toMatchObject({ last_run_id: res.run.run_id, fired: 1, skipped: 0 });
     expect((await store.runs(s.id, 10)).map((r) => r.run_id)).toEqual([res.run.run_id]);
     expect((await store.ticks(s.id, 10))[0]).toMatchObject({ outcome: 'fired', tick: String(at), run_id: res.run.run_id });
+  });
+
+  it('uses a run key no API client can send, and adopts no run under it that the schedule did not start', async () => {
+    const s = await schedule();
+    expect(scheduleKey(s.id, '5000')).toMatch(/ /);
+    // what a client that sent the key first would have planted (possible while keys had no spaces)
+    const planted = await submitRun(env.submit, { graph: 'incident_triage', agentId: 'sofiia', input: { service: 'planted' }, idempotencyKey: scheduleKey(s.id, '5000') });
+    const res = await fireSchedule(deps, s.id, { key: '5000' });
+    expect(res).toEqual({ outcome: 'invalid', message: expect.stringContaining(`names run ${planted.record.run_id}, which this schedule did not start`) });
+    expect(await store.state(s.id)).toMatchObject({ last_run_id: null, fired: 0 });
+    expect(env.lines.join('')).toMatch(new RegExp(`schedule_key_conflict schedule=${s.id} tick=5000 run=${planted.record.run_id}`));
+    // the next tick is not held up by it
+    expect(await fireSchedule(deps, s.id, { key: '6000' })).toMatchObject({ outcome: 'fired', created: true });
   });
 
   it('never starts a second run for a re-delivered tick', async () => {
