@@ -259,14 +259,22 @@ export class RunStore {
   /**
    * Drops ids from the live set (their runs are finished or gone). Returns how many were there.
    * A run finished by hand with the runbook's plain `SET` (no KEEPTTL) lost its expiry: it gets
-   * RUN_TTL_SEC back here (EXPIRE NX touches only keys without one).
+   * RUN_TTL_SEC back here, and only a key without one is touched (TTL -1; not EXPIRE NX, which
+   * needs Redis 7 where BullMQ needs 6.2).
    */
   async forgetLive(runIds: readonly string[]): Promise<number> {
     if (runIds.length === 0) return 0;
-    const p = this.redis.pipeline().zrem(this.keys.live, ...runIds);
-    for (const id of runIds) p.expire(this.keys.run(id), this.ttlSec, 'NX').expire(this.keys.events(id), this.ttlSec, 'NX');
-    const [[err, removed] = [null, 0]] = (await p.exec()) ?? [];
+    const keys = runIds.flatMap((id) => [this.keys.run(id), this.keys.events(id)]);
+    const read = this.redis.pipeline().zrem(this.keys.live, ...runIds);
+    for (const k of keys) read.ttl(k);
+    const [[err, removed] = [null, 0], ...ttls] = (await read.exec()) ?? [];
     if (err) throw err;
+    const lost = keys.filter((_, i) => ttls[i]?.[1] === -1);
+    if (lost.length > 0) {
+      const fix = this.redis.pipeline();
+      for (const k of lost) fix.expire(k, this.ttlSec);
+      await fix.exec();
+    }
     return removed as number;
   }
 

@@ -82,7 +82,13 @@ for i = 8, #ARGV do
 end
 redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
-if idem then redis.call('EXPIRE', idem, tonumber(ARGV[4]) * 2, 'GT') end
+if idem then
+  -- never shortened, and a key without expiry (-1) or gone (-2) left alone; TTL + EXPIRE rather
+  -- than EXPIRE … GT, which needs Redis 7
+  local keep = tonumber(ARGV[4]) * 2
+  local left = redis.call('TTL', idem)
+  if left >= 0 and left < keep then redis.call('EXPIRE', idem, keep) end
+end
 -- in the same script as the XADDs: a follower woken by this finds the events already there
 if ARGV[5] ~= '' and #ARGV >= 8 then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 
