@@ -54,6 +54,20 @@ export const ApiEnv = z.object({
 }).superRefine(checkRedisTopology);
 export type ApiEnv = z.infer<typeof ApiEnv>;
 
+/**
+ * A parent run polls its child every JOB_POLL_INTERVAL_SEC (±10 %): a child that finished must still
+ * exist at the next poll, so RUN_TTL_SEC must be well above the interval (a parked run itself is kept
+ * until its wake-up whatever the TTL; a finished child is not — it would read as gone).
+ */
+function checkPollAgainstTtl(env: { RUN_TTL_SEC: number; JOB_POLL_INTERVAL_SEC: number }, ctx: z.RefinementCtx): void {
+  if (env.RUN_TTL_SEC < 2 * env.JOB_POLL_INTERVAL_SEC) {
+    ctx.addIssue({
+      code: 'custom', path: ['RUN_TTL_SEC'],
+      message: `must be at least twice JOB_POLL_INTERVAL_SEC (${env.JOB_POLL_INTERVAL_SEC}): a finished child run must outlive its parent's next poll`,
+    });
+  }
+}
+
 export const WorkerEnv = z.object({
   ...common,
   GATEWAY_URL: httpUrl('http://router:8000'),
@@ -80,5 +94,5 @@ export const WorkerEnv = z.object({
   WEBHOOK_ALLOWED_HOSTS: webhookHosts,
   /** How often one worker removes finished BullMQ jobs past RUN_TTL_SEC and stale index entries. */
   HOUSEKEEPING_EVERY_SEC: int(60, 1, 86_400),
-}).superRefine(checkRedisTopology);
+}).superRefine(checkRedisTopology).superRefine(checkPollAgainstTtl);
 export type WorkerEnv = z.infer<typeof WorkerEnv>;

@@ -22,6 +22,13 @@ describe('config', () => {
     expect(() => parseEnv(ApiEnv, { LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
   });
 
+  it('wants RUN_TTL_SEC at least twice JOB_POLL_INTERVAL_SEC: a finished child must outlive its parent\'s next poll', () => {
+    expect(() => parseEnv(WorkerEnv, { RUN_TTL_SEC: '60', JOB_POLL_INTERVAL_SEC: '80' }))
+      .toThrow(/^invalid configuration: RUN_TTL_SEC="60": must be at least twice JOB_POLL_INTERVAL_SEC \(80\)/);
+    expect(parseEnv(WorkerEnv, { RUN_TTL_SEC: '60', JOB_POLL_INTERVAL_SEC: '30' }).RUN_TTL_SEC).toBe(60);
+    expect(parseEnv(WorkerEnv, { RUN_TTL_SEC: '60' }).RUN_TTL_SEC).toBe(60);
+  });
+
   it('wants the gateway as an http(s) URL: a bare host:port would pass as a URL with the scheme "router:"', () => {
     for (const bad of ['router:8000', 'localhost:8000', 'ftp://router', 'http//router:8000', 'not a url']) {
       expect(() => parseEnv(WorkerEnv, { GATEWAY_URL: bad })).toThrow(/^invalid configuration: GATEWAY_URL=.*expected an http:\/\/ or https:\/\/ URL/);
