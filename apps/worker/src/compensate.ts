@@ -22,7 +22,11 @@ export interface CompensateDeps {
  */
 export async function compensate(d: CompensateDeps, runId: string, lastAttempt = true): Promise<string> {
   const rec = await d.store.get(runId);
-  if (!rec || rec.status !== 'cancelled') return 'skipped';
+  if (!rec || rec.status !== 'cancelled') {
+    // nothing to undo from: say so, a job or child it started may be left running
+    d.log.warn('run_compensation_skipped', { run: runId, reason: rec ? `status ${rec.status}` : 'run_missing' });
+    return 'skipped';
+  }
   const graph = d.graph(rec.graph);
   const onCancel = graph?.def.onCancel;
   if (!graph || !onCancel) return 'none';

@@ -73,6 +73,11 @@ describe('compensation of a cancelled run', () => {
     expect(await types(id)).toEqual(['compensation_done']);
   });
 
+  it('says so when the run to compensate is gone (expired, deleted)', async () => {
+    expect(await compensate(deps(() => ({}), []), 'gr_gone000000', true)).toBe('skipped');
+    expect(logs.join('')).toMatch(/run_compensation_skipped run=gr_gone000000 reason=run_missing/);
+  });
+
   it('records a failure no retry can mend (401) at once, attempts left or not', async () => {
     const id = await cancelledRun();
     const d = deps(() => new ToolError('gateway_unauthorized', 'check SUPERVISOR_API_KEY', false), []);

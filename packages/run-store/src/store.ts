@@ -23,6 +23,8 @@ export const INDEX_KEEP_TTLS = 2;
 
 /** A parked record lives at least this long past its wake-up (see RunStore.ttlOf). */
 export const PARK_TTL_MARGIN_SEC = 60;
+/** A cancelled record lives at least this long: its compensation retries for about a minute and more. */
+export const CANCELLED_MIN_TTL_SEC = 600;
 
 export interface CommitRequest {
   /** The write happens only while the stored status is one of these. */
@@ -175,8 +177,11 @@ export class RunStore {
    * A record expires RUN_TTL_SEC after its last write — or, parked, not before it is due to wake
    * (`waiting.until`) plus a margin: a poll interval or a Retry-After longer than the TTL would
    * otherwise let a waiting run expire in its sleep (its job then found no record: `run_missing`).
+   * A cancelled one lives at least CANCELLED_MIN_TTL_SEC, for its compensation's retries.
    */
   private ttlOf(r: RunRecord): number {
+    // a cancelled run's compensation (cancel_task, its children) reads it, retrying for minutes
+    if (r.status === 'cancelled') return Math.max(this.ttlSec, CANCELLED_MIN_TTL_SEC);
     if (r.status !== 'waiting' || r.waiting === undefined) return this.ttlSec;
     const dueSec = Math.ceil((Date.parse(r.waiting.until) - Date.now()) / 1000);
     return Number.isFinite(dueSec) ? Math.max(this.ttlSec, dueSec + PARK_TTL_MARGIN_SEC) : this.ttlSec;

@@ -58,6 +58,13 @@ describe('commit', () => {
     expect(await redis.ttl(store.keys.run(rec.run_id))).toBeLessThanOrEqual(TTL);
   });
 
+  it('keeps a cancelled record at least 10 minutes, for its compensation\'s retries', async () => {
+    const rec = await stored();
+    expect(await store.commit(rec.run_id, { ifStatus: ['queued'], record: { ...rec, status: 'cancelled' } })).toEqual({ ok: true });
+    expect(await redis.ttl(store.keys.run(rec.run_id))).toBeGreaterThan(TTL);
+    expect(await redis.ttl(store.keys.run(rec.run_id))).toBeLessThanOrEqual(600);
+  });
+
   it('reports a status mismatch with the current status and writes nothing', async () => {
     const rec = await stored();
     const res = await store.commit(rec.run_id, { ifStatus: ['running'], record: { ...rec, status: 'succeeded' }, events: [event('run_succeeded')] });
