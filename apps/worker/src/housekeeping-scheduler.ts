@@ -21,6 +21,11 @@ export interface HousekeepingScheduler {
  */
 export async function scheduleHousekeeping(queue: HousekeepingQueue, everySec: number, log: Logger, checkMs = HOUSEKEEPING_CHECK_MS): Promise<HousekeepingScheduler> {
   const upsert = async () => {
+    // one scheduler for the deployment: the worker started last sets its interval for all
+    const before = (await queue.getJobScheduler(HOUSEKEEPING.schedulerId))?.every;
+    if (before && before !== everySec * 1000) {
+      log.warn('housekeeping_interval_changed', { from_sec: before / 1000, to_sec: everySec, why: 'HOUSEKEEPING_EVERY_SEC of the worker started last applies to every worker' });
+    }
     await queue.setGlobalConcurrency(1);
     await queue.upsertJobScheduler(HOUSEKEEPING.schedulerId, { every: everySec * 1000 }, {
       name: HOUSEKEEPING.jobName, opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },

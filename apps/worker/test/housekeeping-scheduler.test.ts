@@ -49,6 +49,18 @@ describe('the housekeeping job scheduler', () => {
     }
   });
 
+  it('says so when a worker with another HOUSEKEEPING_EVERY_SEC changes the deployment\'s interval', async () => {
+    const a = await scheduleHousekeeping(queue, 30, log, 3_600_000);
+    const b = await scheduleHousekeeping(queue, 3600, log, 3_600_000);
+    try {
+      expect(await queue.getJobScheduler(HOUSEKEEPING.schedulerId)).toMatchObject({ every: 3_600_000 });
+      expect(logs.join('')).toMatch(/housekeeping_interval_changed from_sec=30 to_sec=3600/);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('removes the scheduler an older version kept on queue schedules, and leaves the schedules alone', async () => {
     // what a worker of the older version upserts during a rolling upgrade
     await schedules.upsertJobScheduler(HOUSEKEEPING.legacySchedulerId, { every: 30_000 }, { name: HOUSEKEEPING.jobName });
