@@ -114,8 +114,8 @@ export function createProcessor(d: ProcessorDeps) {
    * still live but not as this pass left it (another lease, or an older status: taken over, or the
    * latest writes lost, e.g. in a Redis failover) — see letGo.
    */
-  async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string, capped = false): Promise<'ok' | 'released' | 'changed'> {
-    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}), capped }).catch(unrecoverable);
+  async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string, capped = false, reserveBytes = 0): Promise<'ok' | 'released' | 'changed'> {
+    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}), capped, reserveBytes }).catch(unrecoverable);
     if (res.ok) {
       if (isTerminal(t.record.status)) {
         d.onFinished?.(t.record);
@@ -237,8 +237,9 @@ export function createProcessor(d: ProcessorDeps) {
     try {
       const c = claim(rec, lease, next, d.now(), d.workerId, job.stalledCounter);
       // capped too: a run created over RUN_RECORD_MAX_BYTES (its input and metadata) fails here,
-      // before its first node starts anything, not after
-      const claimed = await commit(rec, c, [rec.status], undefined, true).catch(sizeRefused);
+      // before its first node starts anything, not after; the first snapshot will hold the input again
+      const firstSnapshot = rec.snapshot == null ? Buffer.byteLength(JSON.stringify(rec.input)) : 0;
+      const claimed = await commit(rec, c, [rec.status], undefined, true, firstSnapshot).catch(sizeRefused);
       if (claimed instanceof StoreError) return failWith(rec, { code: 'record_too_large', message: `${claimed.message} before its first step (its input and metadata)` });
       if (claimed !== 'ok') return await letGo(claimed, job, token, runId);
       rec = c.record;

@@ -41,6 +41,14 @@ describe('what a worker does with a run it cannot keep or read', () => {
     expect([job.returnvalue, job.attemptsMade]).toEqual(['failed', 1]);
   });
 
+  it('counts the input\'s second copy in the first snapshot at the claim: a record that only fits once fails before its first node', async () => {
+    // about 9.5 KB: under the 16 KiB cap alone, over it with the input again in the snapshot
+    const { record } = await h.submit({ pad: 'x'.repeat(9_000) }, 'big');
+    const rec = await finished(record.run_id);
+    expect(rec).toMatchObject({ status: 'failed', error: { code: 'record_too_large', message: expect.stringMatching(/\(\+ 90\d\d its next write adds\).*before its first step/) } });
+    expect(h.calls.filter((c) => c.key.startsWith(record.run_id))).toEqual([]);
+  });
+
   it('a snapshot edited by hand into one that names no node fails the run at once (corrupt_snapshot), without retries', async () => {
     await h.queue.pause();
     const { record } = await h.submit({}, 'abc');

@@ -44,6 +44,11 @@ export interface CommitRequest {
    * returned. Writes that end or hand back a run are never refused for their size.
    */
   capped?: boolean;
+  /**
+   * With `capped`: bytes the record will grow by at its next write, counted against the cap too —
+   * a claim's first snapshot holds a second copy of the input.
+   */
+  reserveBytes?: number;
 }
 
 export interface RunStats {
@@ -160,9 +165,13 @@ export class RunStore {
     if (req.record.idem) keys.push(this.keys.idemOf(req.record.agent_id, req.record.idem));
     const json = serializeRecord(req.record);
     // a UTF-16 unit is at most 3 bytes: most records are far below the cap without counting
-    if (req.capped && this.maxRecordBytes > 0 && json.length * 3 > this.maxRecordBytes) {
+    const reserve = req.reserveBytes ?? 0;
+    if (req.capped && this.maxRecordBytes > 0 && json.length * 3 + reserve > this.maxRecordBytes) {
       const bytes = Buffer.byteLength(json);
-      if (bytes > this.maxRecordBytes) throw new StoreError('record_too_large', `run ${runId}: the record would be ${bytes} bytes, over the ${this.maxRecordBytes} of RUN_RECORD_MAX_BYTES`);
+      if (bytes + reserve > this.maxRecordBytes) {
+        const more = reserve > 0 ? ` (+ ${reserve} its next write adds)` : '';
+        throw new StoreError('record_too_large', `run ${runId}: the record would be ${bytes} bytes${more}, over the ${this.maxRecordBytes} of RUN_RECORD_MAX_BYTES`);
+      }
     }
     const reply = await this.scripts.run('commit', keys, [
       req.ifStatus.join(','), req.ifLease ?? '', json, this.ttlOf(req.record),
