@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { ApiEnv, loadOrExit } from '@sup/config';
-import { burstLimited, createLogger } from '@sup/logging';
+import { createLogger, redisConnectionErrors } from '@sup/logging';
 import { connectRedis, createKeys, memoryUse, redisMode, RunStore } from '@sup/run-store';
 import { createHousekeepingQueue, createRunQueue, createWebhookQueue } from '@sup/queue';
 import { graphs } from '@sup/graphs';
@@ -26,9 +26,7 @@ try {
 const log = createLogger({ service: 'api', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
 // said at start-up, not only as auth=off in api_listening: every route then answers without a key
 if (env.API_KEYS.length === 0) log.warn('auth_off', { reason: 'API_KEYS is unset: every route answers without a key' });
-// one line per burst and 5 s: every connection reports every reconnect attempt while Redis is down
-const redisError = burstLimited((f: { error: string }) => log.error('Redis connection error', f));
-const onError = (err: Error) => redisError({ error: err.message });
+const onError = redisConnectionErrors(log);
 // standalone (REDIS_URL), Cluster (REDIS_CLUSTER_NODES) or Sentinel (REDIS_SENTINELS) by configuration
 const redis = connectRedis(env, { name: 'api', onError });
 const bull = connectRedis(env, { name: 'api-bull', onError, forBullmq: true });

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import { QUEUES, type RunRecord } from '@sup/contracts';
 import { loadOrExit, redactUrl, WorkerEnv } from '@sup/config';
-import { burstLimited, createLogger } from '@sup/logging';
+import { createLogger, redisConnectionErrors } from '@sup/logging';
 import { connectRedis, createKeys, RunStore } from '@sup/run-store';
 import { createGatewayClient } from '@sup/gateway-client';
 import { bullPrefix, CancelService, createRunQueue, createWebhookQueue, enqueueCompensation, enqueueWebhook } from '@sup/queue';
@@ -20,9 +20,7 @@ import { createRefusalGuard } from './refusals.js';
 
 const env = loadOrExit(WorkerEnv);
 const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
-// one line per burst and 5 s: every connection reports every reconnect attempt while Redis is down
-const redisError = burstLimited((f: { error: string }) => log.error('Redis connection error', f));
-const onError = (err: Error) => redisError({ error: err.message });
+const onError = redisConnectionErrors(log);
 
 // standalone (REDIS_URL), Cluster (REDIS_CLUSTER_NODES) or Sentinel (REDIS_SENTINELS) by configuration
 const redis = connectRedis(env, { name: 'worker-store', onError });

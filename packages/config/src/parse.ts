@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { maskUrlSecrets } from './urls.js';
+import { maskUrlSecrets } from '@sup/contracts';
 
 /** Thrown by parseEnv; its message is the one line printed at start-up. */
 export class ConfigError extends Error {

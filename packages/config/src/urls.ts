@@ -11,17 +11,6 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * A value quoted in a start-up error line: user info and query values of anything URL-shaped are
- * masked (`redis://***@host/0?password=***`), so an operator's secret does not reach a log, while
- * the part that is wrong usually stays visible. Works on strings that do not parse, too.
- */
-export function maskUrlSecrets(value: string): string {
-  return value
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@')
-    .replace(/([?&][^=&#]*=)[^&#]*/g, '$1***');
-}
-
-/**
  * An http(s) base URL. `router:8000` parses as a URL with the scheme `router:`, so the scheme is
  * checked. A query or fragment is refused: tool calls resolve `v1/tools/execute` against the base,
  * which drops both silently (`?token=` never reaches the gateway; its key is SUPERVISOR_API_KEY).

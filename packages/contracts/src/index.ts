@@ -8,3 +8,4 @@ export * from './http.js';
 export * from './webhooks.js';
 export * from './time.js';
 export * from './bounds.js';
+export * from './redact.js';

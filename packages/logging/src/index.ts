@@ -82,3 +82,12 @@ export function burstLimited<F extends Record<string, unknown>>(write: (fields: 
     folded = 0;
   };
 }
+
+/**
+ * The runbook's `Redis connection error error="…"` line, as an ioredis/BullMQ 'error' listener: one
+ * line per burst and 5 s (burstLimited), since every connection reports every reconnect attempt.
+ */
+export function redisConnectionErrors(log: Logger, everyMs = 5_000): (err: Error) => void {
+  const write = burstLimited((f: { error: string }) => log.error('Redis connection error', f), everyMs);
+  return (err) => write({ error: err.message });
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { PassThrough } from 'node:stream';
-import { burstLimited, createLogger } from '../src/index.js';
+import { burstLimited, createLogger, redisConnectionErrors } from '../src/index.js';
 
 function capture(format: 'text' | 'json') {
   const stream = new PassThrough();
@@ -58,5 +58,13 @@ describe('burstLimited', () => {
     t = 60_000;
     say({ error: 'READONLY' });
     expect(written.at(-1)).toEqual({ error: 'READONLY' });
+  });
+
+  it('redisConnectionErrors writes the runbook\'s line, the first of a burst at once, the rest folded', () => {
+    const t = capture('text');
+    const onError = redisConnectionErrors(t.log, 60_000);
+    for (let i = 0; i < 10; i++) onError(new Error('connect ECONNREFUSED 127.0.0.1:6379'));
+    expect(t.lines).toHaveLength(1);
+    expect(t.lines[0]).toMatch(/\[ERROR\] Redis connection error error="connect ECONNREFUSED 127.0.0.1:6379"$/);
   });
 });

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { maskUrlSecrets } from '@sup/contracts';
 
 export interface CreateRedisOptions {
   /** Shown by `CLIENT LIST`, so operators can tell the connections apart. */
@@ -21,9 +22,6 @@ const exitWith = (line: string): void => {
   process.exit(1);
 };
 
-/** The URL with user info and query values masked, as packages/config quotes values. */
-const masked = (url: string) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@').replace(/([?&][^=&#]*=)[^&#]*/g, '$1***');
-
 export function createRedis(url: string, opts: CreateRedisOptions): Redis {
   const redis = new Redis(url, {
     // CLIENT SETNAME rejects spaces; a bad name would fail every connect
@@ -37,7 +35,7 @@ export function createRedis(url: string, opts: CreateRedisOptions): Redis {
   });
   const refusedDb = (err: Error & { command?: { name?: string; args?: unknown[] } }) =>
     err.name === 'ReplyError' && err.command?.name === 'select'
-      ? `invalid configuration: REDIS_URL="${masked(url)}": Redis refuses database ${String(err.command.args?.[0])} (${err.message})` : null;
+      ? `invalid configuration: REDIS_URL="${maskUrlSecrets(url)}": Redis refuses database ${String(err.command.args?.[0])} (${err.message})` : null;
   redis.on('error', (err: Error) => {
     const line = refusedDb(err);
     if (line) return (opts.onRefusedDb ?? exitWith)(line);
