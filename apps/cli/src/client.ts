@@ -80,7 +80,7 @@ export class ApiClient {
   /** The JSON body of a 2xx answer, or a NotApiError that says what came instead. */
   async read<T>(res: Response, is: (body: unknown) => boolean = isObject): Promise<T> {
     const text = await this.text(res);
-    const type = res.headers.get('content-type')?.split(';')[0]?.trim() || 'no content type';
+    const type = contentType(res);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -112,11 +112,17 @@ export class ApiClient {
     } catch {
       // not our JSON error (a proxy's HTML page, say): report the status line
     }
-    const type = res.headers.get('content-type')?.split(';')[0]?.trim() || 'no content type';
+    const type = contentType(res);
     const line = `${res.status} ${res.statusText}`.trim();
     return new ApiError(res.status, 'http_error', `${this.base} answered HTTP ${line} with ${type}, not the supervisor API's JSON error`);
   }
 }
+
+/** The media type an answer says it has, for error lines. */
+const contentType = (res: Response): string => res.headers.get('content-type')?.split(';')[0]?.trim() || 'no content type';
+
+/** The API path of a run. */
+export const runPath = (id: string): string => `/v1/runs/${encodeURIComponent(id)}`;
 
 export const isObject = (b: unknown): b is Record<string, unknown> => typeof b === 'object' && b !== null && !Array.isArray(b);
 

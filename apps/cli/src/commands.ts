@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { parseArgs } from 'node:util';
 import type { GraphList, PublicRunRecord, RunPage } from '@sup/contracts';
-import { shape, type ApiClient } from './client.js';
+import { runPath, shape, type ApiClient } from './client.js';
 import { eventPages, followEvents } from './events.js';
 import { eventLine, graphText, runDetail, runRows, shellWord } from './format.js';
 
@@ -87,7 +87,6 @@ function pollMs(v: Values, needs: 'wait' | 'follow'): number {
 /** The clock and sleep tests replace. */
 const timing = (io: CliIo) => ({ ...(io.sleep ? { sleep: io.sleep } : {}), ...(io.now ? { now: io.now } : {}) });
 
-const runPath = (id: string) => `/v1/runs/${encodeURIComponent(id)}`;
 
 interface NewRun { agent_id: string; input: Record<string, unknown>; metadata?: Record<string, unknown> | undefined; webhook?: string | undefined }
 

@@ -1,5 +1,5 @@
 import type { RunEvent, RunEventsResponse } from '@sup/contracts';
-import { ApiError, shape, type ApiClient } from './client.js';
+import { ApiError, runPath, shape, type ApiClient } from './client.js';
 
 const FINAL = new Set(['run_succeeded', 'run_failed', 'run_cancelled']);
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -35,7 +35,7 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
   }
 }
 
-const eventsPath = (runId: string) => `/v1/runs/${encodeURIComponent(runId)}/events`;
+const eventsPath = (runId: string) => `${runPath(runId)}/events`;
 
 /**
  * The run's events after `after` (all of them without it), page by page: a full page says where
@@ -150,7 +150,7 @@ export async function followEvents(client: ApiClient, runId: string, onEvent: (e
       ctl.abort(); // closes the stream when we stop reading early
     }
     // the stream closed without a final event: finished meanwhile, or a dropped connection
-    const { body } = await client.json<{ status: string }>('GET', `/v1/runs/${encodeURIComponent(runId)}`, { is: shape.run });
+    const { body } = await client.json<{ status: string }>('GET', runPath(runId), { is: shape.run });
     if (TERMINAL.has(body.status)) {
       // the JSON events pick up whatever the stream did not deliver
       await drain();
