@@ -3,7 +3,7 @@ import { isTerminal, JOB_NAMES, RUN_ID_RE, RunJobData, type ErrorData, type RunR
 import { nodeOf, step, StepAborted, type CompiledGraph, type StepDeps, type StepOutcome } from '@sup/engine';
 import type { ChildRuns } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
-import { StoreError, type RunStore } from '@sup/run-store';
+import { StoreError, type CommitRequest, type RunStore } from '@sup/run-store';
 import type { CancelWatcher } from './cancels.js';
 import { parkOnRefusal, REDIS_RETRY_MS } from './refusals.js';
 import { afterStep, cancelled, claim, failed, lostInARow, requeued, type Transition } from './transitions.js';
@@ -114,8 +114,8 @@ export function createProcessor(d: ProcessorDeps) {
    * still live but not as this pass left it (another lease, or an older status: taken over, or the
    * latest writes lost, e.g. in a Redis failover) — see letGo.
    */
-  async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], lease?: string, capped = false, reserveBytes = 0): Promise<'ok' | 'released' | 'changed'> {
-    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...(lease ? { ifLease: lease } : {}), capped, reserveBytes }).catch(unrecoverable);
+  async function commit(rec: RunRecord, t: Transition, ifStatus: RunStatus[], o: Pick<CommitRequest, 'ifLease' | 'capped' | 'reserveBytes'> = {}): Promise<'ok' | 'released' | 'changed'> {
+    const res = await d.store.commit(rec.run_id, { ifStatus, record: t.record, events: t.events, ...o }).catch(unrecoverable);
     if (res.ok) {
       if (isTerminal(t.record.status)) {
         d.onFinished?.(t.record);
@@ -239,7 +239,7 @@ export function createProcessor(d: ProcessorDeps) {
       // capped too: a run created over RUN_RECORD_MAX_BYTES (its input and metadata) fails here,
       // before its first node starts anything, not after; the first snapshot will hold the input again
       const firstSnapshot = rec.snapshot == null ? Buffer.byteLength(JSON.stringify(rec.input)) : 0;
-      const claimed = await commit(rec, c, [rec.status], undefined, true, firstSnapshot).catch(sizeRefused);
+      const claimed = await commit(rec, c, [rec.status], { capped: true, reserveBytes: firstSnapshot }).catch(sizeRefused);
       if (claimed instanceof StoreError) return failWith(rec, { code: 'record_too_large', message: `${claimed.message} before its first step (its input and metadata)` });
       if (claimed !== 'ok') return await letGo(claimed, job, token, runId);
       rec = c.record;
@@ -250,7 +250,7 @@ export function createProcessor(d: ProcessorDeps) {
       };
       for (;;) {
         if (d.isClosing()) {
-          const handed = await commit(rec, requeued(rec, d.now()), ['running'], lease);
+          const handed = await commit(rec, requeued(rec, d.now()), ['running'], { ifLease: lease });
           if (handed !== 'ok') return await letGo(handed, job, token, runId);
           await job.moveToWait(token);
           throw new WaitingError();
@@ -270,7 +270,7 @@ export function createProcessor(d: ProcessorDeps) {
         clearTimeout(progress);
         const endedMs = d.now();
         const t = afterStep(rec, o, startedMs, endedMs);
-        const written = await commit(rec, t, ['running'], lease, true).catch(sizeRefused);
+        const written = await commit(rec, t, ['running'], { ifLease: lease, capped: true }).catch(sizeRefused);
         // what the node returned would make the record too large to rewrite on every step: the
         // run fails with the record as it was before the node
         if (written instanceof StoreError) return failWith(rec, { code: 'record_too_large', node: o.node, message: written.message });

@@ -52,7 +52,8 @@ export async function step(graph: CompiledGraph, snapshot: unknown | null, input
   const ctx = current.context as RunContext;
   const visit = ctx.visits[node] ?? 1;
   // rejects only with StepAborted: every other outcome of the node is data
-  const run = await runNode(graph.nodes.get(node)!, { node, visit, park: ctx.park, state: ctx.state, input: ctx.input, outputs: ctx.outputs }, deps, stats);
+  const def = graph.nodes.get(node)!;
+  const run = await runNode(def, { node, visit, park: ctx.park, state: ctx.state, input: ctx.input, outputs: ctx.outputs }, deps, stats);
 
   let after: AnyMachineSnapshot;
   let persisted: object;
@@ -67,30 +68,29 @@ export async function step(graph: CompiledGraph, snapshot: unknown | null, input
   }
   const c = after.context as RunContext;
   live.set(persisted, after);
-  const refsOf = (v: unknown) => {
-    const r = v === undefined ? undefined : safeRefs(graph.nodes.get(node)!, v);
-    return r ? { refs: r } : {};
-  };
-  if (after.matches(END)) return { kind: 'succeeded', visit, output: c.outputs[node], result: after.output, snapshot: persisted, ...refsOf(c.outputs[node]), ...common() };
+  if (after.matches(END)) return { kind: 'succeeded', visit, output: c.outputs[node], result: after.output, snapshot: persisted, ...refsOf(def, c.outputs[node]), ...common() };
   if (after.matches(FAILED)) return { kind: 'failed', visit, error: c.error!, snapshot: persisted, ...common() };
   if (after.matches({ [node]: 'parked' })) {
     const retry = c.reason === 'retry' ? { attempt: c.retries, error: c.error! } : {};
     const again = current.matches({ [node]: 'parked' }) && ctx.reason === c.reason;
-    return { kind: 'waiting', visit, delayMs: c.delayMs, reason: c.reason, again, ...retry, snapshot: persisted, ...(c.reason === 'retry' ? {} : refsOf(c.state)), ...common() };
+    return { kind: 'waiting', visit, delayMs: c.delayMs, reason: c.reason, again, ...retry, snapshot: persisted, ...(c.reason === 'retry' ? {} : refsOf(def, c.state)), ...common() };
   }
-  return { kind: 'advanced', visit, output: c.outputs[node], next: nodeOf(graph, persisted)!, snapshot: persisted, ...refsOf(c.outputs[node]), ...common() };
+  return { kind: 'advanced', visit, output: c.outputs[node], next: nodeOf(graph, persisted)!, snapshot: persisted, ...refsOf(def, c.outputs[node]), ...common() };
 }
 
-/** A node's refs, at most 5 strings of 200 characters; a refs function that throws gives none. */
-function safeRefs(def: NodeDef, value: unknown): Record<string, string> | undefined {
-  if (!def.refs) return undefined;
+/**
+ * `{ refs }` of a node's output or wait state for its outcome (nothing when it has none): at most 5
+ * strings of 200 characters; a refs function that throws gives none.
+ */
+function refsOf(def: NodeDef, value: unknown): { refs?: Record<string, string> } {
+  if (!def.refs || value === undefined) return {};
   try {
     const r = def.refs(value);
-    if (!r) return undefined;
+    if (!r) return {};
     const kept = Object.entries(r).filter(([, v]) => typeof v === 'string').slice(0, 5).map(([k, v]) => [k.slice(0, 64), v.slice(0, 200)]);
-    return kept.length ? Object.fromEntries(kept) : undefined;
+    return kept.length ? { refs: Object.fromEntries(kept) } : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 

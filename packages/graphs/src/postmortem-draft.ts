@@ -4,7 +4,7 @@ import { IncidentTriageInput } from './incident-triage.js';
 import { jittered } from './jitter.js';
 import { buildPostmortem, triageView, type IncidentView, type Postmortem } from './postmortem.js';
 import { parseResult, Text } from './tool-result.js';
-import { END, type ChildRuns, type GraphDefinition, type NodeContext, type NodeDef } from './types.js';
+import { END, refField, type ChildRuns, type GraphDefinition, type NodeContext, type NodeDef } from './types.js';
 
 const TOOL = 'incident_tool';
 const CHILD_GRAPH = 'incident_triage';
@@ -89,10 +89,7 @@ const ensureTriage: NodeDef<PostmortemDraftInput> = {
   description: `the incident's triage, or an ${CHILD_GRAPH} child run waited for without holding a worker slot`,
   policy: { timeoutMs: 20_000, retries: 5, backoffMs: 1_000 },
   // the wait state, or the output of a triage that came from a child
-  refs: (v) => {
-    const id = (v as { child_run_id?: unknown } | null)?.child_run_id;
-    return typeof id === 'string' ? { child_run_id: id } : undefined;
-  },
+  refs: refField('child_run_id'),
   async run({ input, outputs, state, runs, now, settings }: Ctx) {
     const inc = outputs.load_incident as IncidentView;
     if (inc.triage) return { output: { source: 'incident', triage: inc.triage } satisfies TriageOutput };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { clip, ToolError } from '@sup/contracts';
 import { jittered } from './jitter.js';
 import { malformedResult } from './tool-result.js';
-import { END, type GraphDefinition, type NodeContext, type NodeDef } from './types.js';
+import { END, refField, type GraphDefinition, type NodeContext, type NodeDef } from './types.js';
 
 const TOOL = 'job_orchestrator_tool';
 /** The most checks a release-check job may report; more is a malformed answer. */
@@ -70,7 +70,7 @@ const startJob: NodeDef<ReleaseCheckInput> = {
   name: 'start_job',
   description: `${TOOL}.start_task with the release_check task`,
   policy: { timeoutMs: 30_000, retries: 3, backoffMs: 1_000 },
-  refs: (o) => ({ job_id: (o as StartOutput).job_id }),
+  refs: refField('job_id'),
   async run({ input, tools }: Ctx) {
     const res = await tools.call(TOOL, 'start_task', startParams(input));
     const parsed = StartResult.safeParse(res);
@@ -84,10 +84,7 @@ const pollJob: NodeDef<ReleaseCheckInput> = {
   description: `${TOOL}.get_task every JOB_POLL_INTERVAL_SEC (±10 %) until the job is done or timeout_sec passed`,
   policy: { timeoutMs: 30_000, retries: 5, backoffMs: 1_000 },
   // the wait state while the job runs, the output once it ended
-  refs: (v) => {
-    const id = (v as { job_id?: unknown } | null)?.job_id;
-    return typeof id === 'string' ? { job_id: id } : undefined;
-  },
+  refs: refField('job_id'),
   async run({ runId, input, outputs, state, tools, now, settings }: Ctx) {
     const { job_id } = outputs.start_job as StartOutput;
     // the clock starts at the first poll and survives parks through the node-local state

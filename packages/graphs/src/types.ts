@@ -94,6 +94,12 @@ export interface EdgeDef<I = any> {
 
 export const END = '__end__';
 
+/** NodeDef.refs for a node whose output or wait state names what it started in one string field. */
+export const refField = (field: string) => (value: unknown): Record<string, string> | undefined => {
+  const id = (value as Record<string, unknown> | null | undefined)?.[field];
+  return typeof id === 'string' ? { [field]: id } : undefined;
+};
+
 export interface GraphDefinition<I = any> {
   name: string;
   description: string;

@@ -73,6 +73,8 @@ export async function fireSchedule(d: FireDeps, id: string, tick: Tick, opts: { 
   }
   if (claim.kind === 'done') return { outcome: 'duplicate', run_id: claim.runId };
 
+  // gives the claim back with no run recorded (best effort: it expires by itself)
+  const release = () => d.store.settle(id, { tick: tick.key, token, runId: null, nowMs: now(), createdMs: 0, keepMs: 0, createdAt }).catch(() => undefined);
   let res: { created: boolean; record: RunRecord };
   try {
     res = await submitRun(d.submit, {
@@ -81,12 +83,12 @@ export async function fireSchedule(d: FireDeps, id: string, tick: Tick, opts: { 
       idempotencyKey: scheduleKey(id, tick.key),
     });
   } catch (err) {
-    await d.store.settle(id, { tick: tick.key, token, runId: null, nowMs: now(), createdMs: 0, keepMs: 0, createdAt }).catch(() => undefined);
+    await release();
     throw err;
   }
   // the key found a run this schedule did not start: it is not this tick's, and is not adopted
   if (!res.created && (res.record.trigger?.schedule_id !== id || res.record.graph !== s.graph)) {
-    await d.store.settle(id, { tick: tick.key, token, runId: null, nowMs: now(), createdMs: 0, keepMs: 0, createdAt }).catch(() => undefined);
+    await release();
     const message = `the run key of tick ${tick.key} names run ${res.record.run_id}, which this schedule did not start`;
     d.log.error('schedule_key_conflict', { schedule: id, tick: tick.key, run: res.record.run_id });
     return { outcome: 'invalid', message };
