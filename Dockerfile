@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every process of the system; the compose service picks the command:
-#   node apps/api/dist/main.js | node apps/worker/dist/main.js | node apps/gateway-sim/dist/main.js
+#   node apps/launcher/dist/main.js (the API + WORKERS workers, the default) | node apps/api/dist/main.js
+#   | node apps/worker/dist/main.js | node apps/gateway-sim/dist/main.js
 # Stages: base (node + pinned pnpm) → deps (registry download, cached on the lockfile alone)
 #         → build (offline install, tsc, then dev dependencies dropped) → runtime (non-root).
 # Built and run on 2026-11-28 with local stand-ins for the base images (docs/deployment.md).
@@ -20,8 +21,8 @@ RUN pnpm fetch
 FROM deps AS build
 COPY . .
 RUN pnpm install --frozen-lockfile --offline
-RUN pnpm turbo run build --filter=@sup/api... --filter=@sup/worker... --filter=@sup/gateway-sim... \
- && test -f apps/api/dist/main.js && test -f apps/worker/dist/main.js && test -f apps/gateway-sim/dist/main.js
+RUN pnpm turbo run build --filter=@sup/launcher... --filter=@sup/api... --filter=@sup/worker... --filter=@sup/gateway-sim... \
+ && test -f apps/launcher/dist/main.js && test -f apps/api/dist/main.js && test -f apps/worker/dist/main.js && test -f apps/gateway-sim/dist/main.js
 # a production-only node_modules (no typescript, jest, turbo, …): reinstalled from the store from
 # scratch, since `install --prod` over a full tree unlinks dev packages but leaves them on disk
 RUN find . -name node_modules -type d -prune -exec rm -rf {} + \
@@ -43,4 +44,4 @@ COPY --from=build --chown=node:node /src/config ./config
 # the image's own user (uid 1000), never root
 USER node
 EXPOSE 8084 8000 9464
-CMD ["node", "apps/api/dist/main.js"]
+CMD ["node", "apps/launcher/dist/main.js"]

@@ -24,9 +24,10 @@ export SUPERVISOR_API_KEY=${SUPERVISOR_API_KEY:-dev-supervisor-key}
 pids=() workers=() others=()
 stop() {
   trap - EXIT
-  # a second Ctrl-C does not wait any longer (a worker gives up by itself after WORKER_STOP_TIMEOUT_MS)
-  trap 'say "killing"; kill -KILL "${pids[@]}" 2>/dev/null || true' INT TERM
-  say "stopping: the workers first (they hand their runs back), then the API and the gateway"
+  # a second Ctrl-C does not wait any longer (a worker gives up by itself after WORKER_STOP_TIMEOUT_MS):
+  # a second SIGTERM has the launcher SIGKILL its children (killed itself, they would stop gracefully)
+  trap 'say "killing"; kill -TERM "${workers[@]}" 2>/dev/null; kill -KILL "${others[@]}" 2>/dev/null || true' INT TERM
+  say "stopping: the workers first (they hand their runs back), then the API, then the gateway"
   if [ ${#workers[@]} -gt 0 ]; then
     kill -TERM "${workers[@]}" 2>/dev/null || true
     wait "${workers[@]}" 2>/dev/null || true
@@ -39,25 +40,27 @@ trap stop EXIT
 
 # Each process runs in a session of its own, so the terminal's Ctrl-C (SIGINT to the whole
 # foreground process group) reaches start.sh alone, which stops them in order; the line prefixer
-# ignores SIGINT so the workers' last lines still get through. Each line carries its process's
-# name, as `docker logs <container>` would separate them.
+# ignores SIGINT so the last lines still get through. Each line carries its process's name, as
+# `docker logs <container>` would separate them (the launcher names its own children's lines).
 detach=()
 command -v setsid >/dev/null && detach=(setsid)
 run() {
   local name=$1 group=$2; shift 2
-  "${detach[@]}" "$@" > >(trap '' INT; exec sed -u "s/^/[$name] /") 2>&1 &
+  if [ -n "$name" ]; then
+    "${detach[@]}" "$@" > >(trap '' INT; exec sed -u "s/^/[$name] /") 2>&1 &
+  else
+    "${detach[@]}" "$@" &
+  fi
   pids+=($!)
   if [ "$group" = worker ]; then workers+=($!); else others+=($!); fi
 }
 if [ "${START_GATEWAY_SIM:-1}" = 1 ]; then
   run gateway-sim other env SIM_PORT="$SIM_PORT" SIM_API_KEY="$SUPERVISOR_API_KEY" node apps/gateway-sim/dist/main.js
 fi
-# WORKER_METRICS_PORT is the first worker's metrics port; the others take the next ones
-for i in $(seq 1 "$WORKERS"); do
-  port=0; [ "${WORKER_METRICS_PORT:-0}" != 0 ] && port=$((WORKER_METRICS_PORT + i - 1))
-  run "worker$i" worker env WORKER_METRICS_PORT=$port node apps/worker/dist/main.js
-done
-run api other node apps/api/dist/main.js
+# the API and $WORKERS workers under apps/launcher, as in the sofiia-supervisor container: it starts
+# a worker that exits again, and on stop takes the workers down first, then the API. Worker i serves
+# its metrics on WORKER_METRICS_PORT + i - 1 when that is set.
+run "" worker env WORKERS="$WORKERS" LAUNCHER_LINE_PREFIX=true node apps/launcher/dist/main.js
 say "API on http://localhost:${PORT:-8084}  (healthz: curl -sf http://localhost:${PORT:-8084}/healthz)"
 wait -n "${pids[@]}" || true
 say "a process exited; stopping the rest"

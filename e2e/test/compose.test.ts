@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { ApiEnv, WorkerEnv } from '@sup/config';
+import { ApiEnv, LauncherEnv, WorkerEnv } from '@sup/config';
 import { SimEnv } from '../../apps/gateway-sim/src/env.js';
 import { ROOT } from '../src/procs.js';
 
@@ -73,25 +73,29 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
     expect(services['sofiia-supervisor']!.container_name).toBe('sofiia-supervisor');
   });
 
-  it("the runbook's compose commands: its file name, its service names, and bringing the supervisor up brings the workers", () => {
+  it("the runbook's compose commands: its file name, its service names, and the supervisor container runs the workers", () => {
     // `docker compose -f docker-compose.node2-sofiia-supervisor.yml restart sofiia-supervisor`, run in compose/
     const linked = resolved(['compose/docker-compose.node2-sofiia-supervisor.yml']);
     expect(linked).toEqual(resolved([PROD]));
     expect(Object.keys(linked.services)).toEqual(expect.arrayContaining(['sofiia-supervisor', 'sofiia-redis']));
     const deps = (linked.services['sofiia-supervisor'] as Service & { depends_on?: Record<string, { condition: string }> }).depends_on;
-    expect(deps).toEqual({ 'sofiia-redis': { condition: 'service_healthy' }, 'sofiia-supervisor-worker': { condition: 'service_started' } });
+    expect(deps).toEqual({ 'sofiia-redis': { condition: 'service_healthy' } });
+    // `docker logs sofiia-supervisor | grep gateway_call`: the workers that make the calls print in that container
+    const supervisor = linked.services['sofiia-supervisor']!;
+    expect(flat(supervisor.command)).toBe('node apps/launcher/dist/main.js');
+    expect(LauncherEnv.parse({ WORKERS: supervisor.environment!.WORKERS }).WORKERS).toBe(2);
     // other containers reach Redis without a password whatever image runs it (found on a real engine)
     expect(flat(linked.services['sofiia-redis']!.command)).toContain('--protected-mode no');
   });
 
-  it('the production file: api on 8084, replicated workers, health checks, restart policies, resource limits', () => {
+  it('the production file: api and workers on 8084, extra worker containers on demand, health checks, restart policies, resource limits', () => {
     const { services } = resolved([PROD]);
     const api = services['sofiia-supervisor']!;
     const worker = services['sofiia-supervisor-worker']!;
     expect(api.ports).toEqual([expect.objectContaining({ published: 8084, target: 8084 })]);
-    expect(flat(api.command)).toBe('node apps/api/dist/main.js');
+    expect(flat(api.command)).toBe('node apps/launcher/dist/main.js');
     expect(flat(worker.command)).toBe('node apps/worker/dist/main.js');
-    expect(worker.deploy?.replicas).toBe(2);
+    expect(worker.deploy?.replicas).toBe(0);
     expect(worker.container_name).toBeUndefined(); // a fixed name would forbid replicas
     for (const name of ['sofiia-redis', 'sofiia-supervisor', 'sofiia-supervisor-worker']) {
       const s = services[name]!;
@@ -100,7 +104,10 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
       expect(s.deploy?.resources?.limits?.memory).toBeDefined();
       expect(s.deploy?.resources?.limits?.cpus).toBeDefined();
     }
-    expect(flat(api.healthcheck!.test)).toContain('/healthz');
+    expect(flat(api.healthcheck!.test)).toContain('http://127.0.0.1:8084/healthz');
+    // each worker of the container, on the ports the launcher gives them
+    expect(flat(api.healthcheck!.test)).toContain('${WORKERS:-0}');
+    expect(flat(api.healthcheck!.test)).toContain(`$((${api.environment!.WORKER_METRICS_PORT} + i))/healthz`);
     expect(flat(worker.healthcheck!.test)).toContain(`127.0.0.1:${worker.environment!.WORKER_METRICS_PORT}/healthz`);
     for (const s of [api, worker]) expect(s.build?.dockerfile).toBe('Dockerfile');
     // scaled by configuration
@@ -116,8 +123,9 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
   });
 
   it('every environment variable the files set is one the app reads (no silently ignored typo)', () => {
-    const api = envKeys(ApiEnv);
     const worker = envKeys(WorkerEnv);
+    // the supervisor container runs the launcher, the API and workers: it reads all three
+    const api = new Set([...envKeys(ApiEnv), ...worker, ...envKeys(LauncherEnv)]);
     const sim = envKeys(SimEnv);
     for (const file of [PROD, DEV]) {
       const { services } = resolved([file], { WORKER_REPLICAS: '1' });
@@ -129,15 +137,15 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
     }
   });
 
-  it('the production file\'s defaults are the apps\' own: only REDIS_URL and the worker\'s metrics port differ', () => {
+  it('the production file\'s defaults are the apps\' own: only REDIS_URL and the workers\' metrics port differ', () => {
     const { services } = resolved([PROD], { WORKER_REPLICAS: '1' });
     const shown = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v ?? ''));
-    const differing = (schema: typeof ApiEnv | typeof WorkerEnv, s: Service) => {
-      const defaults = schema.parse({}) as Record<string, unknown>;
+    const differing = (schemas: Array<typeof ApiEnv | typeof WorkerEnv | typeof LauncherEnv>, s: Service) => {
+      const defaults = Object.assign({}, ...schemas.map((schema) => schema.parse({}))) as Record<string, unknown>;
       return Object.entries(s.environment ?? {}).filter(([k, v]) => k in defaults && shown(defaults[k]) !== String(v)).map(([k]) => k);
     };
-    expect(differing(ApiEnv, services['sofiia-supervisor']!)).toEqual(['REDIS_URL']);
-    expect(differing(WorkerEnv, services['sofiia-supervisor-worker']!)).toEqual(['REDIS_URL', 'WORKER_METRICS_PORT']);
+    expect(differing([ApiEnv, WorkerEnv, LauncherEnv], services['sofiia-supervisor']!).sort()).toEqual(['REDIS_URL', 'WORKER_METRICS_PORT']);
+    expect(differing([WorkerEnv], services['sofiia-supervisor-worker']!)).toEqual(['REDIS_URL', 'WORKER_METRICS_PORT']);
   });
 
   it('the dev file stands alone: gateway-sim always on, Redis noeviction without persistence', () => {
@@ -151,8 +159,11 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
 
   it('every variable the apps read is passed through, so compose/.env can set it', () => {
     const { services } = resolved([PROD], { WORKER_REPLICAS: '1' });
-    const missing = (schema: typeof ApiEnv | typeof WorkerEnv, s: Service) => [...envKeys(schema)].filter((k) => !(k in (s.environment ?? {})));
+    const missing = (schema: typeof ApiEnv | typeof WorkerEnv | typeof LauncherEnv, s: Service) => [...envKeys(schema)].filter((k) => !(k in (s.environment ?? {})));
     expect(missing(ApiEnv, services['sofiia-supervisor']!)).toEqual([]);
+    expect(missing(WorkerEnv, services['sofiia-supervisor']!)).toEqual([]);
+    // line prefixes are for scripts/start.sh's terminal; a container's lines stay the runbook's
+    expect(missing(LauncherEnv, services['sofiia-supervisor']!)).toEqual(['LAUNCHER_LINE_PREFIX']);
     expect(missing(WorkerEnv, services['sofiia-supervisor-worker']!)).toEqual([]);
     const set = { REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'sup', REDIS_PASSWORD: 'pw', WORKER_REPLICAS: '1' };
     for (const name of ['sofiia-supervisor', 'sofiia-supervisor-worker']) {
@@ -161,14 +172,16 @@ suite(`compose files (docker-compose ${version ?? 'missing'} config)`, () => {
     }
   });
 
-  it("a worker's stop grace period outlasts WORKER_STOP_TIMEOUT_MS, in every file: Docker must not SIGKILL a worker finishing a 60 s node", () => {
+  it("a worker's stop grace period outlasts WORKER_STOP_TIMEOUT_MS, in every file and service that runs workers: Docker must not SIGKILL a worker finishing a 60 s node", () => {
     const ms = (d: string | undefined) => [...(d ?? '').matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)]
       .reduce((sum, [, n, unit]) => sum + Number(n) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'], 0);
     const stopTimeout = WorkerEnv.parse({}).WORKER_STOP_TIMEOUT_MS;
     for (const file of [PROD, DEV]) {
-      const worker = resolved([file], { WORKER_REPLICAS: '1' }).services['sofiia-supervisor-worker']!;
-      const timeout = Number(worker.environment?.WORKER_STOP_TIMEOUT_MS ?? stopTimeout);
-      expect([file, ms(worker.stop_grace_period) > timeout]).toEqual([file, true]);
+      for (const name of ['sofiia-supervisor', 'sofiia-supervisor-worker']) {
+        const s = resolved([file], { WORKER_REPLICAS: '1' }).services[name]!;
+        const timeout = Number(s.environment?.WORKER_STOP_TIMEOUT_MS ?? stopTimeout);
+        expect([file, name, ms(s.stop_grace_period) > timeout]).toEqual([file, name, true]);
+      }
     }
   });
 

@@ -102,3 +102,5 @@ function shutdown(signal: string) {
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
+// started by apps/launcher (an IPC channel): its end, even by SIGKILL, stops this process as SIGTERM would
+if (process.send) process.on('disconnect', () => shutdown('launcher_gone'));

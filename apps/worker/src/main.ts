@@ -137,3 +137,5 @@ function shutdown(signal: string): Promise<void> {
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+// started by apps/launcher (an IPC channel): its end, even by SIGKILL, stops this process as SIGTERM would
+if (process.send) process.on('disconnect', () => void shutdown('launcher_gone'));

@@ -96,3 +96,24 @@ export const WorkerEnv = z.object({
   HOUSEKEEPING_EVERY_SEC: int(60, 1, 86_400),
 }).superRefine(checkRedisTopology).superRefine(checkPollAgainstTtl);
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
+
+/**
+ * apps/launcher: the API and WORKERS worker processes as one unit (the `sofiia-supervisor`
+ * container, scripts/start.sh). Every other variable passes through to the children, which check
+ * their own.
+ */
+export const LauncherEnv = z.object({
+  /** Worker processes beside the API; 0 = the API alone. */
+  WORKERS: int(2, 0, 64),
+  /** The first worker's metrics port; the others take the next ones (0 = none). */
+  WORKER_METRICS_PORT: int(0, 0, 65_535),
+  /** `[api] `, `[worker1] ` … before each line (scripts/start.sh); off in containers. */
+  LAUNCHER_LINE_PREFIX: bool(false),
+  LOG_LEVEL: common.LOG_LEVEL,
+  LOG_FORMAT: common.LOG_FORMAT,
+}).superRefine((env, ctx) => {
+  if (env.WORKER_METRICS_PORT !== 0 && env.WORKER_METRICS_PORT + env.WORKERS - 1 > 65_535) {
+    ctx.addIssue({ code: 'custom', path: ['WORKER_METRICS_PORT'], message: `with WORKERS=${env.WORKERS} the last worker's port would pass 65535` });
+  }
+});
+export type LauncherEnv = z.infer<typeof LauncherEnv>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { ApiEnv, ConfigError, numericRange, parseEnv, WorkerEnv } from '../src/index.js';
+import { ApiEnv, ConfigError, LauncherEnv, numericRange, parseEnv, WorkerEnv } from '../src/index.js';
 
 describe('config', () => {
   it('applies the documented defaults', () => {
@@ -45,6 +45,15 @@ describe('config', () => {
       .toThrow(/^invalid configuration: WEBHOOK_ALLOWED_HOSTS=.*not a host, host:port \(port 1-65535\) or \*\.domain: https:\/\/hooks\.example\/x, a b$/);
   });
 
+  it('the launcher: WORKERS beside the API, and worker ports that stay in range', () => {
+    expect(parseEnv(LauncherEnv, {})).toMatchObject({ WORKERS: 2, WORKER_METRICS_PORT: 0, LAUNCHER_LINE_PREFIX: false });
+    expect(parseEnv(LauncherEnv, { WORKERS: '0' }).WORKERS).toBe(0);
+    expect(() => parseEnv(LauncherEnv, { WORKERS: 'two' })).toThrow(/^invalid configuration: WORKERS="two": expected an integer between 0 and 64/);
+    expect(() => parseEnv(LauncherEnv, { WORKERS: '3', WORKER_METRICS_PORT: '65534' }))
+      .toThrow(/^invalid configuration: WORKER_METRICS_PORT="65534": with WORKERS=3 the last worker's port would pass 65535/);
+    expect(parseEnv(LauncherEnv, { WORKERS: '2', WORKER_METRICS_PORT: '65534' }).WORKER_METRICS_PORT).toBe(65_534);
+  });
+
   it('refuses a KEY_PREFIX whose queues would be those of a deployment without one', () => {
     for (const bad of ['bull', 'bull:']) expect(() => parseEnv(WorkerEnv, { KEY_PREFIX: bad })).toThrow(/^invalid configuration: KEY_PREFIX=.*deployment without a prefix/);
     expect(parseEnv(ApiEnv, { KEY_PREFIX: 'bulls:' }).KEY_PREFIX).toBe('bulls:');
@@ -66,7 +75,7 @@ describe('documented configuration', () => {
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => [m[1]!, m[2]!.replace(/\s+#.*$/, '')]));
   const readme = readFileSync(new URL('README.md', root), 'utf8');
-  const schemas = [['api', ApiEnv], ['worker', WorkerEnv]] as const;
+  const schemas = [['api', ApiEnv], ['worker', WorkerEnv], ['launcher', LauncherEnv]] as const;
 
   it.each(schemas)('.env.example and the README table name every %s variable, and the example shows its default', (_name, schema) => {
     const defaults = parseEnv(schema, {}) as Record<string, unknown>;
