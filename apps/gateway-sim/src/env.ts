@@ -23,8 +23,13 @@ export const SimEnv = z.object({
   SIM_FORCE_STATUS: num(400, 599, true).optional(),
   SIM_SEED: z.string().min(1).default('gateway-sim'),
   SIM_HANG_MAX_MS: num(0, 3_600_000, true).default(600_000),
-  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
-  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  // any case, and the MVP's WARNING/CRITICAL, as the supervisor's own processes read them: start.sh
+  // hands the gateway the same .env
+  LOG_LEVEL: z.preprocess(
+    (v) => (typeof v === 'string' ? ({ warning: 'warn', critical: 'error' }[v.trim().toLowerCase()] ?? v.trim().toLowerCase()) : v),
+    z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  ),
+  LOG_FORMAT: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['text', 'json']).default('text')),
 });
 export type SimEnv = z.infer<typeof SimEnv>;
 

@@ -15,6 +15,14 @@ describe('environment', () => {
     expect(r.ok && configFromEnv(r.env)).toEqual(expect.objectContaining({ fail5xxRate: 0.25, forceStatus: 401, rate429: 0 }));
   });
 
+  it('reads LOG_LEVEL and LOG_FORMAT in any case, as the supervisor does (start.sh gives both the same .env)', () => {
+    const r = readEnv({ LOG_LEVEL: 'WARNING', LOG_FORMAT: 'JSON' });
+    expect(r.ok && [r.env.LOG_LEVEL, r.env.LOG_FORMAT]).toEqual(['warn', 'json']);
+    const d = readEnv({ LOG_LEVEL: 'Debug', LOG_FORMAT: 'Text' });
+    expect(d.ok && [d.env.LOG_LEVEL, d.env.LOG_FORMAT]).toEqual(['debug', 'text']);
+    expect(readEnv({ LOG_FORMAT: 'xml' }).ok).toBe(false);
+  });
+
   it.each([
     ['SIM_FAIL_5XX_RATE', '2'],
     ['SIM_PORT', 'eighty'],
