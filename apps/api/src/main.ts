@@ -38,6 +38,7 @@ const housekeepingQueue = createHousekeepingQueue(bull, env.KEY_PREFIX);
 // the one subscriber connection behind every SSE follower of this process
 const follower = new EventFollower({
   subscriber: connectRedis(env, { name: 'api-events', onError }), channel: keys.eventsChannel, log,
+  runStatus: (id) => store.status(id),
 });
 const scheduleQueue = createScheduleQueue(bull, env.KEY_PREFIX);
 const scheduleStore = new ScheduleStore(redis, env.KEY_PREFIX);

@@ -24,7 +24,7 @@ export function testApp(config: Partial<AppDeps['config']> = {}, redisUrl = REDI
   const log = createLogger({ service: 'api-test', stream: logStream });
   const webhooks = createWebhookQueue(bull, prefix);
   // lazy: only the tests that follow a run open the subscriber connection
-  const follower = new EventFollower({ subscriber: new Redis(REDIS_URL, { lazyConnect: true }), channel: createKeys(prefix).eventsChannel, log });
+  const follower = new EventFollower({ subscriber: new Redis(REDIS_URL, { lazyConnect: true }), channel: createKeys(prefix).eventsChannel, log, runStatus: (id) => store.status(id) });
   const app = createApp({
     redis, store, queue, graphs, log,
     cancelChannel: createKeys(prefix).cancelChannel,

@@ -26,12 +26,13 @@ const queue = createRunQueue(bull, prefix);
 const log = createLogger({ service: 'sse-test', stream: new PassThrough() });
 
 /** An API process with its own follower; `heartbeatMs` long by default, so only notifications can deliver in time. */
-function api(name: string, heartbeatMs = 600_000) {
+function api(name: string, heartbeatMs = 600_000, runs: RunStore = store) {
   const follower = new EventFollower({
     subscriber: new Redis(REDIS_URL, { connectionName: `${tag}-${name}-events` }), channel: createKeys(prefix).eventsChannel, log, heartbeatMs,
+    runStatus: (id) => runs.status(id),
   });
   const app = createApp({
-    redis, store, queue, graphs, log, follower, cancelChannel: createKeys(prefix).cancelChannel,
+    redis, store: runs, queue, graphs, log, follower, cancelChannel: createKeys(prefix).cancelChannel,
     config: { apiKeys: [], bodyLimitKb: 16, gatewayUrl: 'http://router:8000', ttlSec: 600, metricsPublic: false },
   });
   const server: Server = createServer(app);
@@ -39,15 +40,24 @@ function api(name: string, heartbeatMs = 600_000) {
 }
 const main = api('main');
 const fast = api('fast', 50);
+/** Every read of a run record through the store of `counting` (its heartbeat is fast too). */
+const recordReads: string[] = [];
+const countingStore = Object.assign(Object.create(store) as RunStore, {
+  get: (id: string) => (recordReads.push(`get ${id}`), store.get(id)),
+  read: (id: string) => (recordReads.push(`read ${id}`), store.read(id)),
+  status: (id: string) => (recordReads.push(`status ${id}`), store.status(id)),
+});
+const counting = api('counting', 50, countingStore);
+const apis = [main, fast, counting];
 
 beforeAll(async () => {
-  for (const a of [main, fast]) {
+  for (const a of apis) {
     await new Promise<void>((r) => a.server.listen(0, '127.0.0.1', r));
     a.url = `http://127.0.0.1:${(a.server.address() as AddressInfo).port}`;
   }
 });
 afterAll(async () => {
-  for (const a of [main, fast]) {
+  for (const a of apis) {
     await a.follower.close();
     await new Promise((r) => a.server.close(r));
   }
@@ -223,6 +233,26 @@ describe('GET /v1/runs/{id}/events as Server-Sent Events', () => {
 });
 
 describe('many followers', () => {
+  it('reads a followed run once per heartbeat, its status only, however many sessions follow it', async () => {
+    const id = await newRun();
+    const all = Array.from({ length: 10 }, () => follow(eventsUrl(counting, id)));
+    await Promise.all(all.map((f) => f.waitForComment('following')));
+    const keepalives = (f: (typeof all)[number]) => f.comments.filter((c) => c === 'keepalive').length;
+    const before = all.map(keepalives);
+    recordReads.length = 0;
+    // every session was there for each of these heartbeats: each one saw them all
+    await until('3 heartbeats on every session', () => all.every((f, i) => keepalives(f) - before[i]! >= 3));
+    const beats = Math.max(...all.map((f, i) => keepalives(f) - before[i]!));
+    const reads = recordReads.filter((r) => r.endsWith(id));
+    expect(reads.filter((r) => !r.startsWith('status '))).toEqual([]);
+    // one per heartbeat (+ one of a heartbeat under way), where it used to be one per session
+    expect(reads.length).toBeGreaterThanOrEqual(beats - 1);
+    expect(reads.length).toBeLessThanOrEqual(beats + 1);
+    all.forEach((f) => f.destroy());
+    await until('the sessions to be dropped', () => counting.follower.size === 0);
+  });
+
+
   it('serves 50 concurrent followers over one subscriber connection, and ends them all', async () => {
     const id = await newRun();
     const one = follow(eventsUrl(main, id));

@@ -1,4 +1,4 @@
-import { isTerminal, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
+import { isTerminal, RUN_STATUSES, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
 import { isWrongType, StoreError } from './errors.js';
 import { createKeys, idemDigest, type Keys } from './keys.js';
 import { listRuns, type ListQuery, type RunList } from './list.js';
@@ -55,6 +55,11 @@ export interface RunStats {
   created: Array<{ graph: string; count: number }>;
   finished: Array<{ graph: string; status: string; count: number }>;
 }
+
+/** Bytes `status` reads: `{"run_id":"<at most 43 characters>","status":"cancelling"` fits with room to spare. */
+const STATUS_HEAD_BYTES = 160;
+// the head every record this store wrote begins with (serializeRecord; commit.lua reads it the same way)
+const STATUS_HEAD = /^\{"run_id":"[^"\\]*","status":"([a-z]+)"/;
 
 const U64_MAX = 2n ** 64n - 1n;
 const LAST_STREAM_ID = `${U64_MAX}-${U64_MAX}`;
@@ -151,6 +156,21 @@ export class RunStore {
     // an operator's HSET (or any other type) on the key: as broken as a value that is not JSON
     const raw = await this.redis.get(this.keys.run(runId)).catch(wrongType(runId, 'the key holds another Redis type, not the JSON string of a record'));
     return raw === null ? null : { record: parseRecord(raw, runId), raw };
+  }
+
+  /**
+   * The run's status alone, null if the run is gone: for a check repeated often (the SSE heartbeat).
+   * Reads only the head of the stored JSON (GETRANGE), where serializeRecord puts the status — a
+   * record's snapshot and history can be megabytes. Anything else (a hand-SET record with another
+   * key order) is read and parsed in full, as `get` does.
+   */
+  async status(runId: string): Promise<RunStatus | null> {
+    const head = await this.redis.getrange(this.keys.run(runId), 0, STATUS_HEAD_BYTES - 1)
+      .catch(wrongType(runId, 'the key holds another Redis type, not the JSON string of a record'));
+    const found = STATUS_HEAD.exec(head)?.[1];
+    if (found !== undefined && (RUN_STATUSES as readonly string[]).includes(found)) return found as RunStatus;
+    // '' is also what a missing key reads as
+    return (await this.get(runId))?.status ?? null;
   }
 
   /** Compare-and-set: writes `record` (+ events) only if status and lease are as expected. */

@@ -52,6 +52,32 @@ describe('create and get', () => {
   });
 });
 
+describe('status', () => {
+  it('reads the status from the head of the record, without the rest', async () => {
+    const rec = makeRecord({ status: 'waiting' });
+    await store.create(rec, { events: [created()] });
+    expect(await store.status(rec.run_id)).toBe('waiting');
+    // a record broken after its head: the status is still read, the whole record is not
+    const key = `${prefix}run:${rec.run_id}`;
+    await redis.set(key, `{"run_id":"${rec.run_id}","status":"failed","lease":null,"graph":"x",${'"pad":"y",'.repeat(100)} not JSON`);
+    expect(await store.status(rec.run_id)).toBe('failed');
+    await expect(store.get(rec.run_id)).rejects.toMatchObject({ code: 'corrupt_record' });
+  });
+
+  it('reads a hand-written record of another key order in full; null for a run that is gone', async () => {
+    const rec = makeRecord();
+    const key = `${prefix}run:${rec.run_id}`;
+    await redis.set(key, JSON.stringify({ graph: 'x', status: 'succeeded', run_id: rec.run_id }));
+    expect(await store.status(rec.run_id)).toBe('succeeded');
+    await redis.set(key, JSON.stringify({ run_id: rec.run_id, status: 'sleeping' }));
+    await expect(store.status(rec.run_id)).rejects.toMatchObject({ code: 'corrupt_record' });
+    await redis.del(key);
+    await redis.hset(key, 'status', 'running');
+    await expect(store.status(rec.run_id)).rejects.toMatchObject({ code: 'corrupt_record' });
+    expect(await store.status(newRunId())).toBeNull();
+  });
+});
+
 describe('idempotency', () => {
   it('returns the first run for a repeated key, per agent', async () => {
     const first = makeRecord();

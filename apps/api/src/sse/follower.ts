@@ -1,4 +1,4 @@
-import { AppError } from '@sup/contracts';
+import { AppError, isTerminal, type RunStatus } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import type { RedisClient } from '@sup/run-store';
 
@@ -6,8 +6,11 @@ import type { RedisClient } from '@sup/run-store';
 export interface FollowerSession {
   /** New events may exist: read the stream after your cursor. */
   notify(): void;
-  /** Periodic: keep the connection alive, and re-check in case a notification was lost. */
-  heartbeat(): void;
+  /**
+   * Periodic: keep the connection alive, and re-check in case a notification was lost. `ended`: the
+   * run was read (once for all its sessions) as finished or gone, so the stream ends once caught up.
+   */
+  heartbeat(ended: boolean): void;
   /** The process is stopping: finish the response. */
   end(): void;
 }
@@ -17,6 +20,11 @@ export interface EventFollowerOptions {
   subscriber: RedisClient;
   /** The run store's events channel: every commit publishes the run id there. */
   channel: string;
+  /**
+   * The run's status, null when the run is gone (RunStore.status: the head of the record only). Read
+   * once per heartbeat per followed run, however many sessions follow it.
+   */
+  runStatus(runId: string): Promise<RunStatus | null>;
   log: Logger;
   /** Default 15 s: below the idle timeouts of common proxies (nginx 60 s, ELB 60 s). */
   heartbeatMs?: number;
@@ -34,6 +42,8 @@ export class EventFollower {
   private readonly byRun = new Map<string, Set<FollowerSession>>();
   private subscribed: Promise<unknown> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** A heartbeat still reading statuses: the next tick is skipped rather than piled on a slow Redis. */
+  private beating = false;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly o: EventFollowerOptions) {
@@ -68,7 +78,7 @@ export class EventFollower {
     let set = this.byRun.get(runId);
     if (!set) this.byRun.set(runId, (set = new Set()));
     set.add(session);
-    this.timer ??= setInterval(() => this.each((s) => s.heartbeat()), this.o.heartbeatMs ?? 15_000);
+    this.timer ??= setInterval(() => void this.heartbeat(), this.o.heartbeatMs ?? 15_000);
     return () => this.remove(runId, session);
   }
 
@@ -79,6 +89,25 @@ export class EventFollower {
     if (this.byRun.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
+    }
+  }
+
+  /**
+   * One tick: each followed run's status is read once and given to all of its sessions (200
+   * followers of one run used to read and parse its whole record 200 times). A failed read ends
+   * nothing: the sessions re-read their streams and the next tick checks again.
+   */
+  private async heartbeat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      await Promise.all([...this.byRun.keys()].map(async (runId) => {
+        const status = await this.o.runStatus(runId).catch(() => undefined);
+        const ended = status === null || (status !== undefined && isTerminal(status));
+        for (const s of [...(this.byRun.get(runId) ?? [])]) s.heartbeat(ended);
+      }));
+    } finally {
+      this.beating = false;
     }
   }
 

@@ -42,7 +42,8 @@ class SseSession implements FollowerSession {
   private running: Promise<void> | null = null;
   private started = false;
   private again = false;
-  private checkStatus = false;
+  /** A heartbeat found the run finished or gone; taken up by the next read, not by one in flight. */
+  private runEnded = false;
   private closed = false;
   private unregister: (() => void) | undefined;
 
@@ -90,10 +91,10 @@ class SseSession implements FollowerSession {
     this.kick();
   }
 
-  heartbeat(): void {
+  heartbeat(ended: boolean): void {
     if (!this.started || this.closed) return;
     this.res.write(': keepalive\n\n');
-    this.checkStatus = true;
+    if (ended) this.runEnded = true;
     this.notify();
   }
 
@@ -121,11 +122,9 @@ class SseSession implements FollowerSession {
   private async drain(): Promise<void> {
     while (this.again && !this.closed) {
       this.again = false;
-      if (this.checkStatus) {
-        this.checkStatus = false;
-        const rec = await this.d.store.get(this.runId).catch(() => undefined);
-        if (rec === null || (rec && isTerminal(rec.status))) this.endWhenCaughtUp = true;
-      }
+      // the status was read before this XRANGE, so what it finds is the rest of the log; a read
+      // already in flight may have been made before the final commit and must not end the stream
+      if (this.runEnded) this.endWhenCaughtUp = true;
       for (;;) {
         const page = await this.read();
         if (this.sendPage(page)) return;
