@@ -156,24 +156,79 @@ describe('GET /v1/runs/{id}/events as Server-Sent Events', () => {
     expect(res.body.error.code).toBe('invalid_event_id');
   });
 
-  it('answers 400 to event ids beyond 64 bits on the JSON form too, and nothing after the largest id', async () => {
+  it('answers 400 to event ids beyond 64 bits on the JSON form too', async () => {
     const id = await newRun();
     for (const after of ['18446744073709551616-0', '0-18446744073709551616']) {
       const res = await request(main.app).get(`/v1/runs/${id}/events?after=${after}`);
       expect([after, res.status, res.body.error?.code]).toEqual([after, 400, 'invalid_event_id']);
     }
+  });
+
+  it('answers 400 unknown_event_id, before any stream, to an id that is not in the run\'s log: another run\'s, or beyond its end', async () => {
+    const id = await newRun();
+    const other = await newRun();
+    const [foreign] = await store.events(other);
+    await step(id, 'running', 'run_started');
+    const [first] = await store.events(id);
+    const beyond = `${Number(first!.id!.split('-')[0]) + 3_600_000}-0`;
     const max = '18446744073709551615-18446744073709551615';
-    const json = await request(main.app).get(`/v1/runs/${id}/events?after=${max}`);
-    expect([json.status, json.body.events]).toEqual([200, []]);
-    // a run not finished: the stream opens and waits; a finished one: nothing more to send (204)
-    const live = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': max });
-    await live.waitForComment('following');
-    expect(live.status).toBe(200);
-    live.destroy();
-    await step(id, 'cancelled', 'run_cancelled');
-    const done = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': max });
+    for (const status of ['running', 'succeeded'] as const) {
+      if (status === 'succeeded') await step(id, 'succeeded', 'run_succeeded');
+      for (const bad of [foreign!.id!, beyond, max]) {
+        const sse = await request(main.app).get(`/v1/runs/${id}/events`).set('Accept', 'text/event-stream').set('Last-Event-ID', bad);
+        const byQuery = await request(main.app).get(`/v1/runs/${id}/events?follow=1&after=${bad}`);
+        const json = await request(main.app).get(`/v1/runs/${id}/events?after=${bad}`);
+        for (const res of [sse, byQuery, json]) {
+          expect([status, bad, res.status, res.headers['content-type'], res.body.error?.code, res.body.error?.details]).toEqual([
+            status, bad, 400, expect.stringMatching(/^application\/json/), 'unknown_event_id', { event_id: bad, event_log: 'present' },
+          ]);
+        }
+      }
+    }
+    expect(main.follower.size).toBe(0);
+    // 0-0 is the start; the final event a resume point like any other (nothing left: 204)
+    const all = await request(main.app).get(`/v1/runs/${id}/events?after=0-0`);
+    expect(all.body.events.map((e: { type: string }) => e.type)).toEqual(['run_created', 'run_started', 'run_succeeded']);
+    const whole = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': '0-0' });
+    await whole.waitForEnd();
+    expect(typesOf(whole.events)).toEqual(['run_created', 'run_started', 'run_succeeded']);
+    const done = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': whole.events.at(-1)!.id });
     await done.waitForEnd();
     expect(done.status).toBe(204);
+    const last = await request(main.app).get(`/v1/runs/${id}/events?after=${whole.events.at(-1)!.id}`);
+    expect([last.status, last.body.events]).toEqual([200, []]);
+  });
+
+  it('says so when the run\'s event log is gone while its record stayed: no id can be resumed after', async () => {
+    const id = await newRun();
+    const [created] = await store.events(id);
+    await redis.del(`${prefix}run:${id}:events`);
+    const res = await request(main.app).get(`/v1/runs/${id}/events?after=${created!.id}`);
+    expect([res.status, res.body.error.code, res.body.error.details]).toEqual([400, 'unknown_event_id', { event_id: created!.id, event_log: 'missing' }]);
+    expect(res.body.error.message).toMatch(/no event log any more/);
+  });
+
+  it('checks the query of a stream as strictly as the JSON form\'s; follow takes 1/true/0/false only', async () => {
+    const id = await newRun();
+    for (const q of ['?follow=1&limit=abc', '?follow=1&bogus=1', '?follow=yes', '?follow=on&bogus=1', '?follow=1&follow=1']) {
+      for (const accept of ['text/event-stream', 'application/json']) {
+        const res = await request(main.app).get(`/v1/runs/${id}/events${q}`).set('Accept', accept);
+        expect([q, accept, res.status, res.headers['content-type'], res.body.error?.code]).toEqual([q, accept, 400, expect.stringMatching(/^application\/json/), 'validation_failed']);
+      }
+    }
+    const yes = await request(main.app).get(`/v1/runs/${id}/events?follow=yes`);
+    expect(yes.body.error.message).toMatch(/follow/);
+    expect(yes.body.error.details).toEqual([expect.objectContaining({ path: 'follow' })]);
+    expect(main.follower.size).toBe(0);
+    // true streams like 1 (limit is checked, and is the JSON form's page size only); 0/false answer JSON even to EventSource's Accept
+    const streamed = follow(eventsUrl(main, id, '?follow=true&limit=1'), {});
+    await streamed.waitForEvents(1);
+    expect(streamed.headers?.['content-type']).toMatch(/^text\/event-stream/);
+    streamed.destroy();
+    for (const off of ['0', 'false']) {
+      const res = await request(main.app).get(`/v1/runs/${id}/events?follow=${off}`).set('Accept', 'text/event-stream');
+      expect([off, res.status, res.headers['content-type'], res.body.events?.length]).toEqual([off, 200, expect.stringMatching(/^application\/json/), 1]);
+    }
   });
 
   it('answers HEAD on a live stream at once with the stream headers, holding nothing open', async () => {

@@ -64,9 +64,9 @@ export const RunPage = z.looseObject({
 export type RunPage = z.infer<typeof RunPage>;
 
 export const RunEventsQuery = z.strictObject({
-  after: z.string().regex(/^\d+-\d+$/).optional().describe('only events after this event id (JSON form)'),
-  limit: z.coerce.number().int().min(1).max(1000).default(1000),
-  follow: z.string().optional().describe('`1`: stream as text/event-stream, like `Accept: text/event-stream`'),
+  after: z.string().regex(/^\d+-\d+$/).optional().describe('only events after this event id, which must be one of this run\'s (else 400 `unknown_event_id`); `0-0` = from the start. Streams take `Last-Event-ID` first'),
+  limit: z.coerce.number().int().min(1).max(1000).default(1000).describe('JSON form: the page size (checked on streams too, which send everything)'),
+  follow: z.enum(['1', 'true', '0', 'false']).optional().describe('`1`/`true`: stream as text/event-stream, `0`/`false`: JSON; absent: `Accept: text/event-stream` decides'),
 });
 export type RunEventsQuery = z.infer<typeof RunEventsQuery>;
 

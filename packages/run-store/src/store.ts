@@ -236,6 +236,21 @@ export class RunStore {
   }
 
   /**
+   * Where `id` stands in the run's event stream: `found` (an entry of it: reading after it hides
+   * nothing), `not_found` (another run's id, one beyond the last, one trimmed away), or `no_log`
+   * when the stream itself is gone (expired or deleted while the record stayed, e.g. after an
+   * operator's hand-SET gave the record a longer life).
+   */
+  async findEvent(runId: string, id: string): Promise<'found' | 'not_found' | 'no_log'> {
+    if (!isStreamId(id)) throw new StoreError('bad_event_id', `not an event id: ${id.slice(0, 64)}`);
+    const key = this.keys.events(runId);
+    const [[xErr, entries] = [null, []], [eErr, exists] = [null, 0]] = (await this.redis.pipeline().xrange(key, id, id, 'COUNT', 1).exists(key).exec()) ?? [];
+    for (const err of [xErr, eErr]) if (err) wrongType(runId, EVENTS_WRONG_TYPE)(err);
+    if ((entries as unknown[]).length > 0) return 'found';
+    return exists ? 'not_found' : 'no_log';
+  }
+
+  /**
    * Rolls back a create: deletes the run, its events, its index entries and (if it still names this
    * run) the idempotency key, and takes back its `created` count.
    */

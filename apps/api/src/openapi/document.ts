@@ -140,7 +140,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): JsonSchema {
     '/v1/runs/{run_id}/events': {
       get: {
         operationId: 'getRunEvents', tags: ['runs'], summary: 'The run\'s events, as JSON or live as Server-Sent Events',
-        description: 'With `Accept: text/event-stream` (or `?follow=1`) the events stream live: each SSE message has `id:` (the event id), `event:` (its type) and `data:` (the RunEvent as JSON), with `: keepalive` comments between; the stream ends after the run\'s final event. Reconnect with `Last-Event-ID` (or `?after=`) to receive only the rest.',
+        description: 'With `Accept: text/event-stream` (or `?follow=1`) the events stream live: each SSE message has `id:` (the event id), `event:` (its type) and `data:` (the RunEvent as JSON), with `: keepalive` comments between; the stream ends after the run\'s final event. Reconnect with `Last-Event-ID` (or `?after=`) to receive only the rest: the id must be one of this run\'s events, or `0-0` (from the start); any other is a 400 `unknown_event_id`, before any stream starts. The query is checked for both forms alike.',
         parameters: [
           runIdParam,
           ...queryParameters(RunEventsQuery),

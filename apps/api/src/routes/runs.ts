@@ -1,14 +1,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError, CreateRunBody, publicRun, RUN_ID_RE, RunEventsQuery, webhookHostAllowed, type RunRecord } from '@sup/contracts';
+import { AppError, CreateRunBody, publicRun, RUN_ID_RE, webhookHostAllowed, type RunRecord } from '@sup/contracts';
 import type { GraphDefinition } from '@sup/graphs';
 import type { RunStore } from '@sup/run-store';
 import { submitRun, type SubmitDeps } from '@sup/queue';
 import { OVER_CAPACITY_RETRY_SEC, type Admission } from '../admission.js';
-import { parse, parseQuery } from '../errors.js';
+import { parse } from '../errors.js';
 import type { CancelService } from '@sup/queue';
-import { streamRunEvents, wantsEventStream, type StreamDeps } from '../sse/stream.js';
+import { streamRunEvents, type StreamDeps } from '../sse/stream.js';
+import { eventsRequest } from './events-query.js';
 
 const IdemKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 const CancelBody = z.object({ reason: z.string().max(500).optional() }).default({});
@@ -92,8 +93,8 @@ export function runRoutes(d: RunRoutesDeps): Router {
 
   r.get('/v1/runs/:id/events', async (req, res) => {
     const rec = await loadRun(d.store, req.params.id);
-    if (wantsEventStream(req)) return streamRunEvents(req, res, d.stream, rec);
-    const q = parseQuery(RunEventsQuery, req.query);
+    const q = await eventsRequest(req, d.store, rec.run_id);
+    if (q.stream) return streamRunEvents(req, res, d.stream, rec, q.after);
     const page = await d.store.eventPage(rec.run_id, { ...(q.after ? { after: q.after } : {}), limit: q.limit });
     // a full page may have more after it (stream entries that are not events count too)
     res.json({ run_id: rec.run_id, status: rec.status, events: page.events, next_after: page.read === q.limit ? (page.last ?? null) : null });

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { AppError, FINAL_EVENT_TYPES, isTerminal, type RunEvent, type RunRecord } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
-import { isStreamId, type EventPage, type RunStore } from '@sup/run-store';
+import type { EventPage, RunStore } from '@sup/run-store';
 import type { EventFollower, FollowerSession } from './follower.js';
 
 export interface StreamDeps {
@@ -12,24 +12,6 @@ export interface StreamDeps {
 
 const PAGE = 500;
 const SSE_HEADERS = { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' };
-
-/** `Accept: text/event-stream` (what EventSource sends) or `?follow=1`. */
-export function wantsEventStream(req: Request): boolean {
-  const follow = req.query.follow;
-  return (req.get('accept') ?? '').includes('text/event-stream') || follow === '1' || follow === 'true';
-}
-
-/** `Last-Event-ID` (what EventSource sends on reconnect), else `?after=`; 400 unless a stream id. */
-export function resumeId(req: Request): string | undefined {
-  const header = req.get('last-event-id');
-  const raw = header !== undefined && header !== '' ? header : req.query.after;
-  if (raw === undefined || raw === '') return undefined;
-  // Redis rejects parts beyond 64 bits; answering 400 here keeps that from becoming a 500
-  if (typeof raw !== 'string' || !raw.includes('-') || !isStreamId(raw)) {
-    throw new AppError(400, 'invalid_event_id', 'Last-Event-ID (or after) must be an event id such as 1732700000000-0');
-  }
-  return raw as string;
-}
 
 /**
  * One SSE response. Reads are serialized (one XRANGE in flight, another queued if a notification
@@ -177,10 +159,10 @@ class SseSession implements FollowerSession {
 /**
  * `GET /v1/runs/{id}/events` as Server-Sent Events: `id:` = stream id, `event:` = type, `data:` =
  * the event as JSON; `: keepalive` comments every heartbeat. Errors before the first byte (unknown
- * run, bad Last-Event-ID) are JSON like everywhere else.
+ * run, bad query or Last-Event-ID: routes/events-query.ts) are JSON like everywhere else. `after`
+ * is an entry of the run's log (checked), or absent.
  */
-export async function streamRunEvents(req: Request, res: Response, d: StreamDeps | undefined, rec: RunRecord): Promise<void> {
-  const after = resumeId(req);
+export async function streamRunEvents(req: Request, res: Response, d: StreamDeps | undefined, rec: RunRecord, after: string | undefined): Promise<void> {
   if (!d) throw new AppError(503, 'streaming_unavailable', 'this API process was started without an event follower');
   // HEAD gets the headers of a stream and nothing to wait for (Node sends no body to a HEAD, so a
   // live session would hold the request open until the run ends)
