@@ -86,10 +86,26 @@ export function createWebhookProcessor(d: WebhookDeps) {
     }
   }
 
+  /**
+   * After a failed attempt with more to come: the record is committed again as it is, so its
+   * expiry (RunStore.ttlOf: at least WEBHOOK_MIN_TTL_SEC for a finished run with a webhook) counts
+   * from now and the next attempt still finds the payload, however short RUN_TTL_SEC is. A commit
+   * by someone else meanwhile (`changed`) refreshed it too; a failure here is only logged.
+   */
+  async function keepForRetry(runId: string, read: { record: RunRecord; raw: string }): Promise<void> {
+    try {
+      const res = await d.store.commit(runId, { ifStatus: [read.record.status], ifRaw: read.raw, record: read.record });
+      if (!res.ok && res.reason !== 'changed') d.log.warn('webhook_record_not_kept', { run: runId, reason: res.reason });
+    } catch (err) {
+      d.log.warn('webhook_record_not_kept', { run: runId, reason: 'redis_error', error: (err as Error).message });
+    }
+  }
+
   return async function deliverWebhook(job: Job): Promise<string> {
     const { run_id: runId } = WebhookJobData.parse(job.data);
-    const rec = await d.store.get(runId);
-    if (!rec || !rec.webhook || !isTerminal(rec.status)) {
+    const read = await d.store.read(runId);
+    const rec = read?.record;
+    if (!read || !rec || !rec.webhook || !isTerminal(rec.status)) {
       const reason = !rec ? 'run_missing' : !rec.webhook ? 'no_webhook' : `status_${rec.status}`;
       d.log.warn('webhook_skipped', { run: runId, reason });
       return 'skipped';
@@ -123,6 +139,7 @@ export function createWebhookProcessor(d: WebhookDeps) {
     const final = !out.retryable || attempt >= (job.opts.attempts ?? 1);
     if (!final) {
       d.log.warn('webhook_retry', { ...meta, status_code: out.statusCode ?? '-', error: out.error });
+      await keepForRetry(runId, read);
       throw new Error(`webhook ${out.error}`);
     }
     await record(runId, event('webhook_failed', undefined, { status_code: out.statusCode, attempts: attempt, error: out.error }));

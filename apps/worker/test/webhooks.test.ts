@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Worker } from 'bullmq';
@@ -28,13 +28,21 @@ let received: Received[] = [];
 let status: (n: number) => number = () => 200;
 /** When set, the receiver answers with a body that never ends (until the client hangs up). */
 let endless = false;
+/** Awaited before the n-th request is answered. */
+let beforeAnswer: (n: number) => unknown = () => undefined;
+/** Requests for which this says true are never answered (a receiver that hangs); `held` has them. */
+let hold: (n: number) => boolean = () => false;
+let held: ServerResponse[] = [];
 const receiver: Server = createServer((req, res) => {
   let raw = '';
   req.setEncoding('utf8');
   req.on('data', (c: string) => (raw += c));
-  req.on('end', () => {
+  req.on('end', async () => {
     received.push({ headers: req.headers, raw });
-    res.writeHead(status(received.length));
+    const n = received.length;
+    await beforeAnswer(n);
+    if (hold(n)) return void held.push(res);
+    res.writeHead(status(n));
     if (!endless) return void res.end();
     const chunk = 'z'.repeat(16 * 1024);
     const pump = () => { while (!res.destroyed && res.write(chunk)); if (!res.destroyed) res.once('drain', pump); };
@@ -62,6 +70,10 @@ afterEach(async () => {
   received = [];
   status = () => 200;
   endless = false;
+  beforeAnswer = () => undefined;
+  hold = () => false;
+  held.forEach((res) => res.destroy());
+  held = [];
 });
 afterAll(async () => {
   await h.close();
@@ -184,6 +196,25 @@ describe('run webhooks', () => {
     for (const r of received) expect(r.headers['x-supervisor-signature']).toBe(expectedSignature(r.headers['x-supervisor-timestamp'] as string, r.raw));
     expect(delivered!.data).toEqual({ status_code: 204, attempts: 3 });
     expect(await eventsOf(rec.run_id, 'webhook_failed')).toEqual([]);
+  });
+
+  it('commits the record again after a failed attempt: the next attempt finds it, however little of its TTL was left', async () => {
+    status = (n) => (n === 1 ? 503 : 200);
+    const ttls: number[] = [];
+    let id = '';
+    const keys = () => [h.keys.run(id), h.keys.events(id)];
+    beforeAnswer = async (n) => {
+      // the first attempt finds a record about to expire (RUN_TTL_SEC shorter than the retry window)
+      if (n === 1) for (const k of keys()) await h.redis.expire(k, 30);
+      else for (const k of keys()) ttls.push(await h.redis.ttl(k));
+    };
+    await startDeliverer();
+    id = (await finishedRun()).run_id;
+    const [delivered] = await until('webhook_delivered', async () => (await eventsOf(id, 'webhook_delivered')).length > 0 && eventsOf(id, 'webhook_delivered'));
+    expect(delivered!.data).toEqual({ status_code: 200, attempts: 2 });
+    // what the second attempt saw: the record and its events given a fresh life by the failed first one
+    expect(ttls).toHaveLength(2);
+    for (const ttl of ttls) expect(ttl).toBeGreaterThan(30);
   });
 
   it('records webhook_failed after the last attempt; a 4xx is not retried', async () => {

@@ -25,6 +25,12 @@ export const INDEX_KEEP_TTLS = 2;
 export const PARK_TTL_MARGIN_SEC = 60;
 /** A cancelled record lives at least this long: its compensation retries for about a minute and more. */
 export const CANCELLED_MIN_TTL_SEC = 600;
+/**
+ * A finished record with a webhook lives at least this long: every delivery attempt reads the
+ * payload from it, and a failed one commits it again (apps/worker/src/webhooks.ts), so it is still
+ * there at the next attempt (at most 256 s later with the default backoff) whatever RUN_TTL_SEC is.
+ */
+export const WEBHOOK_MIN_TTL_SEC = 600;
 
 export interface CommitRequest {
   /** The write happens only while the stored status is one of these. */
@@ -206,11 +212,14 @@ export class RunStore {
    * A record expires RUN_TTL_SEC after its last write — or, parked, not before it is due to wake
    * (`waiting.until`) plus a margin: a poll interval or a Retry-After longer than the TTL would
    * otherwise let a waiting run expire in its sleep (its job then found no record: `run_missing`).
-   * A cancelled one lives at least CANCELLED_MIN_TTL_SEC, for its compensation's retries.
+   * A cancelled one lives at least CANCELLED_MIN_TTL_SEC, for its compensation's retries, and a
+   * finished one with a webhook WEBHOOK_MIN_TTL_SEC, for its delivery's.
    */
   private ttlOf(r: RunRecord): number {
     // a cancelled run's compensation (cancel_task, its children) reads it, retrying for minutes
     if (r.status === 'cancelled') return Math.max(this.ttlSec, CANCELLED_MIN_TTL_SEC);
+    // its webhook is built from it at every attempt: expired in between, the webhook was lost
+    if (r.webhook && isTerminal(r.status)) return Math.max(this.ttlSec, WEBHOOK_MIN_TTL_SEC);
     if (r.status !== 'waiting' || r.waiting === undefined) return this.ttlSec;
     const dueSec = Math.ceil((Date.parse(r.waiting.until) - Date.now()) / 1000);
     return Number.isFinite(dueSec) ? Math.max(this.ttlSec, dueSec + PARK_TTL_MARGIN_SEC) : this.ttlSec;

@@ -65,6 +65,24 @@ describe('commit', () => {
     expect(await redis.ttl(store.keys.run(rec.run_id))).toBeLessThanOrEqual(600);
   });
 
+  it('keeps a finished record with a webhook (and its events) at least 10 minutes, for the delivery\'s retries; one without for the TTL', async () => {
+    for (const status of ['succeeded', 'failed'] as const) {
+      const hooked = await stored({ webhook: 'https://hooks.example.com/x' });
+      expect(await store.commit(hooked.run_id, { ifStatus: ['queued'], record: { ...hooked, status } })).toEqual({ ok: true });
+      for (const key of [store.keys.run(hooked.run_id), store.keys.events(hooked.run_id)]) {
+        const ttl = await redis.ttl(key);
+        expect([status, key, ttl > TTL, ttl <= 600]).toEqual([status, key, true, true]);
+      }
+      const plain = await stored();
+      expect(await store.commit(plain.run_id, { ifStatus: ['queued'], record: { ...plain, status } })).toEqual({ ok: true });
+      expect(await redis.ttl(store.keys.run(plain.run_id))).toBeLessThanOrEqual(TTL);
+    }
+    // not finished yet: the run's own TTL
+    const running = await stored({ webhook: 'https://hooks.example.com/x' });
+    expect(await store.commit(running.run_id, { ifStatus: ['queued'], record: { ...running, status: 'running' } })).toEqual({ ok: true });
+    expect(await redis.ttl(store.keys.run(running.run_id))).toBeLessThanOrEqual(TTL);
+  });
+
   it('reports a status mismatch with the current status and writes nothing', async () => {
     const rec = await stored();
     const res = await store.commit(rec.run_id, { ifStatus: ['running'], record: { ...rec, status: 'succeeded' }, events: [event('run_succeeded')] });
