@@ -110,7 +110,9 @@ export function createWebhookProcessor(d: WebhookDeps) {
       d.log.warn('webhook_skipped', { run: runId, reason });
       return 'skipped';
     }
-    const attempt = job.attemptsMade + 1;
+    // attempts begun, one cut short by a killed worker included: attemptsMade counts only those
+    // that ended, so after such a kill the next attempt used to repeat its number (1 2 3 3 4 …)
+    const attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1);
     if (!webhookHostAllowed(rec.webhook, d.allowedHosts ?? [])) {
       await record(runId, event('webhook_failed', undefined, { status_code: null, attempts: attempt, error: 'host_not_allowed' }));
       d.log.error('webhook_failed', { run: runId, host: hostOf(rec.webhook), attempt, error: 'host_not_allowed' });
@@ -136,7 +138,9 @@ export function createWebhookProcessor(d: WebhookDeps) {
       d.log.info('webhook_delivered', { ...meta, status_code: out.statusCode });
       return 'delivered';
     }
-    const final = !out.retryable || attempt >= (job.opts.attempts ?? 1);
+    // BullMQ retries while failed attempts are fewer than `attempts` (an attempt cut short by a
+    // killed worker is not one of them)
+    const final = !out.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (!final) {
       d.log.warn('webhook_retry', { ...meta, status_code: out.statusCode ?? '-', error: out.error });
       await keepForRetry(runId, read);

@@ -217,6 +217,40 @@ describe('run webhooks', () => {
     for (const ttl of ttls) expect(ttl).toBeGreaterThan(30);
   });
 
+  it('numbers the attempts begun: after a worker was killed mid-POST the next attempt does not repeat its number', async () => {
+    hold = (n) => n === 1;
+    // a queue of its own: the other tests' workers ran its stalled check with the default 30 s
+    // interval, which holds every later check back that long
+    const queuePrefix = `${h.prefix}killed:`;
+    const own = createWebhookQueue(bull, queuePrefix);
+    const conn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const worker = (connection: Redis, opts: { lockDuration?: number }) => new Worker(QUEUES.webhooks, createWebhookProcessor({ store: h.store, log, secret: SECRET, timeoutMs: 60_000, now: Date.now }), {
+      connection, prefix: bullPrefix(queuePrefix), concurrency: 1, stalledInterval: 200, ...opts,
+    });
+    // the worker to be killed: a short lock, so its job is found stalled soon after it stops renewing
+    const doomed = worker(conn, { lockDuration: 1_000 });
+    doomed.on('error', () => undefined);
+    try {
+      await doomed.waitUntilReady();
+      const rec = { ...newRunRecord({ graph: 'abc', agentId: 'sofiia', input: {}, webhook: hookUrl }), status: 'succeeded' as const, finished_at: new Date().toISOString() };
+      await h.store.create(rec, { events: [event('run_created'), event('run_succeeded')] });
+      await enqueueWebhook(own, rec, 600, fastRetry);
+      await until('the first POST', () => received.length === 1);
+      // killed mid-POST: no lock renewal, its answer never processed
+      await doomed.close(true);
+      conn.disconnect();
+      deliverer = worker(bull, {});
+      const [delivered] = await until('webhook_delivered', async () => (await eventsOf(rec.run_id, 'webhook_delivered')).length > 0 && eventsOf(rec.run_id, 'webhook_delivered'));
+      expect(received.map((r) => r.headers['x-supervisor-attempt'])).toEqual(['1', '2']);
+      expect(delivered!.data).toEqual({ status_code: 200, attempts: 2 });
+    } finally {
+      await deliverer?.close();
+      deliverer = undefined;
+      await own.obliterate({ force: true }).catch(() => undefined);
+      await own.close();
+    }
+  });
+
   it('records webhook_failed after the last attempt; a 4xx is not retried', async () => {
     status = () => 503;
     await startDeliverer();
