@@ -142,6 +142,22 @@ describe('GET /v1/runs/{id}/events as Server-Sent Events', () => {
     expect(again.events).toEqual([]);
   });
 
+  it('events after the final one (webhook, compensation): not on a stream from the start, only on one resumed after the final event', async () => {
+    const id = await newRun();
+    await step(id, 'cancelled', 'run_cancelled');
+    await step(id, 'cancelled', 'webhook_delivered');
+    await step(id, 'cancelled', 'compensation_done');
+    const whole = follow(eventsUrl(main, id));
+    await whole.waitForEnd();
+    expect([whole.status, typesOf(whole.events)]).toEqual([200, ['run_created', 'run_cancelled']]);
+    const after = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': whole.events.at(-1)!.id });
+    await after.waitForEnd();
+    expect([after.status, typesOf(after.events)]).toEqual([200, ['webhook_delivered', 'compensation_done']]);
+    const caughtUp = follow(eventsUrl(main, id), { accept: 'text/event-stream', 'last-event-id': after.events.at(-1)!.id });
+    await caughtUp.waitForEnd();
+    expect(caughtUp.status).toBe(204);
+  });
+
   it('keeps the JSON answer without Accept: text/event-stream', async () => {
     const id = await newRun();
     const res = await request(main.app).get(`/v1/runs/${id}/events`);
