@@ -23,6 +23,18 @@ describe('API keys', () => {
     expect((await request(secured.app).get('/v1/graphs').set('Authorization', 'Bearer k2')).status).toBe(200);
     expect((await request(secured.app).post('/v1/graphs/release_check/runs').send({})).status).toBe(401);
   });
+
+  it('an EventSource (no headers) cannot follow events with API_KEYS set: ?api_key= is for /admin only (docs/runs-api.md)', async () => {
+    const run = await request(secured.app).post('/v1/graphs/release_check/runs').set('Authorization', 'Bearer k1')
+      .send({ agent_id: 'sofiia', input: { service: 'billing', version: '1.0.0' } });
+    const events = `/v1/runs/${run.body.run_id}/events`;
+    for (const path of [events, `${events}?api_key=k1`]) {
+      const res = await request(secured.app).get(path).set('Accept', 'text/event-stream');
+      expect([path, res.status, res.body.error?.code]).toEqual([path, 401, 'unauthorized']);
+    }
+    const json = await request(secured.app).get(events).set('Authorization', 'Bearer k1');
+    expect(json.status).toBe(200);
+  });
 });
 
 describe('GET /healthz', () => {
