@@ -181,9 +181,12 @@ describe('GET /v1/runs/{id}/events as Server-Sent Events', () => {
   });
 
   it('answers 400 unknown_event_id, before any stream, to an id that is not in the run\'s log: another run\'s, or beyond its end', async () => {
-    const id = await newRun();
     const other = await newRun();
     const [foreign] = await store.events(other);
+    // stream ids are per stream: events written in the same millisecond share ids, so this run's
+    // are all written after it
+    await until('a later millisecond', () => Date.now() > Number(foreign!.id!.split('-')[0]) + 1);
+    const id = await newRun();
     await step(id, 'running', 'run_started');
     const [first] = await store.events(id);
     const beyond = `${Number(first!.id!.split('-')[0]) + 3_600_000}-0`;
