@@ -21,7 +21,7 @@ describe('the API\'s HTTP server', () => {
     const keepAlive = await new Promise<string | undefined>((resolve, reject) => {
       request({ port, host: '127.0.0.1', path: '/', agent }, (res) => {
         res.resume();
-        res.on('end', () => resolve(res.headers['keep-alive']));
+        res.on('end', () => resolve(String(res.headers['keep-alive'])));
       }).on('error', reject).end();
     });
     agent.destroy();
