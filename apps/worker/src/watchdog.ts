@@ -38,6 +38,11 @@ export interface WatchdogDeps {
   pingTimeoutMs?: number;
   /** 0 = never exit. */
   stuckExitMs?: number;
+  /**
+   * After a throttle ends, jobs not taken yet are not "stuck" for this long: a BullMQ Worker that
+   * met the limit sleeps up to its maximumRateLimitDelay (30 s by default) before it fetches again.
+   */
+  throttleGraceMs?: number;
   now?(): number;
   exit?(code: number): void;
 }
@@ -57,12 +62,14 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
   const intervalMs = d.intervalMs ?? 2_000;
   const pingTimeoutMs = d.pingTimeoutMs ?? 1_000;
   const stuckExitMs = d.stuckExitMs ?? 60_000;
+  const throttleGraceMs = d.throttleGraceMs ?? 30_000;
   let active = 0;
   let lastStartMs = now();
   let waitingSinceMs: number | null = null;
   let stuckSinceMs: number | null = null;
   let current: Health = { ok: true };
   let throttle: string | null = null;
+  let throttleEndedMs: number | null = null;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
 
@@ -95,9 +102,13 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
     if (down.length === 0 && stuck.length === 0 && active < d.concurrency) {
       const [n, why] = await Promise.all([within(d.waiting(), 0), d.throttled ? within(d.throttled(), null) : null]);
       if (why && !throttle) d.log.warn('queue_throttled', { reason: why, action: 'jobs wait for the limit; not counted as a stuck worker' });
-      if (!why && throttle) d.log.info('queue_throttle_ended', { was: throttle });
+      if (!why && throttle) {
+        d.log.info('queue_throttle_ended', { was: throttle });
+        throttleEndedMs = now();
+      }
       throttle = why;
-      if (why) waitingSinceMs = null;
+      const lifting = throttleEndedMs !== null && now() - throttleEndedMs < throttleGraceMs;
+      if (why || lifting) waitingSinceMs = null;
       else if (n > 0 && lastStartMs < (waitingSinceMs ??= now())) {
         if (now() - waitingSinceMs >= intervalMs) stuck.push(`${n} jobs waiting and ${d.concurrency - active} free slots, but no job taken for ${now() - waitingSinceMs} ms`);
       } else waitingSinceMs = null;

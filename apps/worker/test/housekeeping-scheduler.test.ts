@@ -73,7 +73,12 @@ describe('the housekeeping job scheduler', () => {
       expect(logs.slice(lines).join('')).toMatch(/housekeeping_scheduler_repaired scheduler=housekeeping every_sec=30 concurrency=1 found="every 3600 s, concurrency 1"/);
       expect(await s.check()).toBe(false);
 
-      // bull-board's PUT .../queues/housekeeping/concurrency {"concurrency":0}
+      // bull-board's PUT .../queues/housekeeping/concurrency {"concurrency":0} removes the limit: passes at once
+      await queue.removeGlobalConcurrency();
+      expect(await s.check()).toBe(true);
+      expect(await queue.getGlobalConcurrency()).toBe(1);
+      expect(logs.join('')).toMatch(/housekeeping_scheduler_repaired .*found="every 30 s, concurrency unlimited"/);
+      // and BullMQ's own concurrency 0: no pass at all
       await queue.setGlobalConcurrency(0);
       expect(await s.check()).toBe(true);
       expect(await queue.getGlobalConcurrency()).toBe(1);
@@ -86,7 +91,7 @@ describe('the housekeeping job scheduler', () => {
       const back = await queue.getJobScheduler(HOUSEKEEPING.schedulerId);
       expect(back).toMatchObject({ every: 30_000 });
       expect(back?.pattern ?? null).toBeNull();
-      expect(logs.slice(lines).filter((l) => l.includes('housekeeping_scheduler_repaired'))).toHaveLength(3);
+      expect(logs.slice(lines).filter((l) => l.includes('housekeeping_scheduler_repaired'))).toHaveLength(4);
     } finally {
       s.close();
     }
