@@ -100,7 +100,7 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
       else if (answer !== 'ok') down.push(`redis connection ${name} is refused: ${answer.slice(0, 200)}`);
     }));
     if (down.length === 0 && stuck.length === 0 && active < d.concurrency) {
-      const [n, why] = await Promise.all([within(d.waiting(), 0), d.throttled ? within(d.throttled(), null) : null]);
+      const [n, why] = await Promise.all([within(d.waiting(), 0), d.throttled ? within(d.throttled(), throttle) : null]); // unanswered: as last seen
       if (why && !throttle) d.log.warn('queue_throttled', { reason: why, action: 'jobs wait for the limit; not counted as a stuck worker' });
       if (!why && throttle) {
         d.log.info('queue_throttle_ended', { was: throttle });
