@@ -60,6 +60,14 @@ describe('launcher: the API and its workers as one unit', () => {
     expect(children.filter(alive)).toEqual([]);
   });
 
+  it('a bad variable of the API or the workers is one line and exit 1, before any child starts', async () => {
+    for (const [env, line] of [[{ PORT: 'eighty' }, /^invalid configuration: PORT="eighty"/], [{ WORKER_CONCURRENCY: '0' }, /^invalid configuration: WORKER_CONCURRENCY="0"/]] as const) {
+      const p = startApp('launcher', { REDIS_URL, KEY_PREFIX: sys.prefix, ...env });
+      expect(await p.exited).toBe(1);
+      expect(p.lines).toEqual([expect.stringMatching(line)]);
+    }
+  });
+
   it('killed itself (SIGKILL), takes its children along: they stop as on SIGTERM', async () => {
     launcher = await start();
     const children = [...pids(launcher, 'api'), ...pids(launcher, 'worker\\d')];

@@ -16,6 +16,7 @@ import { buildOpenApiDocument, openapiRoutes } from './openapi/routes.js';
 import type { Queue } from 'bullmq';
 import { adminRoutes } from './admin.js';
 import { createApiMetrics, metricsRoutes, registerAdmissionMetrics } from './metrics.js';
+import { pausedWarnings } from './paused-queues.js';
 import type { RunRecord } from '@sup/contracts';
 import { enqueueWebhook, type WebhookQueue } from '@sup/queue';
 import { listRunsRoutes } from './routes/list-runs.js';
@@ -55,7 +56,12 @@ export function createApp(d: AppDeps): Express {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
     next();
   });
-  app.use(healthRoutes({ probeWrite: () => d.store.probeWrite(), graphs: Object.keys(d.graphs), gatewayUrl: d.config.gatewayUrl, redisWarnings: () => [...(d.redisWarnings?.() ?? []), ...[d.admission?.warning()].filter((w): w is string => !!w)] }));
+  const queues = d.queues ?? [d.queue];
+  app.use(healthRoutes({
+    probeWrite: () => d.store.probeWrite(), graphs: Object.keys(d.graphs), gatewayUrl: d.config.gatewayUrl,
+    redisWarnings: () => [...(d.redisWarnings?.() ?? []), ...[d.admission?.warning()].filter((w): w is string => !!w)],
+    queueWarnings: () => pausedWarnings(queues),
+  }));
   // public like /healthz: the document describes shapes, never data
   app.use(openapiRoutes({ graphs: d.graphs, metricsPublic: d.config.metricsPublic }));
   // /admin checks keys itself (requireAdmin): a browser there may present a session cookie instead
@@ -71,7 +77,6 @@ export function createApp(d: AppDeps): Express {
   const stream = d.follower ? { store: d.store, follower: d.follower, log: d.log } : undefined;
   app.use(runRoutes({ graphs: d.graphs, store: d.store, submit: { store: d.store, queue: d.queue, ttlSec: d.config.ttlSec }, cancel, ...(stream ? { stream } : {}), ...(d.admission ? { admission: d.admission } : {}), webhookHosts: d.config.webhookHosts ?? [] }));
   if (d.schedules) app.use(scheduleRoutes(d.schedules));
-  const queues = d.queues ?? [d.queue];
   const registry = createApiMetrics({ store: d.store, queues });
   if (d.schedules) registerScheduleMetrics(registry, d.schedules);
   if (d.admission) registerAdmissionMetrics(registry, d.admission);

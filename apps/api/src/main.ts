@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import { ApiEnv, loadOrExit } from '@sup/config';
 import { createLogger, redisConnectionErrors } from '@sup/logging';
 import { connectRedis, createKeys, memoryUse, redisMode, RunStore } from '@sup/run-store';
@@ -8,7 +7,7 @@ import {
   ConfigScheduleKeeper, createScheduleQueue, loadScheduleConfig, ScheduleConfigError, ScheduleService, ScheduleStore, type Schedule,
 } from '@sup/schedules';
 import { createApp } from './app.js';
-import { jsonClientErrors } from './client-error.js';
+import { createHttpServer } from './http-server.js';
 import { RedisChecks } from './redis-checks.js';
 import { Admission } from './admission.js';
 import { EventFollower } from './sse/follower.js';
@@ -76,8 +75,7 @@ const app = createApp({
   webhooks: webhookQueue,
   admission: new Admission({ limitPct: env.ADMISSION_MEMORY_PCT, read: () => memoryUse(redis, keys.live), log }),
 });
-const server = createServer(app);
-jsonClientErrors(server);
+const server = createHttpServer(app);
 server.on('error', (err: NodeJS.ErrnoException) => {
   // e.g. EADDRINUSE: one clear line, not a stack
   log.error('api_listen_failed', { port: env.PORT, host: env.HOST, code: err.code ?? 'error', error: err.message });

@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { AppError } from '@sup/contracts';
 import type { RunStats, RunStore } from '@sup/run-store';
+import { pausedQueues } from './paused-queues.js';
 
 export const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
 
@@ -50,6 +51,14 @@ export function createApiMetrics(d: ApiMetricsDeps): Registry {
       d.queues.forEach((q, i) => {
         for (const state of JOB_STATES) this.set({ queue: q.name, state }, counts[i]![state] ?? 0);
       });
+    },
+  });
+  new Gauge({
+    name: 'sup_queue_paused', help: '1 while the queue is paused (bull-board\'s pause, /admin/queues): its jobs only wait', labelNames: ['queue'], registers: [registry],
+    async collect() {
+      const paused = await pausedQueues(d.queues);
+      this.reset();
+      for (const [queue, p] of paused) this.set({ queue }, p ? 1 : 0);
     },
   });
   return registry;

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { LauncherEnv, loadOrExit } from '@sup/config';
+import { ApiEnv, LauncherEnv, loadOrExit, WorkerEnv } from '@sup/config';
 import { createLogger } from '@sup/logging';
 import { launch } from './launcher.js';
 
@@ -9,6 +9,10 @@ import { launch } from './launcher.js';
  * children unchanged; each checks its own.
  */
 const env = loadOrExit(LauncherEnv);
+// the children's own checks first, here: a bad variable is one line and exit 1, not the same line
+// from every child on every restart until the launcher gives them up
+loadOrExit(ApiEnv);
+if (env.WORKERS > 0) loadOrExit(WorkerEnv);
 const log = createLogger({ service: 'launcher', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
 const app = (name: string) => fileURLToPath(new URL(`../../${name}/dist/main.js`, import.meta.url));
 

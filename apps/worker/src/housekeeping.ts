@@ -6,8 +6,8 @@ export interface HousekeepingDeps {
   /** The queues whose finished jobs are kept RUN_TTL_SEC (`removeOnComplete/removeOnFail: {age}`). */
   queues: readonly Queue[];
   store: Pick<RunStore, 'trimIndex' | 'fillLive'>;
-  /** repairLiveRuns (repair.ts): live runs whose job failed for good, is gone or completed. */
-  repairRuns(): Promise<{ restored: number; failed: number }>;
+  /** repairLiveRuns (repair.ts): live runs whose job failed for good, is gone or completed, or who would expire waiting. */
+  repairRuns(): Promise<{ restored: number; failed: number; kept: number }>;
   ttlSec: number;
   log: Logger;
   now(): number;
@@ -26,10 +26,10 @@ const MAX_BATCHES = 20;
  * job that tells of one) — on a deployment's first pass after the upgrade that brought `runs:live`,
  * once that set holds the runs created before it too (fillLive).
  */
-export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number; index: number; orphans: number; requeued: number }> {
+export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number; index: number; orphans: number; requeued: number; kept: number }> {
   const filled = await d.store.fillLive(d.now());
   if (filled !== null) d.log.info('runs_live_filled', { added: filled });
-  const { failed: orphans, restored: requeued } = await d.repairRuns();
+  const { failed: orphans, restored: requeued, kept } = await d.repairRuns();
   let jobs = 0;
   for (const queue of d.queues) {
     for (const state of ['completed', 'failed'] as const) {
@@ -41,6 +41,6 @@ export async function housekeeping(d: HousekeepingDeps): Promise<{ jobs: number;
     }
   }
   const index = await d.store.trimIndex(d.now());
-  d.log.info('housekeeping', { removed_jobs: jobs, removed_index_entries: index, orphaned_runs_failed: orphans, jobless_runs_requeued: requeued });
-  return { jobs, index, orphans, requeued };
+  d.log.info('housekeeping', { removed_jobs: jobs, removed_index_entries: index, orphaned_runs_failed: orphans, jobless_runs_requeued: requeued, waiting_runs_kept: kept });
+  return { jobs, index, orphans, requeued, kept };
 }

@@ -15,6 +15,7 @@ import { compensate } from './compensate.js';
 import { onJobFailed } from './failures.js';
 import { createWorkerMetrics, redisHealth, serveMetrics } from './metrics.js';
 import { allHealthy, createWatchdog } from './watchdog.js';
+import { queueThrottle } from './throttle.js';
 import { startSideWorkers } from './side-workers.js';
 import { createRefusalGuard } from './refusals.js';
 
@@ -49,6 +50,8 @@ const slotPing = (c: typeof redis) => ({ get status() { return c.status; }, ping
 const watchdog = createWatchdog({
   conns: { store: slotPing(redis), bull: slotPing(bull) }, isRunning: () => worker.isRunning(), refusing: refusals.refusing, concurrency: env.WORKER_CONCURRENCY,
   waiting: async () => ((await queue.isPaused()) ? 0 : Object.values(await queue.getJobCounts('wait', 'prioritized')).reduce((a, b) => a + b, 0)),
+  // a rate limit or global concurrency on `runs` (bull-board) holds jobs back on purpose
+  throttled: () => queueThrottle(queue),
   isClosing: () => closing, log,
 });
 // bound before any job is taken, so a taken port stops start-up with one line instead of running unobserved

@@ -20,7 +20,7 @@ export interface WorkerMetrics {
   /** ProcessorDeps.onTakeover: a run this process found left by a lost worker. */
   onTakeover(rec: RunRecord, outcome: 'resumed' | 'crash_loop'): void;
   /** A housekeeping pass this process ran: runs it repaired (a sign Redis lost or refused writes). */
-  onHousekeeping(r: { orphans: number; requeued: number }): void;
+  onHousekeeping(r: { orphans: number; requeued: number; kept: number }): void;
 }
 
 /**
@@ -53,7 +53,7 @@ export function createWorkerMetrics(): WorkerMetrics {
 
   const repairs = new Counter({
     name: 'sup_housekeeping_repairs_total',
-    help: 'Runs housekeeping repaired: job_restored (a live run without a job got it back), orphan_failed (a live run whose job failed for good was failed)',
+    help: 'Runs housekeeping repaired: job_restored (a live run without a job got it back), orphan_failed (a live run whose job failed for good was failed), kept_alive (a run waiting for a worker longer than RUN_TTL_SEC kept from expiring)',
     labelNames: ['kind'], registers: [registry],
   });
 
@@ -76,6 +76,7 @@ export function createWorkerMetrics(): WorkerMetrics {
     onHousekeeping(r) {
       repairs.inc({ kind: 'job_restored' }, r.requeued);
       repairs.inc({ kind: 'orphan_failed' }, r.orphans);
+      repairs.inc({ kind: 'kept_alive' }, r.kept);
     },
     onStep: (rec, o) => nodes.observe({ graph: rec.graph, node: o.node, outcome: o.kind }, o.durationMs / 1000),
     onFinished(rec) {

@@ -4,7 +4,7 @@ import { enqueueRun, type RunQueue } from '@sup/queue';
 import { isRedisUnavailable, StoreError, type RedisClient, type RunStore } from '@sup/run-store';
 import { failAsRead } from './failures.js';
 
-type Store = Pick<RunStore, 'read' | 'commit' | 'liveRuns' | 'forgetLive'>;
+type Store = Pick<RunStore, 'read' | 'commit' | 'liveRuns' | 'forgetLive' | 'keepLive'>;
 
 export interface RepairDeps {
   queue: RunQueue;
@@ -12,6 +12,11 @@ export interface RepairDeps {
   store: Store;
   log: Logger;
   ttlSec: number;
+  /**
+   * A live run whose job is still due is kept from expiring at least this long past the pass
+   * (RunStore.keepLive; keepLiveFloorSec below); 0 = not at all.
+   */
+  keepLiveSec?: number;
   /** A run this marked failed (queues its webhook, as any finished run's). */
   onFailed?(rec: RunRecord): void;
 }
@@ -27,6 +32,12 @@ export const RUNNING_QUIET_MS = 5 * 60_000;
 /** Live runs looked at per pass (oldest first), and per pipeline. */
 const MAX_PER_PASS = 50_000;
 const BATCH = 1_000;
+
+/**
+ * How long housekeeping keeps a waiting live run's record from expiring: three passes and a minute,
+ * so one missed or late pass cannot let it go.
+ */
+export const keepLiveFloorSec = (everySec: number): number => 3 * everySec + 60;
 
 type Found = 'ok' | 'failed' | 'missing' | 'completed' | 'hollow';
 
@@ -76,16 +87,20 @@ async function jobsOf(d: RepairDeps, ids: string[]): Promise<Found[]> {
  * commit, so a run that finished meanwhile is left alone. Failing is one compare-and-set on the
  * record as read, after checking the job is still failed: a job retried by hand and claimed
  * meanwhile changed the record, so the write is refused and the run left alone. Entries of runs
- * finished by hand, deleted or expired leave the live set here.
+ * finished by hand, deleted or expired leave the live set here. A run whose job is due but whose
+ * record would expire before it moves (it waited longer than RUN_TTL_SEC) is kept alive (`kept`).
  */
-export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ restored: number; failed: number }> {
+export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ restored: number; failed: number; kept: number }> {
   // one read of the ids: the pass's own writes (a run it fails leaves the set) shift nothing
   const ids = await d.store.liveRuns(nowMs - REPAIR_GRACE_MS, MAX_PER_PASS);
   const gone: string[] = [];
-  const out = { restored: 0, failed: 0 };
+  const out = { restored: 0, failed: 0, kept: 0 };
   for (let b = 0; b < ids.length; b += BATCH) {
     const batch = ids.slice(b, b + BATCH);
     const jobs = await jobsOf(d, batch);
+    // runs whose job will move them, but maybe not before their record expires (a paused queue, a
+    // backlog, every worker down): their record, events and idempotency key are kept
+    if (d.keepLiveSec) out.kept += await d.store.keepLive(batch.filter((_, i) => jobs[i] === 'ok'), d.keepLiveSec);
     for (const [i, id] of batch.entries()) {
       const job = jobs[i]!;
       if (job === 'ok') continue;

@@ -7,7 +7,7 @@ import { createScheduleQueue, createTickProcessor, ScheduleStore } from '@sup/sc
 import { graphs } from '@sup/graphs';
 import { housekeeping } from './housekeeping.js';
 import { removeLegacyHousekeeping, scheduleHousekeeping } from './housekeeping-scheduler.js';
-import { repairLiveRuns } from './repair.js';
+import { keepLiveFloorSec, repairLiveRuns } from './repair.js';
 import { parkOnRefusal, REDIS_RETRY_MS, type RefusalGuard } from './refusals.js';
 import { createWebhookProcessor } from './webhooks.js';
 
@@ -49,7 +49,10 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
   });
   const housekeepingDeps = {
     queues: [d.queue, d.webhookQueue], store: d.store, ttlSec: d.env.RUN_TTL_SEC, log: d.log, now: Date.now,
-    repairRuns: () => repairLiveRuns({ queue: d.queue, redis: d.redis, store: d.store, log: d.log, ttlSec: d.env.RUN_TTL_SEC, onFailed: d.onRunFailed }, Date.now()),
+    repairRuns: () => repairLiveRuns({
+      queue: d.queue, redis: d.redis, store: d.store, log: d.log, ttlSec: d.env.RUN_TTL_SEC, onFailed: d.onRunFailed,
+      keepLiveSec: keepLiveFloorSec(d.env.HOUSEKEEPING_EVERY_SEC),
+    }, Date.now()),
   };
   const housekeepingPass = async () => {
     try {

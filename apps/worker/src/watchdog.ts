@@ -7,7 +7,9 @@ import type { Health } from './metrics.js';
  *   - a connection that is `ready` but never answers (Redis frozen, a half-open TCP connection
  *     after a network fault: no RST, so no reconnect) — a PING with a deadline;
  *   - the BullMQ Worker no longer taking jobs although it has free slots and jobs are waiting
- *     (its blocking connection stuck) — jobs waiting over two checks and none started.
+ *     (its blocking connection stuck) — jobs waiting over two checks and none started. Jobs the
+ *     queue holds back on purpose (a global rate limit or concurrency set in bull-board) are
+ *     "throttled": healthy, logged when it starts and ends, never a reason to exit.
  * Either makes /healthz unhealthy at once; if it lasts `stuckExitMs` the process exits non-zero so
  * its supervisor starts a fresh one (runs in flight resume elsewhere: stall detection). A
  * connection ioredis knows is down (`reconnecting`) is reported but is not "stuck": it recovers.
@@ -23,6 +25,12 @@ export interface WatchdogDeps {
   refusing?(): string | null;
   /** Jobs ready to be taken now (wait + prioritized); only asked while a slot is free. */
   waiting(): Promise<number>;
+  /**
+   * Why the queue holds jobs back on purpose (a global rate limit or concurrency, e.g. set in
+   * bull-board), or null (queueThrottle). Jobs waiting meanwhile are throttled, not "stuck": healthy,
+   * logged once when it starts and once when it ends. Asked with `waiting`.
+   */
+  throttled?(): Promise<string | null>;
   concurrency: number;
   isClosing(): boolean;
   log: Logger;
@@ -30,6 +38,11 @@ export interface WatchdogDeps {
   pingTimeoutMs?: number;
   /** 0 = never exit. */
   stuckExitMs?: number;
+  /**
+   * After a throttle ends, jobs not taken yet are not "stuck" for this long: a BullMQ Worker that
+   * met the limit sleeps up to its maximumRateLimitDelay (30 s by default) before it fetches again.
+   */
+  throttleGraceMs?: number;
   now?(): number;
   exit?(code: number): void;
 }
@@ -49,11 +62,14 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
   const intervalMs = d.intervalMs ?? 2_000;
   const pingTimeoutMs = d.pingTimeoutMs ?? 1_000;
   const stuckExitMs = d.stuckExitMs ?? 60_000;
+  const throttleGraceMs = d.throttleGraceMs ?? 30_000;
   let active = 0;
   let lastStartMs = now();
   let waitingSinceMs: number | null = null;
   let stuckSinceMs: number | null = null;
   let current: Health = { ok: true };
+  let throttle: string | null = null;
+  let throttleEndedMs: number | null = null;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
 
@@ -63,6 +79,10 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
       c.ping().then(() => 'ok', (err: unknown) => (err instanceof Error ? err.message : String(err)) || 'error'),
       new Promise<string>((r) => setTimeout(() => r('timeout'), pingTimeoutMs).unref()),
     ]);
+
+  /** What `p` resolves to, or `fallback` when it fails or takes longer than a ping may. */
+  const within = <T>(p: Promise<T>, fallback: T) =>
+    Promise.race([p.catch(() => fallback), new Promise<T>((r) => setTimeout(() => r(fallback), pingTimeoutMs).unref())]);
 
   async function check(): Promise<Health> {
     if (d.isClosing()) return current;
@@ -80,8 +100,16 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
       else if (answer !== 'ok') down.push(`redis connection ${name} is refused: ${answer.slice(0, 200)}`);
     }));
     if (down.length === 0 && stuck.length === 0 && active < d.concurrency) {
-      const n = await Promise.race([d.waiting().catch(() => 0), new Promise<number>((r) => setTimeout(() => r(0), pingTimeoutMs).unref())]);
-      if (n > 0 && lastStartMs < (waitingSinceMs ??= now())) {
+      const [n, why] = await Promise.all([within(d.waiting(), 0), d.throttled ? within(d.throttled(), throttle) : null]); // unanswered: as last seen
+      if (why && !throttle) d.log.warn('queue_throttled', { reason: why, action: 'jobs wait for the limit; not counted as a stuck worker' });
+      if (!why && throttle) {
+        d.log.info('queue_throttle_ended', { was: throttle });
+        throttleEndedMs = now();
+      }
+      throttle = why;
+      const lifting = throttleEndedMs !== null && now() - throttleEndedMs < throttleGraceMs;
+      if (why || lifting) waitingSinceMs = null;
+      else if (n > 0 && lastStartMs < (waitingSinceMs ??= now())) {
         if (now() - waitingSinceMs >= intervalMs) stuck.push(`${n} jobs waiting and ${d.concurrency - active} free slots, but no job taken for ${now() - waitingSinceMs} ms`);
       } else waitingSinceMs = null;
     } else waitingSinceMs = null;

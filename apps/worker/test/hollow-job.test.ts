@@ -44,7 +44,7 @@ describe('a hollow job (its hash lost while active, re-created by the stall chec
     await close();
     expect(await h.queue.getJobState(rec.run_id)).toBe('failed');
 
-    expect(await repair()).toEqual({ restored: 1, failed: 0 });
+    expect(await repair()).toEqual({ restored: 1, failed: 0, kept: 0 });
     expect((await h.store.get(rec.run_id))!.status).toBe('queued');
     expect(logs.join('')).toMatch(new RegExp(`run_job_restored run=${rec.run_id} status=queued node=- reason=job_hollow`));
     const restored = (await h.queue.getJob(rec.run_id))!;
@@ -57,7 +57,7 @@ describe('a hollow job (its hash lost while active, re-created by the stall chec
   it('waiting is taken by a worker as its run\'s job (the id is the run id): the run resumes and succeeds', async () => {
     const { rec, close } = await hollowRun();
     await close();
-    expect(await repair()).toEqual({ restored: 0, failed: 0 }); // a hollow job in wait will move its run
+    expect(await repair()).toEqual({ restored: 0, failed: 0, kept: 0 }); // a hollow job in wait will move its run
     await h.start();
     await h.gate.entered();
     h.gate.open();

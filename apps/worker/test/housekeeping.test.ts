@@ -39,7 +39,7 @@ describe('housekeeping', () => {
     });
     await worker.close();
     await workerConn.quit();
-    const deps = { queues: [queue], store, log, now: Date.now, repairRuns: async () => ({ restored: 0, failed: 0 }) };
+    const deps = { queues: [queue], store, log, now: Date.now, repairRuns: async () => ({ restored: 0, failed: 0, kept: 0 }) };
     // within the TTL: kept
     expect(await housekeeping({ ...deps, ttlSec: 3600 })).toMatchObject({ jobs: 0 });
     expect(await queue.getJob('j0')).toBeDefined();
@@ -56,7 +56,7 @@ describe('housekeeping', () => {
     await store.create(old, { events: [] });
     await store.create(fresh, { events: [] });
     expect(await redis.zscore(store.keys.index, old.run_id)).not.toBeNull();
-    expect(await housekeeping({ queues: [], store, ttlSec: 60, log, now: Date.now, repairRuns: async () => ({ restored: 3, failed: 2 }) })).toEqual({ jobs: 0, index: 1, orphans: 2, requeued: 3 });
+    expect(await housekeeping({ queues: [], store, ttlSec: 60, log, now: Date.now, repairRuns: async () => ({ restored: 3, failed: 2, kept: 4 }) })).toEqual({ jobs: 0, index: 1, orphans: 2, requeued: 3, kept: 4 });
     expect(await redis.zscore(store.keys.index, old.run_id)).toBeNull();
     expect(await redis.zscore(store.keys.index, fresh.run_id)).not.toBeNull();
   });
@@ -69,7 +69,7 @@ describe('housekeeping', () => {
     const seen: Array<string | null> = [];
     const repairRuns = async () => {
       seen.push(await redis.zscore(s.keys.live, older.run_id));
-      return { restored: 0, failed: 0 };
+      return { restored: 0, failed: 0, kept: 0 };
     };
     await housekeeping({ queues: [], store: s, ttlSec: 60, log, now: Date.now, repairRuns });
     expect(seen).toEqual([String(Date.parse(older.created_at))]);

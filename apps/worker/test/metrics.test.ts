@@ -81,11 +81,12 @@ describe('worker metrics', () => {
   });
 
   it('counts the runs housekeeping repaired, by kind', async () => {
-    metrics.onHousekeeping({ orphans: 1, requeued: 2 });
-    metrics.onHousekeeping({ orphans: 0, requeued: 1 });
+    metrics.onHousekeeping({ orphans: 1, requeued: 2, kept: 0 });
+    metrics.onHousekeeping({ orphans: 0, requeued: 1, kept: 5 });
     const t = await scrape();
     expect(sample(t, 'sup_housekeeping_repairs_total', { kind: 'job_restored' })).toBe(3);
     expect(sample(t, 'sup_housekeeping_repairs_total', { kind: 'orphan_failed' })).toBe(1);
+    expect(sample(t, 'sup_housekeeping_repairs_total', { kind: 'kept_alive' })).toBe(5);
   });
 
   it('says healthy while its Redis connection is ready, and 503 when it is not', async () => {

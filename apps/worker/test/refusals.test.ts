@@ -73,6 +73,24 @@ describe('refusal guard: a Worker whose fetch Redis refuses pauses instead of sp
     expect(lines.filter((l) => l.includes('worker_error'))).toHaveLength(2);
   });
 
+  it('a lost connection, which every Worker of the process reports on every retry, is one worker_error line per 5 s with repeated=', () => {
+    jest.useFakeTimers();
+    try {
+      const { guard, worker, lines } = setup();
+      const other = new FakeWorker();
+      guard.watch(other as unknown as Worker, 'webhooks');
+      const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+      for (let i = 0; i < 30; i++) (i % 2 ? other : worker).emit('error', refused);
+      jest.advanceTimersByTime(5_000);
+      worker.emit('error', refused);
+      const errors = lines.filter((l) => l.includes('worker_error'));
+      expect(errors).toEqual([expect.stringMatching(/worker_error queue=runs error="connect ECONNREFUSED 127\.0\.0\.1:6379"$/), expect.stringMatching(/repeated=29$/)]);
+      expect(worker.calls).toEqual([]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('after stop() (the process is stopping) nothing is probed, resumed or paused any more', () => {
     jest.useFakeTimers();
     try {

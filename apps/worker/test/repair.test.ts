@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { UnrecoverableError, Worker } from 'bullmq';
-import { JOB_NAMES, QUEUES, type RunRecord } from '@sup/contracts';
-import { bullPrefix, enqueueCompensation, newRunRecord } from '@sup/queue';
+import { event, JOB_NAMES, QUEUES, type RunRecord } from '@sup/contracts';
+import { bullPrefix, enqueueCompensation, enqueueRun, newRunRecord } from '@sup/queue';
 import type { RunStore } from '@sup/run-store';
 import { REPAIR_GRACE_MS, repairLiveRuns, RUNNING_QUIET_MS } from '../src/repair.js';
 import { capturedLog, harness, until } from './harness.js';
@@ -41,13 +41,13 @@ describe('housekeeping repairs live runs left without a job that will move them'
     const rec = (await h.store.get(done.run_id))!;
     expect((await h.store.commit(done.run_id, { ifStatus: ['queued'], record: { ...rec, status: 'cancelled' } })).ok).toBe(true);
 
-    expect(await repair()).toEqual({ restored: 0, failed: 1 });
+    expect(await repair()).toEqual({ restored: 0, failed: 1, kept: 0 });
     expect(await h.store.get(orphan.run_id)).toMatchObject({ status: 'failed', error: { code: 'worker_error', message: 'OOM command not allowed' } });
     expect((await h.store.get(done.run_id))!.status).toBe('cancelled');
     expect(finished.map((r) => r.run_id)).toEqual([orphan.run_id]);
     expect(logs.join('')).toMatch(new RegExp(`run_graph error run=${orphan.run_id} error="OOM command not allowed" phase=orphan_failed`));
     // a second pass finds nothing left to do, and the failed job stays where it is
-    expect(await repair()).toEqual({ restored: 0, failed: 0 });
+    expect(await repair()).toEqual({ restored: 0, failed: 0, kept: 0 });
     expect(await h.queue.getJobState(orphan.run_id)).toBe('failed');
   });
 
@@ -66,7 +66,7 @@ describe('housekeeping repairs live runs left without a job that will move them'
     await h.redis.set(h.store.keys.events(brokenEvents.run_id), 'oops');
     const lost = await jobless();
 
-    expect(await repair()).toEqual({ restored: 1, failed: 1 });
+    expect(await repair()).toEqual({ restored: 1, failed: 1, kept: 0 });
     expect((await h.store.get(orphan.run_id))!.status).toBe('failed');
     expect(await h.queue.getJobState(lost.run_id)).not.toBe('unknown');
     expect((await h.store.get(brokenEvents.run_id))!.status).toBe('queued');
@@ -99,7 +99,7 @@ describe('housekeeping repairs live runs left without a job that will move them'
       },
     });
     expect(await repairLiveRuns({ queue: h.queue, redis: h.redis, store: racing, log, ttlSec: 600 }, Date.now() + REPAIR_GRACE_MS + 1))
-      .toEqual({ restored: 0, failed: 0 });
+      .toEqual({ restored: 0, failed: 0, kept: 0 });
     expect((await h.store.get(rec.run_id))!.status).toBe('queued');
     // out of the way of the next tests: finished, its job gone
     expect((await h.store.commit(rec.run_id, { ifStatus: ['queued'], record: { ...rec, status: 'cancelled' } })).ok).toBe(true);
@@ -174,6 +174,28 @@ describe('housekeeping repairs live runs left without a job that will move them'
     expect(await Promise.all([done, byHand, deleted, broken].map((r) => live(r.run_id)))).toEqual([null, null, null, expect.any(String)]);
     expect(await Promise.all([byHand, deleted, broken].map((r) => h.queue.getJob(r.run_id)))).toEqual([undefined, undefined, undefined]);
   });
+
+  it('keeps a run from expiring while its job waits (a paused queue, a backlog, a delay pushed out): record, events and idempotency key', async () => {
+    // due in an hour, with 5 s left on its record: it would be gone (run_missing) when its job came
+    const waiting = newRunRecord({ graph: 'abc', agentId: 'sofiia', input: {} });
+    await h.store.create(waiting, { events: [event('run_created')], idempotencyKey: 'keep-me' });
+    await enqueueRun(h.queue, { run_id: waiting.run_id, graph: 'abc' }, 600, 3_600_000);
+    const keys = [h.keys.run(waiting.run_id), h.keys.events(waiting.run_id), h.keys.idem('sofiia', 'keep-me')];
+    for (const k of keys) await h.redis.expire(k, 5);
+    // the same, with its whole TTL ahead: left as it is
+    const fresh = newRunRecord({ graph: 'abc', agentId: 'sofiia', input: {} });
+    await h.store.create(fresh, { events: [] });
+    await enqueueRun(h.queue, { run_id: fresh.run_id, graph: 'abc' }, 600, 3_600_000);
+
+    const pass = () => repairLiveRuns({ queue: h.queue, redis: h.redis, store: h.store, log, ttlSec: 600, keepLiveSec: 120 }, Date.now() + REPAIR_GRACE_MS + 1);
+    expect(await pass()).toEqual({ restored: 0, failed: 0, kept: 1 });
+    const ttls = await Promise.all(keys.map((k) => h.redis.ttl(k)));
+    for (const [i, k] of keys.entries()) expect([k, ttls[i]! > 100 && ttls[i]! <= 120]).toEqual([k, true]);
+    expect(await h.redis.ttl(h.keys.run(fresh.run_id))).toBeGreaterThan(500);
+    // raised only while it is short: the next pass leaves it
+    expect(await pass()).toEqual({ restored: 0, failed: 0, kept: 0 });
+    for (const r of [waiting, fresh]) await (await h.queue.getJob(r.run_id))!.remove();
+  });
 });
 
 describe('repair leaves runs a worker may still hold alone', () => {
@@ -192,16 +214,16 @@ describe('repair leaves runs a worker may still hold alone', () => {
     expect((await h2.store.commit(record.run_id, { ifStatus: ['queued'], record: claimed })).ok).toBe(true);
     expect(await h2.queue.getJobState(record.run_id)).toBe('active');
     const later = Date.now() + REPAIR_GRACE_MS + 1;
-    expect(await repair2(later)).toEqual({ restored: 0, failed: 0 });
+    expect(await repair2(later)).toEqual({ restored: 0, failed: 0, kept: 0 });
 
     // Redis loses the job (a failover) while the worker may still be inside a node
     await h2.redis.del(h2.queue.toKey(record.run_id), `${h2.queue.toKey(record.run_id)}:lock`);
     await h2.redis.lrem(h2.queue.toKey('active'), 0, record.run_id);
     expect(await h2.queue.getJob(record.run_id)).toBeUndefined();
-    expect(await repair2(later)).toEqual({ restored: 0, failed: 0 });
+    expect(await repair2(later)).toEqual({ restored: 0, failed: 0, kept: 0 });
     const still = Date.parse(claimed.updated_at);
-    expect(await repair2(still + RUNNING_QUIET_MS - 1)).toEqual({ restored: 0, failed: 0 });
-    expect(await repair2(still + RUNNING_QUIET_MS + 1)).toEqual({ restored: 1, failed: 0 });
+    expect(await repair2(still + RUNNING_QUIET_MS - 1)).toEqual({ restored: 0, failed: 0, kept: 0 });
+    expect(await repair2(still + RUNNING_QUIET_MS + 1)).toEqual({ restored: 1, failed: 0, kept: 0 });
     expect(await h2.queue.getJobState(record.run_id)).toBe('waiting');
     await holder.close();
     await conn.quit();

@@ -93,6 +93,28 @@ describe('worker watchdog', () => {
     await expect(p).resolves.toBe('ok');
   });
 
+  it('a throttled queue is healthy; once the throttle ends, jobs still not taken are stuck after the grace (the Worker sleeping out the limit)', async () => {
+    let why: string | null = 'queue runs is at its global concurrency of 1 active jobs';
+    const { wd, state, exits, advance } = setup({ throttled: async () => why, throttleGraceMs: 3_000 });
+    state.waiting = 3;
+    for (let i = 0; i < 10; i++) {
+      advance(1_000);
+      expect(await wd.check()).toEqual({ ok: true });
+    }
+    why = null;
+    for (let i = 0; i < 3; i++) {
+      expect(await wd.check()).toEqual({ ok: true });
+      advance(1_000);
+    }
+    advance(10);
+    expect(await wd.check()).toEqual({ ok: true }); // first sighting after the grace
+    advance(1_000);
+    expect((await wd.check()).reason).toMatch(/3 jobs waiting and 2 free slots, but no job taken/);
+    advance(5_000);
+    await wd.check();
+    expect(exits).toEqual([1]);
+  });
+
   it('keeps the processor arity, so BullMQ still passes the abort signal', () => {
     const { wd } = setup();
     expect(wd.track(async (_j: Job, _t: string | undefined, _s?: AbortSignal) => 1).length).toBe(3);

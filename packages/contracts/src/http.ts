@@ -23,7 +23,7 @@ export const HealthResponse = z.looseObject({
   graphs: z.array(z.string()),
   state_backend: z.literal('redis'),
   gateway_url: z.string(),
-  warnings: z.array(z.string()).optional().describe('e.g. Redis maxmemory-policy is not noeviction'),
+  warnings: z.array(z.string()).optional().describe('e.g. Redis maxmemory-policy is not noeviction, or a queue paused in bull-board (the status stays ok)'),
   reason: z.string().optional().describe('why the status is degraded'),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;

@@ -337,6 +337,44 @@ export class RunStore {
   }
 
   /**
+   * Keeps live runs from expiring while they wait for a worker: a record expires RUN_TTL_SEC after
+   * its last write, and a queued run's last write is its creation — a queue paused, a backlog or
+   * every worker down for longer would lose accepted runs (`run_missing` when a worker finally took
+   * the job). For each id whose record expires within `floorSec`, its record, events and
+   * idempotency key get `floorSec` (only ever raised; a key without expiry or a missing one is left
+   * alone). One TTL read per id; the records of those that need it are read for their `idem`.
+   * Housekeeping calls it for live runs whose job is still due. Returns how many were extended.
+   */
+  async keepLive(runIds: readonly string[], floorSec: number): Promise<number> {
+    if (runIds.length === 0) return 0;
+    const ttls = await this.redis.pipeline(runIds.map((id) => ['ttl', this.keys.run(id)])).exec();
+    const due = runIds.filter((_, i) => {
+      const [err, ttl] = ttls![i]!;
+      if (err) throw err;
+      return (ttl as number) >= 0 && (ttl as number) < floorSec;
+    });
+    if (due.length === 0) return 0;
+    const raws = await this.redis.pipeline(due.map((id) => ['get', this.keys.run(id)])).exec();
+    const keys: string[] = [];
+    for (const [i, id] of due.entries()) {
+      const [err, raw] = raws![i]!;
+      if (err || typeof raw !== 'string') continue; // gone meanwhile, or another type (hand-broken)
+      keys.push(this.keys.run(id), this.keys.events(id));
+      try {
+        const rec = parseRecord(raw, id);
+        if (rec.idem) keys.push(this.keys.idemOf(rec.agent_id, rec.idem));
+      } catch { /* a hand-broken record: keep it and its events, as found */ }
+    }
+    const left = await this.redis.pipeline(keys.map((k) => ['ttl', k])).exec();
+    const raise = keys.filter((_, i) => {
+      const ttl = left![i]![1] as number;
+      return ttl >= 0 && ttl < floorSec;
+    });
+    if (raise.length > 0) await this.redis.pipeline(raise.map((k) => ['expire', k, floorSec])).exec();
+    return due.length;
+  }
+
+  /**
    * Newest first (created ms, then run id), strictly after `after`, filtered (see ListQuery).
    * Runs that expired are dropped from the index on the way; hand-broken records are skipped, so
    * one bad record cannot break the listing (get() reports it).

@@ -26,6 +26,8 @@ export type FireResult =
   | { outcome: 'duplicate'; run_id: string }
   | { outcome: 'skipped'; running_run_id: string }
   | { outcome: 'busy' }
+  /** A fire time older than the schedule's newest, not in its history (a finished tick retried by hand): no run. */
+  | { outcome: 'stale' }
   | { outcome: 'missing' }
   | { outcome: 'disabled' }
   | { outcome: 'invalid'; message: string };
@@ -67,6 +69,10 @@ export async function fireSchedule(d: FireDeps, id: string, tick: Tick, opts: { 
   const claim = await d.store.claim(id, { tick: tick.key, token, skip: overlap === 'skip', nowMs: now(), claimMs: CLAIM_MS, createdAt });
   if (claim.kind === 'gone') return { outcome: 'missing' };
   if (claim.kind === 'busy') return { outcome: 'busy' };
+  if (claim.kind === 'stale') {
+    d.log.warn('schedule_tick_stale', { schedule: id, tick: tick.key, action: 'no run: older than the schedule\'s last tick and not in its history (a finished tick retried, e.g. in bull-board)' });
+    return { outcome: 'stale' };
+  }
   if (claim.kind === 'skip') {
     d.log.info('schedule_skip', { schedule: id, tick: tick.key, running: claim.runId, overlap });
     return { outcome: 'skipped', running_run_id: claim.runId };

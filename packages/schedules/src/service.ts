@@ -19,7 +19,11 @@ export interface ScheduleServiceDeps {
   log: Logger;
 }
 
-export type ScheduleView = Schedule & { next_fire_at: string | null; next_fire_times: string[]; state: ScheduleState };
+/**
+ * `paused`: queue `schedules` is paused (bull-board, /admin/queues): no schedule fires, and
+ * next_fire_at stays where it was, in the past once it passed, until the queue is resumed.
+ */
+export type ScheduleView = Schedule & { next_fire_at: string | null; next_fire_times: string[]; paused: boolean; state: ScheduleState };
 
 /** `taken_over`: schedules created through the API whose id the configuration now declares. */
 export interface ReconcileSummary { added: string[]; updated: string[]; removed: string[]; unchanged: string[]; taken_over: string[] }
@@ -63,21 +67,25 @@ export class ScheduleService {
     return s;
   }
 
-  async view(s: Schedule): Promise<ScheduleView> {
-    const [state, nextMs] = await Promise.all([this.d.store.state(s.id), this.d.queue.getJobScheduler(s.id).then((j) => j?.next)]);
+  /** `paused`: whether queue `schedules` is paused, when the caller read it already (a page of views). */
+  async view(s: Schedule, paused?: boolean): Promise<ScheduleView> {
+    const [state, nextMs, queuePaused] = await Promise.all([
+      this.d.store.state(s.id), this.d.queue.getJobScheduler(s.id).then((j) => j?.next), paused ?? this.d.queue.isPaused(),
+    ]);
     const first = s.enabled && typeof nextMs === 'number' ? nextMs : null;
     return {
       ...s,
       next_fire_at: first === null ? null : new Date(first).toISOString(),
       next_fire_times: first === null ? [] : fireTimes(s, first, NEXT_TIMES).map((ms) => new Date(ms).toISOString()),
+      paused: queuePaused,
       state,
     };
   }
 
   /** GET /v1/schedules: a page by id (each schedule's state and next fire time read for it alone). */
   async list(page: { after?: string; limit: number }): Promise<{ schedules: ScheduleView[]; next: string | null }> {
-    const { schedules, next } = await this.d.store.page(page.after, page.limit);
-    return { schedules: await Promise.all(schedules.map((s) => this.view(s))), next };
+    const [{ schedules, next }, paused] = await Promise.all([this.d.store.page(page.after, page.limit), this.d.queue.isPaused()]);
+    return { schedules: await Promise.all(schedules.map((s) => this.view(s, paused))), next };
   }
 
   async remove(id: string, opts: { fromConfig?: boolean } = {}): Promise<Schedule> {

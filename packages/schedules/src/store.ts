@@ -26,6 +26,7 @@ export type ClaimResult =
   | { kind: 'gone' }
   | { kind: 'ok' }
   | { kind: 'busy' }
+  | { kind: 'stale' }
   | { kind: 'done'; runId: string }
   | { kind: 'skip'; runId: string };
 
@@ -147,7 +148,7 @@ export class ScheduleStore {
       c.tick, c.token, c.skip ? '1' : '0', c.nowMs, c.claimMs, k.run(''), c.createdAt,
     ])) as string[];
     const [kind, runId] = reply;
-    if (kind === 'ok' || kind === 'busy' || kind === 'gone') return { kind };
+    if (kind === 'ok' || kind === 'busy' || kind === 'gone' || kind === 'stale') return { kind };
     if ((kind === 'done' || kind === 'skip') && runId) return { kind, runId };
     throw new Error(`schedules claim.lua: unexpected reply ${JSON.stringify(reply)}`);
   }

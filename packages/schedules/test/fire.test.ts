@@ -97,8 +97,61 @@ describe('fireSchedule', () => {
     const two = await fireSchedule(deps, s.id, { key: '2' });
     if (one.outcome !== 'fired' || two.outcome !== 'fired') throw new Error('expected both fired');
     const late = await fireSchedule(deps, s.id, { key: '1' });
-    expect(late).toMatchObject({ outcome: 'fired', created: false, run: { run_id: one.run.run_id } });
+    expect(late).toEqual({ outcome: 'duplicate', run_id: one.run.run_id });
     expect(await store.state(s.id)).toMatchObject({ fired: 2, last_run_id: two.run.run_id });
+  });
+
+  /** What expiry (RUN_TTL_SEC) does to a run: its record and its idempotency key gone. */
+  const expire = async (run: RunRecord) =>
+    env.redis.del(env.runs.keys.run(run.run_id), env.runs.keys.idem(run.agent_id, scheduleKey(run.trigger!.schedule_id!, String(Date.parse(run.trigger!.scheduled_at!)))));
+
+  it('an old finished tick retried by hand (bull-board) after its run expired starts no new run', async () => {
+    const s = await schedule({ overlap: 'allow' });
+    const [t1, t2] = [Date.parse('2026-05-01T02:00:00Z'), Date.parse('2026-05-01T03:00:00Z')];
+    const one = await fireSchedule(deps, s.id, { key: String(t1), scheduledAt: t1 });
+    const two = await fireSchedule(deps, s.id, { key: String(t2), scheduledAt: t2 });
+    if (one.outcome !== 'fired' || two.outcome !== 'fired') throw new Error('expected both fired');
+    await expire(one.run);
+    const before = await jobCount();
+    expect(await fireSchedule(deps, s.id, { key: String(t1), scheduledAt: t1 })).toEqual({ outcome: 'duplicate', run_id: one.run.run_id });
+    expect(await jobCount()).toEqual(before);
+    expect(await store.state(s.id)).toMatchObject({ fired: 2, last_run_id: two.run.run_id });
+  });
+
+  it('an older fire time its history does not show as fired is refused as stale: no run, no count, one line', async () => {
+    const s = await schedule({ overlap: 'skip' });
+    const a = await fireSchedule(deps, s.id, { key: '10' });
+    if (a.outcome !== 'fired') throw new Error('expected fired');
+    expect((await fireSchedule(deps, s.id, { key: '20' })).outcome).toBe('skipped');
+    expect((await fireSchedule(deps, s.id, { key: '30' })).outcome).toBe('skipped');
+    const before = await jobCount();
+    const lines = env.lines.length;
+    // the skipped tick 20 retried (it was not the last skip: counted again before)
+    expect(await fireSchedule(deps, s.id, { key: '20' })).toEqual({ outcome: 'stale' });
+    // a fire time this schedule never saw, older than its newest
+    expect(await fireSchedule(deps, s.id, { key: '15' })).toEqual({ outcome: 'stale' });
+    expect(await jobCount()).toEqual(before);
+    expect(await store.state(s.id)).toMatchObject({ fired: 1, skipped: 2, last_run_id: a.run.run_id });
+    expect((await store.ticks(s.id, 10)).map((t) => t.tick)).toEqual(['30', '20', '10']);
+    const stale = env.lines.slice(lines).filter((l) => l.includes('schedule_tick_stale'));
+    expect(stale).toHaveLength(2);
+    expect(stale[0]).toMatch(new RegExp(`schedule=${s.id} tick=20`));
+
+    // the last run finished: an older fire time is still refused, a newer one and a manual trigger fire
+    await finish(a.run.run_id);
+    expect(await fireSchedule(deps, s.id, { key: '25' })).toEqual({ outcome: 'stale' });
+    expect(await fireSchedule(deps, s.id, { key: 'manual:5' }, { manual: true })).toMatchObject({ outcome: 'fired', created: true });
+    expect(await fireSchedule(deps, s.id, { key: '40' })).toMatchObject({ outcome: 'skipped' });
+  });
+
+  it('a state written before max_tick (its last tick a manual one) fires an older fire time once, then keeps the newest', async () => {
+    const s = await schedule({ overlap: 'allow' });
+    expect((await fireSchedule(deps, s.id, { key: '100' })).outcome).toBe('fired');
+    // the state an older version left: no max_tick, the last tick a manual one
+    await env.redis.hdel(store.keys.scheduleState(s.id), 'max_tick');
+    await env.redis.hset(store.keys.scheduleState(s.id), 'last_tick', 'manual:1');
+    expect(await fireSchedule(deps, s.id, { key: '50' })).toMatchObject({ outcome: 'fired', created: true });
+    expect(await fireSchedule(deps, s.id, { key: '40' })).toEqual({ outcome: 'stale' });
   });
 
   it('overlap skip: skips while the last run is unfinished (counted once per tick), fires again once it finished', async () => {

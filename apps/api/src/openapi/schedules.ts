@@ -24,6 +24,7 @@ export const Schedule = z.looseObject({
   updated_at: z.string(),
   next_fire_at: z.string().nullable().optional().describe('null when disabled; absent in the DELETE answer'),
   next_fire_times: z.array(z.string()).optional(),
+  paused: z.boolean().optional().describe('true while queue `schedules` is paused (bull-board, /admin/queues): no schedule fires, and next_fire_at stays in the past until it is resumed; absent in the DELETE answer'),
   state: z.object({
     last_run_id: z.string().nullable(),
     last_fired_at: z.string().nullable(),

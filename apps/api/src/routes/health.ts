@@ -10,6 +10,8 @@ export interface HealthDeps {
   gatewayUrl: string;
   /** Problems of the Redis deployment found at start-up (maxmemory-policy, replication). */
   redisWarnings: () => string[];
+  /** Warnings read from Redis at each request (paused queues); left out when Redis does not answer in time. */
+  queueWarnings?: () => Promise<string[]>;
 }
 
 /**
@@ -22,14 +24,17 @@ export function healthRoutes(d: HealthDeps): Router {
   const gatewayUrl = redactUrl(d.gatewayUrl);
   r.get('/healthz', async (_req, res) => {
     const base = { service: 'sofiia-supervisor', graphs: d.graphs, state_backend: 'redis', gateway_url: gatewayUrl };
-    const found = d.redisWarnings();
-    const warnings = found.length ? found : undefined;
     try {
       await Promise.race([
         d.probeWrite(),
         new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 1 s')), 1_000).unref()),
       ]);
-      res.json({ status: 'ok', ...base, ...(warnings ? { warnings } : {}) });
+      const queued = d.queueWarnings ? await Promise.race([
+        d.queueWarnings().catch(() => []),
+        new Promise<string[]>((r) => setTimeout(() => r([]), 1_000).unref()),
+      ]) : [];
+      const found = [...d.redisWarnings(), ...queued];
+      res.json({ status: 'ok', ...base, ...(found.length ? { warnings: found } : {}) });
     } catch (err) {
       const refused = isRedisUnavailable(err) && (err as Error).name === 'ReplyError';
       res.status(503).json({ status: 'degraded', ...base, reason: `redis ${refused ? 'refuses writes' : 'unreachable'}: ${(err as Error).message}` });

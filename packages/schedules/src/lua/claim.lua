@@ -14,6 +14,10 @@
     {'busy'}          another tick of this schedule is being submitted right now; try again
     {'done', runId}   this tick already started runId (a re-delivered tick)
     {'skip', runId}   overlap skip: the schedule's last run runId has not finished
+    {'stale'}         a fire time older than the newest this schedule has claimed, which its tick
+                      history does not show as fired: a finished tick retried by hand (bull-board's
+                      retry of a completed job) long after, when its run may have expired. Nothing is
+                      written: no run, no skip counted.
 
   The last run's key is derived from ARGV[6] as create.lua derives keys: with a hash-tagged prefix
   it lies in the same slot. A run whose record is gone (expired, deleted) or unreadable counts as
@@ -27,9 +31,26 @@ local tick = ARGV[1]
 local token = ARGV[2]
 local now = tonumber(ARGV[4])
 
-local claim = redis.call('HMGET', KEYS[1], 'claim', 'claim_until', 'last_tick', 'last_run_id', 'last_skip_tick')
+local claim = redis.call('HMGET', KEYS[1], 'claim', 'claim_until', 'last_tick', 'last_run_id', 'last_skip_tick', 'max_tick')
 if claim[1] and claim[1] ~= token and tonumber(claim[2] or '0') > now then return {'busy'} end
 if claim[3] == tick and claim[4] then return {'done', claim[4]} end
+
+-- a fire time (manual:<ms> is not one) older than the newest claimed: the run it started if the
+-- history has it (a tick re-delivered after later ones), otherwise refused. max_tick is kept since
+-- 2026-11-29; before, last_tick and last_skip_tick are what a schedule has.
+local at = tonumber(tick)
+if at then
+  local newest = math.max(tonumber(claim[6] or '') or 0, tonumber(claim[3] or '') or 0, tonumber(claim[5] or '') or 0)
+  if at < newest then
+    for _, entry in ipairs(redis.call('XREVRANGE', KEYS[2], '+', '-')) do
+      local f = {}
+      for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
+      if f['tick'] == tick and f['outcome'] == 'fired' and f['run_id'] then return {'done', f['run_id']} end
+    end
+    return {'stale'}
+  end
+  if at > newest then redis.call('HSET', KEYS[1], 'max_tick', tick) end
+end
 
 local last = claim[4]
 if ARGV[3] == '1' and last then
