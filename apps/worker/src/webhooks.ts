@@ -3,7 +3,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import got from 'got';
 import { capBody } from '@sup/gateway-client';
 import {
-  event, isTerminal, WEBHOOK_HEADERS, WebhookJobData, webhookHostAllowed, type RunEvent, type RunRecord, type WebhookPayload,
+  event, isTerminal, WEBHOOK_HEADERS, WebhookJobData, webhookJobId, webhookHostAllowed, type RunEvent, type RunRecord, type WebhookPayload,
 } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
@@ -103,6 +103,12 @@ export function createWebhookProcessor(d: WebhookDeps) {
 
   return async function deliverWebhook(job: Job): Promise<string> {
     const { run_id: runId } = WebhookJobData.parse(job.data);
+    // a job added by hand (bull-board's "add job") would POST the run's webhook again under a new
+    // delivery id, which receivers cannot recognise as a repeat: only the run's own job delivers
+    if (job.id !== webhookJobId(runId)) {
+      d.log.warn('webhook_job_not_the_runs', { job: job.id ?? '-', run: runId, expected: webhookJobId(runId) });
+      return 'ignored';
+    }
     const read = await d.store.read(runId);
     const rec = read?.record;
     if (!read || !rec || !rec.webhook || !isTerminal(rec.status)) {

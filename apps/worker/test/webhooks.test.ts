@@ -290,6 +290,18 @@ describe('run webhooks', () => {
     expect(received).toHaveLength(2);
   });
 
+  it('a job added by hand for a run (bull-board "add job") delivers nothing: only the run\'s own job POSTs', async () => {
+    await startDeliverer();
+    const rec = await finishedRun();
+    await until('webhook_delivered', async () => (await eventsOf(rec.run_id, 'webhook_delivered')).length > 0);
+    await webhooks.add('deliver', { run_id: rec.run_id }, { jobId: 'added-by-hand' });
+    const job = await ended('added-by-hand');
+    expect(job.returnvalue).toBe('ignored');
+    expect(received.map((r) => r.headers['x-supervisor-delivery'])).toEqual([`${rec.run_id}-webhook`]);
+    expect(await eventsOf(rec.run_id, 'webhook_delivered')).toHaveLength(1);
+    expect(logs.join('')).toMatch(new RegExp(`webhook_job_not_the_runs job=added-by-hand run=${rec.run_id} expected=${rec.run_id}-webhook`));
+  });
+
   it('sends no signature headers when WEBHOOK_SECRET is empty', async () => {
     await startDeliverer('');
     const rec = await finishedRun();

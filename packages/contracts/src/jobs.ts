@@ -36,3 +36,5 @@ export const JOB_NAMES = { step: 'run', compensate: 'compensate' } as const;
 export const WebhookJobData = z.object({ run_id: z.string() });
 export type WebhookJobData = z.infer<typeof WebhookJobData>;
 export const WEBHOOK_JOB_NAME = 'deliver';
+/** The one id a run's webhook job has: a job by another id (added by hand in bull-board) delivers nothing. */
+export const webhookJobId = (runId: string): string => `${runId}-webhook`;

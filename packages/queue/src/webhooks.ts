@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { isTerminal, QUEUES, WEBHOOK_JOB_NAME, type RunRecord, type WebhookJobData } from '@sup/contracts';
+import { isTerminal, QUEUES, WEBHOOK_JOB_NAME, webhookJobId, type RunRecord, type WebhookJobData } from '@sup/contracts';
 import { bullPrefix } from './queue.js';
 
 export type WebhookQueue = Queue<WebhookJobData, unknown, string>;
@@ -27,7 +27,7 @@ export const DEFAULT_WEBHOOK_RETRY: WebhookRetry = { attempts: 10, delayMs: 1_00
  */
 export function webhookJobOptions(runId: string, ttlSec: number, retry: WebhookRetry = DEFAULT_WEBHOOK_RETRY): JobsOptions {
   return {
-    jobId: `${runId}-webhook`,
+    jobId: webhookJobId(runId),
     attempts: retry.attempts,
     backoff: { type: 'exponential', delay: retry.delayMs },
     removeOnComplete: { age: ttlSec },
