@@ -10,7 +10,7 @@ export interface RefusalGuardOptions {
   probeEveryMs?: number;
   /** While refusals go on, one reminder line this often. */
   remindMs?: number;
-  /** A lost connection's `worker_error` lines: the first at once, then one this often (`repeated=`). */
+  /** `worker_error` lines of one message: the first at once, then one this often (`repeated=`). */
   connectionErrorEveryMs?: number;
   now?(): number;
 }
@@ -18,7 +18,7 @@ export interface RefusalGuardOptions {
 export interface RefusalGuard {
   /**
    * Takes over the Worker's 'error' events: a refusal pauses it (below), anything else is logged as
-   * `worker_error` as before.
+   * `worker_error`, each message at most once per `connectionErrorEveryMs` with `repeated=`.
    */
   watch(worker: Worker, queue: string): void;
   /** While Redis refuses this process's writes: why (for /healthz); else null. */
@@ -48,8 +48,19 @@ export function createRefusalGuard(o: RefusalGuardOptions): RefusalGuard {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   // every Worker of the process (runs, webhooks, schedules, housekeeping) reports every retry of a
-  // lost connection: ~9 lines a second, measured (70 in an 8 s outage)
-  const lostConnection = burstLimited((f: { queue: string; error: string }) => o.log.error('worker_error', f), o.connectionErrorEveryMs ?? 5_000, now);
+  // lost connection: ~9 lines a second, measured (70 in an 8 s outage; 199 in 3 s from two workers
+  // in a Sentinel failover, `All sentinels are unreachable`). One limiter per message, so another
+  // error is never hidden behind the repeats of the first.
+  const limiters = new Map<string, (f: { queue: string; error: string }) => void>();
+  const workerError = (queue: string, err: Error) => {
+    let write = limiters.get(err.message);
+    if (!write) {
+      if (limiters.size >= 100) limiters.clear(); // messages with ever-new text (ids): stay bounded
+      write = burstLimited((f: { queue: string; error: string }) => o.log.error('worker_error', f), o.connectionErrorEveryMs ?? 5_000, now);
+      limiters.set(err.message, write);
+    }
+    write({ queue, error: err.message });
+  };
 
   async function probe(): Promise<void> {
     timer = undefined;
@@ -89,9 +100,8 @@ export function createRefusalGuard(o: RefusalGuardOptions): RefusalGuard {
     watch(worker, queue) {
       worker.on('error', (err) => {
         // a lost connection BullMQ waits out itself (its runRetryDelay); the rest it retries at once
-        if (!isNotConnectionError(err)) lostConnection({ queue, error: err.message });
-        else if (!stopped && isRedisUnavailable(err)) refused(worker, queue, err);
-        else o.log.error('worker_error', { queue, error: err.message });
+        if (!stopped && isNotConnectionError(err) && isRedisUnavailable(err)) refused(worker, queue, err);
+        else workerError(queue, err);
       });
     },
     refusing: () => (since === null ? null : `redis refuses this worker's writes since ${new Date(since).toISOString()}: ${first}`),

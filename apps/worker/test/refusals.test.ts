@@ -73,7 +73,7 @@ describe('refusal guard: a Worker whose fetch Redis refuses pauses instead of sp
     expect(lines.filter((l) => l.includes('worker_error'))).toHaveLength(2);
   });
 
-  it('a lost connection, which every Worker of the process reports on every retry, is one worker_error line per 5 s with repeated=', () => {
+  it('a lost connection, which every Worker of the process reports on every retry, is one worker_error line per message per 5 s with repeated=', () => {
     jest.useFakeTimers();
     try {
       const { guard, worker, lines } = setup();
@@ -83,8 +83,13 @@ describe('refusal guard: a Worker whose fetch Redis refuses pauses instead of sp
       for (let i = 0; i < 30; i++) (i % 2 ? other : worker).emit('error', refused);
       jest.advanceTimersByTime(5_000);
       worker.emit('error', refused);
+      // another message in the same burst has its own line
+      worker.emit('error', new Error('All sentinels are unreachable. Retrying from scratch after 10ms.'));
       const errors = lines.filter((l) => l.includes('worker_error'));
-      expect(errors).toEqual([expect.stringMatching(/worker_error queue=runs error="connect ECONNREFUSED 127\.0\.0\.1:6379"$/), expect.stringMatching(/repeated=29$/)]);
+      expect(errors).toEqual([
+        expect.stringMatching(/worker_error queue=runs error="connect ECONNREFUSED 127\.0\.0\.1:6379"$/), expect.stringMatching(/repeated=29$/),
+        expect.stringMatching(/error="All sentinels are unreachable/),
+      ]);
       expect(worker.calls).toEqual([]);
     } finally {
       jest.useRealTimers();
