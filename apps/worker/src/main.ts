@@ -23,8 +23,9 @@ const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, format: env.
 const onError = redisConnectionErrors(log);
 
 // standalone (REDIS_URL), Cluster (REDIS_CLUSTER_NODES) or Sentinel (REDIS_SENTINELS) by configuration
-const redis = connectRedis(env, { name: 'worker-store', onError });
-const bull = connectRedis(env, { name: 'worker-bull', onError, forBullmq: true });
+// the store and BullMQ connections carry the commands of every concurrent job pass: one socket write per turn
+const redis = connectRedis(env, { name: 'worker-store', onError, coalesceWrites: true });
+const bull = connectRedis(env, { name: 'worker-bull', onError, forBullmq: true, coalesceWrites: true });
 const sub = connectRedis(env, { name: 'worker-cancel', onError, forBullmq: true });
 const store = new RunStore({ redis, prefix: env.KEY_PREFIX, ttlSec: env.RUN_TTL_SEC, maxRecordBytes: env.RUN_RECORD_MAX_BYTES });
 const queue = createRunQueue(bull, env.KEY_PREFIX);
