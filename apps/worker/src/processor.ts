@@ -5,6 +5,7 @@ import type { ChildRuns } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
 import { StoreError, type CommitRequest, type RunStore } from '@sup/run-store';
 import type { CancelWatcher } from './cancels.js';
+import { ProgressWatch, showNode } from './progress.js';
 import { parkOnRefusal, REDIS_RETRY_MS } from './refusals.js';
 import { afterStep, cancelled, claim, failed, lostInARow, requeued, type Transition } from './transitions.js';
 
@@ -50,20 +51,6 @@ export interface ProcessorDeps {
    * 0 or absent: never.
    */
   crashLoopLimit?: number;
-}
-
-/** How long a node runs before its name is written to the job's progress (bull-board). */
-const PROGRESS_AFTER_MS = 1_000;
-
-/**
- * Job progress `{node}` for bull-board. It costs a Redis round trip, so it is written only for a
- * node still running after PROGRESS_AFTER_MS (the ones an operator looks at) and when a run parks,
- * never for every quick step; only when the node changed (not on every poll of a parked node); and
- * it never fails a run: it is cosmetic.
- */
-async function showNode(job: Job, node: string | null): Promise<void> {
-  if (!node || (job.progress as { node?: unknown } | null)?.node === node) return;
-  await job.updateProgress({ node }).catch(() => undefined);
 }
 
 /**
@@ -234,6 +221,7 @@ export function createProcessor(d: ProcessorDeps) {
     }
     // listen for a cancel before claiming, so one published right after the claim is not missed
     const ac = d.cancels.watch(runId);
+    const progress = new ProgressWatch(job);
     try {
       const c = claim(rec, lease, next, d.now(), d.workerId, job.stalledCounter);
       // capped too: a run created over RUN_RECORD_MAX_BYTES (its input and metadata) fails here,
@@ -256,18 +244,17 @@ export function createProcessor(d: ProcessorDeps) {
           throw new WaitingError();
         }
         const startedMs = d.now();
-        const inFlight = rec.current_node;
-        const progress = setTimeout(() => void showNode(job, inFlight), PROGRESS_AFTER_MS);
+        progress.start(rec.current_node);
         let o: StepOutcome;
         try {
           o = await step(graph, rec.snapshot ?? null, rec.input, stepDeps);
         } catch (err) {
-          clearTimeout(progress);
+          progress.stop();
           if (!(err instanceof StepAborted)) throw err;
           await finishCancelled(runId);
           return 'cancelled';
         }
-        clearTimeout(progress);
+        progress.stop();
         const endedMs = d.now();
         const t = afterStep(rec, o, startedMs, endedMs);
         const written = await commit(rec, t, ['running'], { ifLease: lease, capped: true }).catch(sizeRefused);
@@ -290,6 +277,7 @@ export function createProcessor(d: ProcessorDeps) {
         if (o.kind === 'succeeded' || o.kind === 'failed') return o.kind;
       }
     } finally {
+      progress.close();
       d.cancels.unwatch(runId, ac);
     }
   }
