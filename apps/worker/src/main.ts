@@ -9,7 +9,7 @@ import { bullPrefix, CancelService, createRunQueue, createWebhookQueue, enqueueC
 import { compileGraph, type CompiledGraph } from '@sup/engine';
 import { graphs } from '@sup/graphs';
 import { CancelWatcher } from './cancels.js';
-import { cancelUnfinishedChildren, childRuns, gatewayTools } from './adapters.js';
+import { cancelUnfinishedChildren, childRuns, gatewayTools, type ParentCancel } from './adapters.js';
 import { createProcessor } from './processor.js';
 import { compensate } from './compensate.js';
 import { onJobFailed } from './failures.js';
@@ -73,7 +73,7 @@ const cancelChildren = async (runId: string, reason: string) => {
   const n = await cancelUnfinishedChildren(store, cancelService, runId, reason);
   if (n > 0) log.warn('child_runs_cancelled', { run: runId, children: n, reason });
 };
-const runs = (runId: string, agentId: string, signal?: AbortSignal) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId }, signal);
+const runs = (runId: string, agentId: string, signal?: ParentCancel) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId }, signal);
 const graph = (name: string) => compiled.get(name);
 
 let closing = false;

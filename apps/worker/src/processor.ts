@@ -4,6 +4,7 @@ import { nodeOf, step, StepAborted, type CompiledGraph, type StepDeps, type Step
 import type { ChildRuns } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
 import { StoreError, type CommitRequest, type RunStore } from '@sup/run-store';
+import type { ParentCancel } from './adapters.js';
 import type { CancelWatcher } from './cancels.js';
 import { ProgressWatch, showNode } from './progress.js';
 import { parkOnRefusal, REDIS_RETRY_MS } from './refusals.js';
@@ -16,7 +17,7 @@ export interface ProcessorDeps {
   graph(name: string): CompiledGraph | undefined;
   tools(runId: string, agentId: string): StepDeps['callTool'];
   /** `signal`: the run's cancel (a child started as it fires is cancelled). */
-  runs(runId: string, agentId: string, signal?: AbortSignal): ChildRuns;
+  runs(runId: string, agentId: string, signal?: ParentCancel): ChildRuns;
   settings: StepDeps['settings'];
   /** host:pid, recorded in run_started/run_resumed events so operators see who ran what. */
   workerId: string;
@@ -220,7 +221,7 @@ export function createProcessor(d: ProcessorDeps) {
       return failWith(rec, { code: 'corrupt_snapshot', message: `the stored snapshot names no node of graph ${rec.graph} to run next (edited by hand?)` });
     }
     // listen for a cancel before claiming, so one published right after the claim is not missed
-    const ac = d.cancels.watch(runId);
+    const cancel = d.cancels.watch(runId);
     const progress = new ProgressWatch(job);
     try {
       const c = claim(rec, lease, next, d.now(), d.workerId, job.stalledCounter);
@@ -233,8 +234,8 @@ export function createProcessor(d: ProcessorDeps) {
       rec = c.record;
       // the same for every step of this pass
       const stepDeps: StepDeps = {
-        runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id, ac.signal),
-        signal: ac.signal, now: d.now, settings: d.settings,
+        runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id, cancel),
+        signal: cancel, now: d.now, settings: d.settings,
       };
       for (;;) {
         if (d.isClosing()) {
@@ -278,7 +279,7 @@ export function createProcessor(d: ProcessorDeps) {
       }
     } finally {
       progress.close();
-      d.cancels.unwatch(runId, ac);
+      d.cancels.unwatch(runId, cancel);
     }
   }
 }

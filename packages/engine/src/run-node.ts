@@ -1,7 +1,7 @@
 import { ToolError, type ErrorData, type ToolCaller } from '@sup/contracts';
 import type { NodeDef, NodeResult } from '@sup/graphs';
 import { DEFAULT_POLICY, type NodeRun, type NodeRunInput } from './machine.js';
-import type { StepDeps } from './index.js';
+import type { CancelSignal, StepDeps } from './index.js';
 
 /** Thrown by step() when deps.signal aborts: nothing advanced, the caller keeps the old snapshot. */
 export class StepAborted extends Error {
@@ -39,7 +39,7 @@ class NodeAbort {
   private lose: ((reason: unknown) => void) | undefined;
   private readonly onParent = () => this.abort(this.parent.reason);
 
-  constructor(private readonly parent: AbortSignal) {
+  constructor(private readonly parent: CancelSignal) {
     if (parent.aborted) this.abort(parent.reason);
     // removed in dispose(); the job's signal aborts once, so no `{ once: true }` (which costs more)
     else parent.addEventListener('abort', this.onParent);
