@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import { coalesceWrites } from '../src/coalesce.js';
 import { createRedis } from '../src/redis.js';
 import { REDIS_URL, uniquePrefix } from './helpers.js';
 
@@ -40,6 +41,17 @@ describe('coalesceWrites', () => {
     const { r, n } = await counted(false);
     await Promise.all([r.echo('a'), r.get(key(1)), r.echo('b')]);
     expect(n.writes).toBe(3);
+  });
+
+  it('on a Cluster, coalesces each node connection as the Cluster adds it', async () => {
+    const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });
+    expect(coalesceWrites(cluster)).toBe(cluster);
+    // a node connection as the Cluster's pool makes one (here: the test Redis)
+    const { r, n } = await counted(false);
+    cluster.emit('+node', r);
+    await Promise.all([r.echo('a'), r.echo('b'), r.echo('c')]);
+    expect(n.writes).toBe(1);
+    cluster.disconnect();
   });
 
   it('corks the current stream after a reconnect', async () => {
