@@ -45,8 +45,11 @@ export async function startNoopWorker(o: NoopWorkerOptions): Promise<NoopWorker>
   const ttlSec = o.ttlSec ?? 86_400;
   const log = createLogger({ service: 'worker', level: (o.logLevel ?? 'warn') as 'info', format: 'text' });
   const onError = (err: Error) => log.error('Redis connection error', { error: err.message });
-  const redis = createRedis(o.url, { name: 'worker-store', onError });
-  const bull = createRedis(o.url, { name: 'worker-bull', onError, forBullmq: true });
+  // as main.ts: one socket write per turn on the store and BullMQ connections (BENCH_NO_COALESCE=1:
+  // one per command, to measure what that is worth)
+  const coalesce = process.env.BENCH_NO_COALESCE !== '1';
+  const redis = createRedis(o.url, { name: 'worker-store', onError, coalesceWrites: coalesce });
+  const bull = createRedis(o.url, { name: 'worker-bull', onError, forBullmq: true, coalesceWrites: coalesce });
   const sub = createRedis(o.url, { name: 'worker-cancel', onError, forBullmq: true });
   const store = new RunStore({ redis, prefix: o.prefix, ttlSec });
   const queue = createRunQueue(bull, o.prefix);

@@ -26,7 +26,13 @@ export const childKey = (parentRunId: string, graph: string): string => `child $
  * `signal` is the parent's cancel: a child started while it fired is cancelled at once (the start
  * cannot be aborted half-way, and the parent's compensation may already have looked for children).
  */
-export function childRuns(deps: SubmitDeps, cancels: CancelService, parent: { runId: string; agentId: string }, signal?: AbortSignal): ChildRuns {
+/** What a child-run port reads of its parent's cancel: an AbortSignal, or the worker's RunCancel. */
+export interface ParentCancel {
+  readonly aborted: boolean;
+  throwIfAborted(): void;
+}
+
+export function childRuns(deps: SubmitDeps, cancels: CancelService, parent: { runId: string; agentId: string }, signal?: ParentCancel): ChildRuns {
   return {
     async start(graph, input) {
       signal?.throwIfAborted();

@@ -9,7 +9,7 @@ import { bullPrefix, CancelService, createRunQueue, createWebhookQueue, enqueueC
 import { compileGraph, type CompiledGraph } from '@sup/engine';
 import { graphs } from '@sup/graphs';
 import { CancelWatcher } from './cancels.js';
-import { cancelUnfinishedChildren, childRuns, gatewayTools } from './adapters.js';
+import { cancelUnfinishedChildren, childRuns, gatewayTools, type ParentCancel } from './adapters.js';
 import { createProcessor } from './processor.js';
 import { compensate } from './compensate.js';
 import { onJobFailed } from './failures.js';
@@ -24,8 +24,9 @@ const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, format: env.
 const onError = redisConnectionErrors(log);
 
 // standalone (REDIS_URL), Cluster (REDIS_CLUSTER_NODES) or Sentinel (REDIS_SENTINELS) by configuration
-const redis = connectRedis(env, { name: 'worker-store', onError });
-const bull = connectRedis(env, { name: 'worker-bull', onError, forBullmq: true });
+// the store and BullMQ connections carry the commands of every concurrent job pass: one socket write per turn
+const redis = connectRedis(env, { name: 'worker-store', onError, coalesceWrites: true });
+const bull = connectRedis(env, { name: 'worker-bull', onError, forBullmq: true, coalesceWrites: true });
 const sub = connectRedis(env, { name: 'worker-cancel', onError, forBullmq: true });
 const store = new RunStore({ redis, prefix: env.KEY_PREFIX, ttlSec: env.RUN_TTL_SEC, maxRecordBytes: env.RUN_RECORD_MAX_BYTES });
 const queue = createRunQueue(bull, env.KEY_PREFIX);
@@ -75,7 +76,7 @@ const cancelChildren = async (runId: string, reason: string) => {
   const n = await cancelUnfinishedChildren(store, cancelService, runId, reason);
   if (n > 0) log.warn('child_runs_cancelled', { run: runId, children: n, reason });
 };
-const runs = (runId: string, agentId: string, signal?: AbortSignal) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId }, signal);
+const runs = (runId: string, agentId: string, signal?: ParentCancel) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId }, signal);
 const graph = (name: string) => compiled.get(name);
 
 let closing = false;

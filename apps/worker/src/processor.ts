@@ -4,7 +4,9 @@ import { nodeOf, step, StepAborted, type CompiledGraph, type StepDeps, type Step
 import type { ChildRuns } from '@sup/graphs';
 import type { Logger } from '@sup/logging';
 import { StoreError, type CommitRequest, type RunStore } from '@sup/run-store';
+import type { ParentCancel } from './adapters.js';
 import type { CancelWatcher } from './cancels.js';
+import { ProgressWatch, showNode } from './progress.js';
 import { parkOnRefusal, REDIS_RETRY_MS } from './refusals.js';
 import { afterStep, cancelled, claim, failed, lostInARow, requeued, type Transition } from './transitions.js';
 
@@ -15,7 +17,7 @@ export interface ProcessorDeps {
   graph(name: string): CompiledGraph | undefined;
   tools(runId: string, agentId: string): StepDeps['callTool'];
   /** `signal`: the run's cancel (a child started as it fires is cancelled). */
-  runs(runId: string, agentId: string, signal?: AbortSignal): ChildRuns;
+  runs(runId: string, agentId: string, signal?: ParentCancel): ChildRuns;
   settings: StepDeps['settings'];
   /** host:pid, recorded in run_started/run_resumed events so operators see who ran what. */
   workerId: string;
@@ -50,20 +52,6 @@ export interface ProcessorDeps {
    * 0 or absent: never.
    */
   crashLoopLimit?: number;
-}
-
-/** How long a node runs before its name is written to the job's progress (bull-board). */
-const PROGRESS_AFTER_MS = 1_000;
-
-/**
- * Job progress `{node}` for bull-board. It costs a Redis round trip, so it is written only for a
- * node still running after PROGRESS_AFTER_MS (the ones an operator looks at) and when a run parks,
- * never for every quick step; only when the node changed (not on every poll of a parked node); and
- * it never fails a run: it is cosmetic.
- */
-async function showNode(job: Job, node: string | null): Promise<void> {
-  if (!node || (job.progress as { node?: unknown } | null)?.node === node) return;
-  await job.updateProgress({ node }).catch(() => undefined);
 }
 
 /**
@@ -233,7 +221,8 @@ export function createProcessor(d: ProcessorDeps) {
       return failWith(rec, { code: 'corrupt_snapshot', message: `the stored snapshot names no node of graph ${rec.graph} to run next (edited by hand?)` });
     }
     // listen for a cancel before claiming, so one published right after the claim is not missed
-    const ac = d.cancels.watch(runId);
+    const cancel = d.cancels.watch(runId);
+    const progress = new ProgressWatch(job);
     try {
       const c = claim(rec, lease, next, d.now(), d.workerId, job.stalledCounter);
       // capped too: a run created over RUN_RECORD_MAX_BYTES (its input and metadata) fails here,
@@ -245,8 +234,8 @@ export function createProcessor(d: ProcessorDeps) {
       rec = c.record;
       // the same for every step of this pass
       const stepDeps: StepDeps = {
-        runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id, ac.signal),
-        signal: ac.signal, now: d.now, settings: d.settings,
+        runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id, cancel),
+        signal: cancel, now: d.now, settings: d.settings,
       };
       for (;;) {
         if (d.isClosing()) {
@@ -256,18 +245,17 @@ export function createProcessor(d: ProcessorDeps) {
           throw new WaitingError();
         }
         const startedMs = d.now();
-        const inFlight = rec.current_node;
-        const progress = setTimeout(() => void showNode(job, inFlight), PROGRESS_AFTER_MS);
+        progress.start(rec.current_node);
         let o: StepOutcome;
         try {
           o = await step(graph, rec.snapshot ?? null, rec.input, stepDeps);
         } catch (err) {
-          clearTimeout(progress);
+          progress.stop();
           if (!(err instanceof StepAborted)) throw err;
           await finishCancelled(runId);
           return 'cancelled';
         }
-        clearTimeout(progress);
+        progress.stop();
         const endedMs = d.now();
         const t = afterStep(rec, o, startedMs, endedMs);
         const written = await commit(rec, t, ['running'], { ifLease: lease, capped: true }).catch(sizeRefused);
@@ -290,7 +278,8 @@ export function createProcessor(d: ProcessorDeps) {
         if (o.kind === 'succeeded' || o.kind === 'failed') return o.kind;
       }
     } finally {
-      d.cancels.unwatch(runId, ac);
+      progress.close();
+      d.cancels.unwatch(runId, cancel);
     }
   }
 }

@@ -24,5 +24,9 @@ export type RunEvent = z.infer<typeof RunEvent>;
 export const FINAL_EVENT_TYPES: readonly EventType[] = ['run_succeeded', 'run_failed', 'run_cancelled'];
 
 export function event(type: EventType, node?: string, data?: Record<string, unknown>): RunEvent {
-  return { ts: isoTime(), type, ...(node ? { node } : {}), ...(data ? { data } : {}) };
+  // built in place, not from spreads of temporary objects: a worker makes one per node step
+  const e: RunEvent = { ts: isoTime(), type };
+  if (node) e.node = node;
+  if (data) e.data = data;
+  return e;
 }

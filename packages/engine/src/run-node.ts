@@ -1,7 +1,7 @@
 import { ToolError, type ErrorData, type ToolCaller } from '@sup/contracts';
 import type { NodeDef, NodeResult } from '@sup/graphs';
 import { DEFAULT_POLICY, type NodeRun, type NodeRunInput } from './machine.js';
-import type { StepDeps } from './index.js';
+import type { CancelSignal, StepDeps } from './index.js';
 
 /** Thrown by step() when deps.signal aborts: nothing advanced, the caller keeps the old snapshot. */
 export class StepAborted extends Error {
@@ -35,17 +35,14 @@ export function callKey(runId: string, node: string, visit: number, park: number
 class NodeAbort {
   reason: unknown;
   aborted = false;
-  /** Rejects with the reason when aborted, to race the node's work (it may ignore its signal). */
-  readonly race: Promise<never>;
-  private reject!: (reason: unknown) => void;
   private ctl: AbortController | undefined;
+  private lose: ((reason: unknown) => void) | undefined;
   private readonly onParent = () => this.abort(this.parent.reason);
 
-  constructor(private readonly parent: AbortSignal) {
-    this.race = new Promise<never>((_, reject) => (this.reject = reject));
-    this.race.catch(() => {}); // nobody may be racing it yet
+  constructor(private readonly parent: CancelSignal) {
     if (parent.aborted) this.abort(parent.reason);
-    else parent.addEventListener('abort', this.onParent, { once: true });
+    // removed in dispose(); the job's signal aborts once, so no `{ once: true }` (which costs more)
+    else parent.addEventListener('abort', this.onParent);
   }
 
   get signal(): AbortSignal {
@@ -56,12 +53,28 @@ class NodeAbort {
     return this.ctl.signal;
   }
 
+  /**
+   * `work`, unless this aborts first: then a rejection with the reason, whatever the work (which
+   * may ignore its signal) does after. One promise per node, rather than Promise.race over the
+   * work and a promise kept for the abort (~2 µs per step).
+   */
+  race<T>(work: Promise<T>): Promise<T> {
+    if (this.aborted) {
+      work.catch(() => {}); // it may settle after the race is lost
+      return Promise.reject(this.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.lose = reject;
+      work.then(resolve, reject);
+    });
+  }
+
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
     this.ctl?.abort(reason);
-    this.reject(reason);
+    this.lose?.(reason);
   }
 
   dispose(): void {
@@ -109,8 +122,7 @@ export async function runNode(node: NodeDef, req: NodeRunInput, deps: StepDeps, 
         tools, runs: deps.runs, get signal() { return abort.signal; }, now: deps.now, settings: deps.settings,
       }),
     );
-    work.catch(() => {}); // it may settle after the race is lost
-    return checkResult(await Promise.race([work, abort.race]));
+    return checkResult(await abort.race(work));
   } catch (err) {
     if (deps.signal.aborted) throw new StepAborted();
     const e = timedOut ? (abort.reason as ToolError) : asToolError(err);

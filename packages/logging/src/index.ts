@@ -60,7 +60,31 @@ export function createLogger(opts: LoggerOptions): Logger {
     ),
     transports: [transport],
   });
+  skipDisabledLevels(logger);
   return logger;
+}
+
+/**
+ * `log.debug(…)` below the level returns at once. The `enabled` format above keeps a dropped line
+ * from being formatted, but only once winston has built its info object and pushed it through its
+ * object stream (a Transform per logger); a worker makes such a call per node step. The check is
+ * winston's own rule — the logger's level, or a transport's own, whichever lets more through —
+ * read at each call, so a level changed later is followed.
+ */
+function skipDisabledLevels(logger: Logger): void {
+  const levels = logger.levels;
+  const passes = (level: string, max: string | undefined) => max !== undefined && levels[max] !== undefined && levels[level]! <= levels[max]!;
+  const enabled = (level: string) => passes(level, logger.level) || logger.transports.some((t) => passes(level, t.level));
+  const methods = logger as unknown as Record<string, (this: Logger | undefined, ...args: unknown[]) => Logger>;
+  for (const level of Object.keys(levels)) {
+    const write = methods[level];
+    if (typeof write !== 'function') continue;
+    // `this`: a child logger (winston's child() inherits these methods) writes through itself
+    methods[level] = function (...args) {
+      const self = this ?? logger;
+      return enabled(level) ? write.apply(self, args) : self;
+    };
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { PassThrough } from 'node:stream';
 import { burstLimited, createLogger, redisConnectionErrors } from '../src/index.js';
 
@@ -38,6 +38,26 @@ describe('logging', () => {
     expect(t.lines).toHaveLength(2);
     expect(t.lines[0]).toContain('[WARN] run_released run=gr_1');
     expect(t.lines[1]).toContain('[DEBUG] node_done run=gr_2');
+  });
+
+  it('does not hand a line below the level to winston at all, and follows the level and a transport\'s own level', () => {
+    const t = capture('text');
+    const write = jest.spyOn(t.log, 'write');
+    t.log.debug('node_done', { run: 'gr_1' });
+    t.log.verbose('node_done', { run: 'gr_1' });
+    expect(write).not.toHaveBeenCalled();
+    t.log.info('run_finished', { run: 'gr_1' });
+    expect(write).toHaveBeenCalledTimes(1);
+    t.log.level = 'debug';
+    t.log.debug('node_done', { run: 'gr_2' });
+    expect(write).toHaveBeenCalledTimes(2);
+    // a transport that lets more through than the logger: winston writes to it, and so does this
+    t.log.level = 'info';
+    t.log.transports[0]!.level = 'debug';
+    t.log.debug('node_done', { run: 'gr_3' });
+    expect(t.lines.map((l) => l.split(' ').slice(1, 4).join(' '))).toEqual([
+      '[INFO] run_finished run=gr_1', '[DEBUG] node_done run=gr_2', '[DEBUG] node_done run=gr_3',
+    ]);
   });
 });
 

@@ -1,5 +1,6 @@
 export { createKeys, type Keys, type IndexField } from './keys.js';
 export { createRedis, type CreateRedisOptions } from './redis.js';
+export { coalesceWrites } from './coalesce.js';
 export { connectRedis, evictionPolicy, memoryUse, redisMode, replicationSettings, type MemoryUse, type RedisMode, type RedisTopology } from './topology.js';
 export { isWrongType, StoreError, type StoreErrorCode } from './errors.js';
 export { isRedisUnavailable, unavailableReason } from './unavailable.js';

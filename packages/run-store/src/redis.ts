@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { maskUrlSecrets } from '@sup/contracts';
+import { coalesceWrites } from './coalesce.js';
 
 export interface CreateRedisOptions {
   /** Shown by `CLIENT LIST`, so operators can tell the connections apart. */
@@ -15,6 +16,11 @@ export interface CreateRedisOptions {
    * one line naming REDIS_URL; by default it is printed and the process exits 1.
    */
   onRefusedDb?: (line: string) => void;
+  /**
+   * The commands sent within one turn of the event loop leave in one socket write (see
+   * coalesceWrites): for a connection many concurrent job passes send on.
+   */
+  coalesceWrites?: boolean;
 }
 
 const exitWith = (line: string): void => {
@@ -43,5 +49,5 @@ export function createRedis(url: string, opts: CreateRedisOptions): Redis {
     if (opts.onError) opts.onError(err);
     else console.error('[ioredis] Unhandled error event:', err);
   });
-  return redis;
+  return opts.coalesceWrites ? coalesceWrites(redis) : redis;
 }

@@ -95,9 +95,11 @@ function wrongType(runId: string, what: string) {
   };
 }
 
-// the stream id is the event's id; storing it inside the entry too would only let them disagree
-function encodeEvent({ id: _id, ...rest }: RunEvent): string {
-  return JSON.stringify(rest);
+// the stream id is the event's id; storing it inside the entry too would only let them disagree.
+// An event made to be appended has none; JSON leaves out a key whose value is undefined, so the
+// one that has gets no copy either (a rest copy per event showed in the worker's profile)
+function encodeEvent(e: RunEvent): string {
+  return JSON.stringify(e.id === undefined ? e : { ...e, id: undefined });
 }
 
 function decodeEvent(id: string, fields: string[]): RunEvent | null {

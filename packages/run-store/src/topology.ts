@@ -1,4 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
+import { coalesceWrites } from './coalesce.js';
 import { createRedis, type CreateRedisOptions } from './redis.js';
 import type { RedisClient } from './scripts.js';
 
@@ -44,7 +45,7 @@ export function connectRedis(t: RedisTopology, opts: CreateRedisOptions): RedisC
       // one node failing is reported here; the cluster as a whole may still serve
       cluster.on('node error', (err: Error, node: string) => opts.onError!(new Error(`${node}: ${err.message}`)));
     }
-    return cluster;
+    return opts.coalesceWrites ? coalesceWrites(cluster) : cluster;
   }
   const redis = new Redis({
     ...common,
@@ -56,7 +57,7 @@ export function connectRedis(t: RedisTopology, opts: CreateRedisOptions): RedisC
     ...opts.options,
   });
   if (opts.onError) redis.on('error', opts.onError);
-  return redis;
+  return opts.coalesceWrites ? coalesceWrites(redis) : redis;
 }
 
 /**
