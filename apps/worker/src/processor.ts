@@ -200,7 +200,9 @@ export function createProcessor(d: ProcessorDeps) {
       return 'missing';
     }
     if (isTerminal(rec.status)) {
-      // finished by an earlier attempt whose afterFinish failed or never ran (crash), or by hand
+      // finished by an earlier attempt whose afterFinish failed or never ran (crash), or by hand; or
+      // its finished job retried in bull-board, which does not run a finished run again (rerun it)
+      d.log.info('job_for_finished_run', { run: runId, status: rec.status });
       await d.afterFinish?.(rec);
       await endedByHand(runId, rec.status);
       return rec.status;

@@ -99,12 +99,15 @@ export function harness({ wrapStore, maxRecordBytes, ...hooks }: HarnessHooks = 
   const compiled = new Map<string, CompiledGraph>([['abc', compileGraph(testGraph)], ['park', compileGraph(parkGraph)], ['big', compileGraph(bigGraph)]]);
   const logStream = new PassThrough();
   const log = createLogger({ service: 'worker-test', stream: logStream });
+  /** What the processor logged, chunk by chunk. */
+  const logged: string[] = [];
+  logStream.on('data', (b: Buffer) => logged.push(b.toString()));
   let closing = false;
   let worker: Worker | undefined;
   let cancels: CancelWatcher | undefined;
 
   return {
-    prefix, redis, store, queue, keys, calls, gate,
+    prefix, redis, store, queue, keys, calls, gate, logged,
     /** SIGTERM's path: flag, then close the worker, which waits for the node in flight. */
     async stopGracefully(whileClosing: () => void) {
       closing = true;

@@ -14,6 +14,23 @@ afterAll(() => h.close());
 const statusOf = async (id: string) => (await h.store.get(id))?.status;
 
 describe('worker processor over real BullMQ + Redis', () => {
+  it('a finished run\'s job retried by hand (bull-board) completes at once, says so, and runs nothing again', async () => {
+    h.resetGate();
+    const { record } = await h.submit();
+    await h.gate.entered();
+    h.gate.open();
+    await until('succeeded', async () => (await statusOf(record.run_id)) === 'succeeded');
+    const job = (await h.queue.getJob(record.run_id))!;
+    await until('job completed', async () => (await job.getState()) === 'completed');
+    const calls = h.calls.length;
+    await job.retry('completed');
+    await until('the retried job completed', async () => (await h.queue.getJob(record.run_id))!.finishedOn !== job.finishedOn && (await h.queue.getJobState(record.run_id)) === 'completed');
+    expect((await h.queue.getJob(record.run_id))!.returnvalue).toBe('succeeded');
+    expect(h.calls.length).toBe(calls);
+    expect((await h.store.get(record.run_id))!.nodes).toHaveLength(3);
+    expect(h.logged.join('')).toMatch(new RegExp(`job_for_finished_run run=${record.run_id} status=succeeded$`, 'm'));
+  });
+
   it('steps a run node by node to succeeded, one history entry and one event pair per node', async () => {
     h.resetGate();
     const { record } = await h.submit();
