@@ -54,8 +54,8 @@ async function page(redis: RedisClient, key: string, pos: ListPosition | undefin
 }
 
 /**
- * Walks the smallest index that covers the query (the global one, one per graph / agent / parent
- * run / schedule, or the live set for an unfinished status), newest first, and checks the
+ * Walks the live set for an unfinished status, else the smallest index that covers the query (the
+ * global one, one per graph / agent / parent run / schedule), newest first, and checks the
  * remaining conditions on the records.
  * Entries whose run expired are dropped from the index on the way, so no KEYS/SCAN is ever needed.
  */
@@ -65,10 +65,12 @@ export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Pr
   if (q.scheduleId) candidates.push(keys.indexBy('schedule', q.scheduleId));
   if (q.agentId) candidates.push(keys.indexBy('agent', q.agentId));
   if (q.graph) candidates.push(keys.indexBy('graph', q.graph));
-  // runs not finished yet are all in the live set, usually far smaller than the index
-  if (q.status && !isTerminal(q.status)) candidates.push(keys.live);
   let key = keys.index;
-  if (candidates.length === 1) key = candidates[0]!;
+  // runs not finished yet are all in the live set, which nothing trims by age: the other indexes
+  // drop entries 2 × RUN_TTL_SEC after creation, and a run waiting longer (kept alive by
+  // housekeeping) is in none of them any more. Usually far smaller than the index, too.
+  if (q.status && !isTerminal(q.status)) key = keys.live;
+  else if (candidates.length === 1) key = candidates[0]!;
   else if (candidates.length > 1) {
     const sizes = await Promise.all(candidates.map((k) => redis.zcard(k)));
     key = candidates[sizes.indexOf(Math.min(...sizes))]!;

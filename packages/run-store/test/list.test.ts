@@ -139,6 +139,19 @@ describe('list: index upkeep', () => {
     expect((await s.list({ limit: 10 })).runs.map((r) => r.run_id)).toContain(long.run_id);
   });
 
+  it('finds an unfinished run by status even once the indexes trimmed it (waiting past 2 × TTL), whatever other filter is given', async () => {
+    const s = new RunStore({ redis, prefix: `${prefix}kept:`, ttlSec: 60 });
+    const kept = makeRecord({ graph: 'g1', agent_id: 'ops' });
+    await s.create(kept, { events: [] });
+    // what create.lua's trim does to a run created more than 2 × TTL ago
+    for (const key of [s.keys.index, s.keys.indexBy('graph', 'g1'), s.keys.indexBy('agent', 'ops')]) await redis.zrem(key, kept.run_id);
+    await s.create(makeRecord({ graph: 'g1', agent_id: 'ops', status: 'succeeded' }), { events: [] });
+    for (const q of [{ status: 'queued' }, { status: 'queued', agentId: 'ops' }, { status: 'queued', graph: 'g1', agentId: 'ops' }] as const) {
+      expect([q, (await s.list({ ...q, limit: 10 })).runs.map((r) => r.run_id)]).toEqual([q, [kept.run_id]]);
+    }
+    expect((await s.list({ status: 'queued', agentId: 'someone-else', limit: 10 })).runs).toEqual([]);
+  });
+
   it('drops entries of runs that are gone from the index it walked', async () => {
     const s = new RunStore({ redis, prefix: `${prefix}gone:`, ttlSec: TTL });
     const [a, b] = [makeRecord({ agent_id: 'x' }), makeRecord({ agent_id: 'x' })];
