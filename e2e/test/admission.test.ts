@@ -32,10 +32,12 @@ describe('admission: new runs are refused before Redis is full', () => {
 
     // Redis at ~93 % of a maxmemory above what it uses: over the 90 % limit, and it still takes writes
     const used = await nearlyFull(admin, 0.93);
+    // every create accepted before the API's next memory read (at most 1 s) fills Redis further: a
+    // poll every 50 ms could fill the last 7 % on a slow run (CI saw Redis refuse first) — 4 a second cannot
     const refused = await until('creates refused', async () => {
       const res = await create();
       return res.status === 503 ? ((await res.json()) as { error: { code: string; details: { limit_pct: number } } }) : undefined;
-    });
+    }, 30_000, 250);
     expect(refused.error).toMatchObject({ code: 'over_capacity', details: { limit_pct: 90 } });
     expect(await admin.set('adm:probe', '1')).toBe('OK'); // not Redis refusing: the API shedding
     await api.waitFor(/\[WARN\] admission_refusing /);
