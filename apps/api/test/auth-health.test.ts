@@ -3,6 +3,7 @@ import express from 'express';
 import { ReplyError } from 'ioredis';
 import request from 'supertest';
 import { healthRoutes } from '../src/routes/health.js';
+import { until } from '@sup/testkit';
 import { testApp } from './helpers.js';
 
 const secured = testApp({ apiKeys: ['k1', 'k2'] });
@@ -49,6 +50,19 @@ describe('GET /healthz', () => {
     const res = await request(app).get('/healthz');
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ status: 'degraded', reason: expect.stringMatching(/^redis refuses writes: OOM command not allowed/) });
+  });
+
+  it('a probe that answers after its second (a Cluster retrying CLUSTERDOWN): the next /healthz says what it ended with', async () => {
+    let fail!: (err: Error) => void;
+    const probeWrite = () => new Promise((_, rej) => { fail = rej; });
+    const app = express().use(healthRoutes({ probeWrite, graphs: [], gatewayUrl: 'http://router:8000', redisWarnings: () => [] }));
+    const first = await request(app).get('/healthz');
+    expect([first.status, first.body.reason]).toEqual([503, 'redis unreachable: no answer within 1 s']);
+    fail(new Error('Too many Cluster redirections. Last error: CLUSTERDOWN The cluster is down'));
+    await until('the late answer was kept', async () => {
+      const next = await request(app).get('/healthz');
+      return next.body.reason === "redis unreachable: no answer within 1 s (the last probe's answer: Too many Cluster redirections. Last error: CLUSTERDOWN The cluster is down)";
+    }, 10_000, 10);
   });
 
   it('shows the gateway without user info (the route is public): http://host:port/path only', async () => {

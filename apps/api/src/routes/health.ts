@@ -22,12 +22,21 @@ export interface HealthDeps {
 export function healthRoutes(d: HealthDeps): Router {
   const r = Router();
   const gatewayUrl = redactUrl(d.gatewayUrl);
+  // what a probe that outlived its second ended with: a Cluster that lost a master answers
+  // CLUSTERDOWN, but only after ioredis' retries, so the reason would otherwise only say "no answer"
+  let lateError: string | null = null;
   r.get('/healthz', async (_req, res) => {
     const base = { service: 'sofiia-supervisor', graphs: d.graphs, state_backend: 'redis', gateway_url: gatewayUrl };
     try {
+      const probe = d.probeWrite();
+      let timedOut = false;
+      probe.then(() => { lateError = null; }, (err: Error) => { if (timedOut) lateError = err.message; });
       await Promise.race([
-        d.probeWrite(),
-        new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 1 s')), 1_000).unref()),
+        probe,
+        new Promise((_, rej) => setTimeout(() => {
+          timedOut = true;
+          rej(new Error(`no answer within 1 s${lateError ? ` (the last probe's answer: ${lateError.slice(0, 300)})` : ''}`));
+        }, 1_000).unref()),
       ]);
       const queued = d.queueWarnings ? await Promise.race([
         d.queueWarnings().catch(() => []),
