@@ -11,14 +11,14 @@ export interface RefusalGuardOptions {
   /** While refusals go on, one reminder line this often. */
   remindMs?: number;
   /** `worker_error` lines of one message: the first at once, then one this often (`repeated=`). */
-  connectionErrorEveryMs?: number;
+  errorEveryMs?: number;
   now?(): number;
 }
 
 export interface RefusalGuard {
   /**
    * Takes over the Worker's 'error' events: a refusal pauses it (below), anything else is logged as
-   * `worker_error`, each message at most once per `connectionErrorEveryMs` with `repeated=`.
+   * `worker_error`, each message at most once per `errorEveryMs` with `repeated=`.
    */
   watch(worker: Worker, queue: string): void;
   /** While Redis refuses this process's writes: why (for /healthz); else null. */
@@ -56,7 +56,7 @@ export function createRefusalGuard(o: RefusalGuardOptions): RefusalGuard {
     let write = limiters.get(err.message);
     if (!write) {
       if (limiters.size >= 100) limiters.clear(); // messages with ever-new text (ids): stay bounded
-      write = burstLimited((f: { queue: string; error: string }) => o.log.error('worker_error', f), o.connectionErrorEveryMs ?? 5_000, now);
+      write = burstLimited((f: { queue: string; error: string }) => o.log.error('worker_error', f), o.errorEveryMs ?? 5_000, now);
       limiters.set(err.message, write);
     }
     write({ queue, error: err.message });

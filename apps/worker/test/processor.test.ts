@@ -12,14 +12,19 @@ beforeAll(() => h.start());
 afterAll(() => h.close());
 
 const statusOf = async (id: string) => (await h.store.get(id))?.status;
+/** A run of `abc` submitted, let through its gated node, and finished. */
+const succeededRun = async () => {
+  h.resetGate();
+  const { record } = await h.submit();
+  await h.gate.entered();
+  h.gate.open();
+  await until('succeeded', async () => (await statusOf(record.run_id)) === 'succeeded');
+  return record;
+};
 
 describe('worker processor over real BullMQ + Redis', () => {
   it('a finished run\'s job retried by hand (bull-board) completes at once, says so, and runs nothing again', async () => {
-    h.resetGate();
-    const { record } = await h.submit();
-    await h.gate.entered();
-    h.gate.open();
-    await until('succeeded', async () => (await statusOf(record.run_id)) === 'succeeded');
+    const record = await succeededRun();
     const job = (await h.queue.getJob(record.run_id))!;
     await until('job completed', async () => (await job.getState()) === 'completed');
     const calls = h.calls.length;
@@ -32,11 +37,7 @@ describe('worker processor over real BullMQ + Redis', () => {
   });
 
   it('steps a run node by node to succeeded, one history entry and one event pair per node', async () => {
-    h.resetGate();
-    const { record } = await h.submit();
-    await h.gate.entered();
-    h.gate.open();
-    await until('succeeded', async () => (await statusOf(record.run_id)) === 'succeeded');
+    const record = await succeededRun();
     const rec = (await h.store.get(record.run_id))!;
     expect(rec.nodes.map((n) => [n.node, n.status, n.tool_calls])).toEqual([['a', 'succeeded', 1], ['b', 'succeeded', 1], ['c', 'succeeded', 1]]);
     expect(rec.result).toEqual({ ok: 'c' });
