@@ -56,9 +56,27 @@ describe('housekeeping', () => {
     await store.create(old, { events: [] });
     await store.create(fresh, { events: [] });
     expect(await redis.zscore(store.keys.index, old.run_id)).not.toBeNull();
-    expect(await housekeeping({ queues: [], store, ttlSec: 60, log, now: Date.now, repairRuns: async () => ({ restored: 3, failed: 2, kept: 4 }) })).toEqual({ jobs: 0, index: 1, orphans: 2, requeued: 3, kept: 4 });
+    expect(await housekeeping({ queues: [], store, ttlSec: 60, log, now: Date.now, repairRuns: async () => ({ restored: 3, failed: 2, kept: 4 }) })).toEqual({ jobs: 0, index: 1, orphans: 2, requeued: 3, kept: 4, long: 2 });
     expect(await redis.zscore(store.keys.index, old.run_id)).toBeNull();
     expect(await redis.zscore(store.keys.index, fresh.run_id)).not.toBeNull();
+  });
+
+  it('keeps a live run older than a TTL listable once the indexes trimmed it, also after it finished', async () => {
+    const s = new RunStore({ redis, prefix: `${prefix}:long:`, ttlSec: 60 });
+    const long = newRunRecord({ graph: 'release_check', agentId: 'a', input: {} }, new Date(Date.now() - 61_000));
+    await s.create(long, { events: [] });
+    const repairRuns = async () => ({ restored: 0, failed: 0, kept: 0 });
+    expect(await housekeeping({ queues: [], store: s, ttlSec: 60, log, now: Date.now, repairRuns })).toMatchObject({ long: 1 });
+    // a minute later a create trims the indexes (2 × TTL): the run is still listed, then finishes
+    await s.create(newRunRecord({ graph: 'release_check', agentId: 'a', input: {} }, new Date(Date.now() + 60_000)), { events: [] });
+    expect(await redis.zscore(s.keys.index, long.run_id)).toBeNull();
+    expect(await s.commit(long.run_id, { ifStatus: ['queued'], record: { ...long, status: 'succeeded' } })).toMatchObject({ ok: true });
+    for (const q of [{}, { agentId: 'a' }, { status: 'succeeded' as const }]) {
+      expect([q, (await s.list({ ...q, limit: 10 })).runs.some((r) => r.run_id === long.run_id)]).toEqual([q, true]);
+    }
+    await redis.del(s.keys.run(long.run_id));
+    expect(await housekeeping({ queues: [], store: s, ttlSec: 60, log, now: Date.now, repairRuns })).toMatchObject({ long: 0 });
+    expect(await redis.zcard(s.keys.long)).toBe(0);
   });
 
   it('fills runs:live from the index on its first pass, before the repair looks at it; never again', async () => {

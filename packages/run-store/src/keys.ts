@@ -24,6 +24,13 @@ export interface Keys {
    * (and drops entries of runs finished by hand, deleted or expired).
    */
   readonly live: string;
+  /**
+   * Sorted set like `index`, of the runs that outlive the listing indexes (which keep 2 × TTL from
+   * creation): housekeeping adds every live run older than a TTL (RunStore.keepListed), and an entry
+   * leaves when its run is gone. A listing walks it beside the index, so a run that waited or ran
+   * for days is still listed, also after it finished. Usually empty.
+   */
+  readonly long: string;
   /** Set (to the time) once `live` was filled from `index` for runs older than it (fillLive). */
   readonly liveFilled: string;
   /**
@@ -75,6 +82,7 @@ export function createKeys(prefix: string): Keys {
     index: `${prefix}runs:index`,
     live: `${prefix}runs:live`,
     liveFilled: `${prefix}runs:live:filled`,
+    long: `${prefix}runs:long`,
     stats: `${prefix}stats:runs`,
     indexBy: (field, value) => `${prefix}runs:index:${field}:${value}`,
     cancelChannel: `${prefix}run-cancel`,

@@ -35,7 +35,8 @@ export interface RunList {
   next: ListPosition | null;
 }
 
-type Entry = { id: string; score: number };
+/** `from`: the sorted set it came from when not the walked index (runs:long). */
+type Entry = { id: string; score: number; from?: string };
 
 function pairs(flat: string[]): Entry[] {
   const out: Entry[] = [];
@@ -53,11 +54,25 @@ async function page(redis: RedisClient, key: string, pos: ListPosition | undefin
   return [...ties, ...older];
 }
 
+const before = (a: Entry, b: Entry) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/**
+ * Up to `count` entries after `pos` of `key` and `extra` merged in listing order, each id once. The
+ * merge ends early only where both sets did: at least max(|a|, |b|) distinct ids come back.
+ */
+async function mergedPage(redis: RedisClient, key: string, extra: string, pos: ListPosition | undefined, count: number): Promise<Entry[]> {
+  const [a, b] = await Promise.all([page(redis, key, pos, count), page(redis, extra, pos, count)]);
+  if (b.length === 0) return a;
+  const seen = new Set(a.map((e) => e.id));
+  const merged = [...a, ...b.filter((e) => !seen.has(e.id)).map((e) => ({ ...e, from: extra }))].sort(before);
+  return merged.slice(0, count);
+}
+
 /**
  * Walks the live set for an unfinished status, else the smallest index that covers the query (the
- * global one, one per graph / agent / parent run / schedule), newest first, and checks the
- * remaining conditions on the records.
- * Entries whose run expired are dropped from the index on the way, so no KEYS/SCAN is ever needed.
+ * global one, one per graph / agent / parent run / schedule) merged with `runs:long` (the runs the
+ * indexes trimmed while they lived on), newest first, and checks the remaining conditions on the
+ * records. Entries whose run expired are dropped on the way, so no KEYS/SCAN is ever needed.
  */
 export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Promise<RunList> {
   const candidates: string[] = [];
@@ -68,7 +83,8 @@ export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Pr
   let key = keys.index;
   // runs not finished yet are all in the live set, which nothing trims by age: the other indexes
   // drop entries 2 × RUN_TTL_SEC after creation, and a run waiting longer (kept alive by
-  // housekeeping) is in none of them any more. Usually far smaller than the index, too.
+  // housekeeping) is in none of them any more. Usually far smaller than the index, too. Elsewhere
+  // runs:long supplies those (and such runs once finished): housekeeping copies them there in time.
   if (q.status && !isTerminal(q.status)) key = keys.live;
   else if (candidates.length === 1) key = candidates[0]!;
   else if (candidates.length > 1) {
@@ -88,10 +104,10 @@ export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Pr
   let scanned = 0;
   for (;;) {
     const want = Math.min(batch, maxScan - scanned);
-    const entries = await page(redis, key, pos, want);
+    const entries = key === keys.live ? await page(redis, key, pos, want) : await mergedPage(redis, key, keys.long, pos, want);
     if (entries.length === 0) return { runs, next: null };
     const values = await redis.mget(entries.map((e) => keys.run(e.id)));
-    const gone: string[] = [];
+    const gone: Entry[] = [];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const raw = values[i];
@@ -102,7 +118,7 @@ export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Pr
       scanned++;
       pos = { score: e.score, id: e.id };
       if (raw === null || raw === undefined) {
-        gone.push(e.id);
+        gone.push(e);
         continue;
       }
       try {
@@ -120,12 +136,16 @@ export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Pr
 }
 
 /**
- * Drops index entries of runs that expired. MGET also answers nil for a key of another type (an
- * operator's mistake, which GET /v1/runs/{id} reports): such a run is not gone, its entry stays.
+ * Drops entries of runs that expired from the set each came from. MGET also answers nil for a key of
+ * another type (an operator's mistake, which GET /v1/runs/{id} reports): such a run is not gone, its
+ * entry stays.
  */
-async function dropExpired(redis: RedisClient, keys: Keys, index: string, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const exists = (await redis.pipeline(ids.map((id) => ['exists', keys.run(id)])).exec()) ?? [];
-  const gone = ids.filter((_, i) => exists[i]?.[1] === 0);
-  if (gone.length) await redis.zrem(index, ...gone);
+async function dropExpired(redis: RedisClient, keys: Keys, index: string, entries: Entry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const exists = (await redis.pipeline(entries.map((e) => ['exists', keys.run(e.id)])).exec()) ?? [];
+  const gone = entries.filter((_, i) => exists[i]?.[1] === 0);
+  if (gone.length === 0) return;
+  const drop = redis.pipeline();
+  for (const from of new Set(gone.map((e) => e.from ?? index))) drop.zrem(from, ...gone.filter((e) => (e.from ?? index) === from).map((e) => e.id));
+  await drop.exec();
 }

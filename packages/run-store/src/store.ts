@@ -377,6 +377,25 @@ export class RunStore {
   }
 
   /**
+   * Keeps the runs that outlive the listing indexes listable (`runs:long`, see Keys.long): adds
+   * every live run created more than a TTL ago — well before create.lua's trim (2 × TTL) drops its
+   * index entries — and drops entries whose run is gone. Housekeeping calls it every pass; at most
+   * `max` runs are examined each way per call. Returns how many it added and dropped.
+   */
+  async keepListed(nowMs: number, max = 10_000): Promise<{ added: number; dropped: number }> {
+    const flat = await this.redis.zrangebyscore(this.keys.live, '-inf', `(${nowMs - this.ttlSec * 1000}`, 'WITHSCORES', 'LIMIT', 0, max);
+    const pairs: string[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push(flat[i + 1]!, flat[i]!);
+    const added = pairs.length > 0 ? await this.redis.zadd(this.keys.long, 'NX', ...pairs) : 0;
+    const ids = await this.redis.zrangebyscore(this.keys.long, '-inf', '+inf', 'LIMIT', 0, max);
+    if (ids.length === 0) return { added, dropped: 0 };
+    const exists = (await this.redis.pipeline(ids.map((id) => ['exists', this.keys.run(id)])).exec()) ?? [];
+    const gone = ids.filter((_, i) => exists[i]?.[1] === 0);
+    const dropped = gone.length > 0 ? await this.redis.zrem(this.keys.long, ...gone) : 0;
+    return { added: Number(added), dropped };
+  }
+
+  /**
    * Newest first (created ms, then run id), strictly after `after`, filtered (see ListQuery).
    * Runs that expired are dropped from the index on the way; hand-broken records are skipped, so
    * one bad record cannot break the listing (get() reports it).

@@ -152,6 +152,24 @@ describe('list: index upkeep', () => {
     expect((await s.list({ status: 'queued', agentId: 'someone-else', limit: 10 })).runs).toEqual([]);
   });
 
+  it('merges runs:long into every walk of the indexes: in order, each run once, across pages; drops its gone entries', async () => {
+    const s = new RunStore({ redis, prefix: `${prefix}merge:`, ttlSec: TTL });
+    const recs = Array.from({ length: 12 }, (_, i) => makeRecord({ agent_id: 'm', created_at: new Date(Date.now() - 10_000 + (i % 6)).toISOString() }));
+    for (const r of recs) await s.create(r, { events: [] });
+    // four left the indexes (a trim), two are in both; what keepListed leaves behind
+    for (const [i, r] of recs.slice(0, 6).entries()) {
+      await redis.zadd(s.keys.long, Date.parse(r.created_at), r.run_id);
+      if (i < 4) for (const key of [s.keys.index, s.keys.indexBy('agent', 'm')]) await redis.zrem(key, r.run_id);
+    }
+    for (const limit of [1, 3, 5, 12, 13]) {
+      expect([limit, (await walk(s, { limit })).ids]).toEqual([limit, order(recs)]);
+      expect([limit, (await walk(s, { limit, agentId: 'm' })).ids]).toEqual([limit, order(recs)]);
+    }
+    await redis.del(s.keys.run(recs[0]!.run_id));
+    expect((await walk(s, { limit: 5 })).ids).toEqual(order(recs.slice(1)));
+    expect(await redis.zscore(s.keys.long, recs[0]!.run_id)).toBeNull();
+  });
+
   it('drops entries of runs that are gone from the index it walked', async () => {
     const s = new RunStore({ redis, prefix: `${prefix}gone:`, ttlSec: TTL });
     const [a, b] = [makeRecord({ agent_id: 'x' }), makeRecord({ agent_id: 'x' })];
