@@ -81,7 +81,7 @@ export function createRunWriter(d: RunWriterDeps) {
   async function finishCancelled(runId: string): Promise<void> {
     const rec = await d.store.get(runId);
     if (!rec || rec.status !== 'cancelling') return;
-    if ((await commit(rec, cancelled(rec, d.now()), ['cancelling'])) !== 'ok') return;
+    if ((await commit(rec, cancelled(rec, d.now(), rec.cancel_reason), ['cancelling'])) !== 'ok') return;
     d.log.info('run_cancelled', { run: runId, node: rec.current_node ?? '-' });
     // cancelling implies the run was claimed: even without a snapshot (its first node was in flight)
     // it may have started something (release_check's start_task) for compensation to undo

@@ -26,7 +26,7 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
 
 export function webhookPayload(rec: RunRecord): WebhookPayload {
   const { run_id, graph, status, error, finished_at } = rec;
-  return { run_id, graph, status, result: rec.result ?? null, error, finished_at };
+  return { run_id, graph, status, result: rec.result ?? null, error, finished_at, cancel_reason: status === 'cancelled' ? rec.cancel_reason ?? null : null };
 }
 
 type Outcome = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string; retryable: boolean };

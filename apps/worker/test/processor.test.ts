@@ -98,14 +98,16 @@ describe('worker processor over real BullMQ + Redis', () => {
     const { record } = await h.submit();
     await h.gate.entered();
     const rec = (await h.store.get(record.run_id))!;
-    const res = await h.store.commit(record.run_id, { ifStatus: ['running'], record: { ...rec, status: 'cancelling' } });
+    const res = await h.store.commit(record.run_id, { ifStatus: ['running'], record: { ...rec, status: 'cancelling', cancel_reason: 'wrong version' } });
     expect(res.ok).toBe(true);
     await h.redis.publish(h.keys.cancelChannel, record.run_id);
     await until('cancelled', async () => (await statusOf(record.run_id)) === 'cancelled');
     const b = h.calls.find((c) => c.key.startsWith(`${record.run_id}:b:`));
     expect(b?.aborted).toBe(true);
     expect(h.calls.filter((c) => c.key.startsWith(`${record.run_id}:c:`))).toHaveLength(0);
-    expect((await h.store.events(record.run_id)).at(-1)?.type).toBe('run_cancelled');
+    // the reason the cancel request gave stays on the record and is in the final event
+    expect((await h.store.get(record.run_id))?.cancel_reason).toBe('wrong version');
+    expect((await h.store.events(record.run_id)).at(-1)).toMatchObject({ type: 'run_cancelled', data: { reason: 'wrong version' } });
   });
 
   it('an API cancel built from a record a worker has since rewritten does not overwrite it: it re-reads', async () => {

@@ -119,7 +119,7 @@ describe('run webhooks', () => {
     const { headers, raw } = received[0]!;
     const rec = (await h.store.get(record.run_id))!;
     expect(rec.status).toBe('succeeded');
-    expect(JSON.parse(raw)).toEqual({ run_id: record.run_id, graph: 'abc', status: 'succeeded', result: rec.result, error: null, finished_at: rec.finished_at });
+    expect(JSON.parse(raw)).toEqual({ run_id: record.run_id, graph: 'abc', status: 'succeeded', result: rec.result, error: null, finished_at: rec.finished_at, cancel_reason: null });
     expect(headers['content-type']).toBe('application/json');
     expect(headers['x-supervisor-timestamp']).toMatch(/^\d{10}$/);
     expect(headers['x-supervisor-signature']).toBe(expectedSignature(headers['x-supervisor-timestamp'] as string, raw));
@@ -172,12 +172,12 @@ describe('run webhooks', () => {
     await h.queue.pause();
     try {
       const { record } = await submitRun({ store: h.store, queue: h.queue, ttlSec: 600 }, { graph: 'abc', agentId: 'sofiia', input: {}, webhook: hookUrl });
-      expect((await cancels.cancel(record)).status).toBe('cancelled');
+      expect(await cancels.cancel(record, 'wrong version')).toMatchObject({ status: 'cancelled', cancel_reason: 'wrong version' });
       expect(await h.queue.getJob(record.run_id)).toBeDefined(); // kept: nothing else would queue the webhook
       expect(logs.join('')).toContain(`run_finished_hook_failed run=${record.run_id}`);
       await h.queue.resume();
       await until('webhook_delivered', async () => (await eventsOf(record.run_id, 'webhook_delivered')).length > 0);
-      expect(received.map((r) => JSON.parse(r.raw))).toEqual([expect.objectContaining({ run_id: record.run_id, status: 'cancelled' })]);
+      expect(received.map((r) => JSON.parse(r.raw))).toEqual([expect.objectContaining({ run_id: record.run_id, status: 'cancelled', cancel_reason: 'wrong version' })]);
       expect(h.calls.filter((c) => c.key.startsWith(record.run_id))).toEqual([]); // no node ever ran
       expect((await h.queue.getJob(record.run_id))!.returnvalue).toBe('cancelled');
     } finally {

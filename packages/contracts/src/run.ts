@@ -58,6 +58,7 @@ export const RunRecord = z.looseObject({
   result: z.unknown().nullable(),
   error: ErrorData.nullable(),
   nodes: z.array(NodeHistoryEntry),
+  cancel_reason: z.string().optional().describe('why the run was cancelled: the `reason` given to the cancel request, or the system\'s (`parent cancelled`); absent when none was given'),
   /** Owner of the run right now: the BullMQ lock token of the worker processing it. */
   lease: z.string().nullable().optional(),
   /** XState persisted snapshot after the last finished node; null before the first step. */

@@ -13,6 +13,7 @@ export const WebhookPayload = z.object({
   result: z.unknown().nullable(),
   error: ErrorData.nullable(),
   finished_at: z.string().nullable(),
+  cancel_reason: z.string().nullable().describe('a cancelled run\'s `cancel_reason`; null otherwise'),
 });
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
 

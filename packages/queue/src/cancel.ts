@@ -51,7 +51,7 @@ export class CancelService {
       const now = new Date().toISOString();
       const requested = event('run_cancel_requested', rec.current_node ?? undefined, reason ? { reason } : {});
       if (rec.status === 'running') {
-        const next: RunRecord = { ...rec, status: 'cancelling', updated_at: now };
+        const next: RunRecord = { ...rec, status: 'cancelling', updated_at: now, ...(reason ? { cancel_reason: reason } : {}) };
         const res = await this.d.store.commit(rec.run_id, { ifStatus: ['running'], ifRaw: raw, record: next, events: [requested] });
         if (res.ok) {
           await this.d.publisher.publish(this.d.channel, rec.run_id);
@@ -59,7 +59,7 @@ export class CancelService {
           return next;
         }
       } else {
-        const next = cancelledRecord(rec, Date.parse(now));
+        const next = { ...cancelledRecord(rec, Date.parse(now)), ...(reason ? { cancel_reason: reason } : {}) };
         const done = event('run_cancelled', rec.current_node ?? undefined, { from: rec.status, ...(reason ? { reason } : {}) });
         const res = await this.d.store.commit(rec.run_id, { ifStatus: [rec.status], ifRaw: raw, record: next, events: [requested, done] });
         if (res.ok) {
