@@ -32,7 +32,7 @@ export interface AppDeps {
   graphs: Record<string, GraphDefinition>;
   log: Logger;
   cancelChannel: string;
-  config: { apiKeys: string[]; bodyLimitKb: number; gatewayUrl: string; ttlSec: number; metricsPublic: boolean; webhookHosts?: string[] };
+  config: { apiKeys: string[]; bodyLimitKb: number; gatewayUrl: string; ttlSec: number; metricsPublic: boolean; webhookHosts?: string[]; webhookDenyPrivate?: boolean };
   /** /healthz `warnings` about the Redis deployment (RedisChecks). */
   redisWarnings?: () => string[];
   /** Every queue the system uses (runs, schedules, webhooks…): bull-board tabs and queue-depth metrics. Default: [queue]. */
@@ -75,7 +75,7 @@ export function createApp(d: AppDeps): Express {
   const cancel = new CancelService({ store: d.store, queue: d.queue, publisher: d.redis, channel: d.cancelChannel, log: d.log, ttlSec: d.config.ttlSec, ...(onFinished ? { onFinished } : {}) });
   app.use(listRunsRoutes({ store: d.store, graphs: Object.keys(d.graphs) }));
   const stream = d.follower ? { store: d.store, follower: d.follower, log: d.log } : undefined;
-  app.use(runRoutes({ graphs: d.graphs, store: d.store, submit: { store: d.store, queue: d.queue, ttlSec: d.config.ttlSec }, cancel, ...(stream ? { stream } : {}), ...(d.admission ? { admission: d.admission } : {}), webhookHosts: d.config.webhookHosts ?? [] }));
+  app.use(runRoutes({ graphs: d.graphs, store: d.store, submit: { store: d.store, queue: d.queue, ttlSec: d.config.ttlSec }, cancel, ...(stream ? { stream } : {}), ...(d.admission ? { admission: d.admission } : {}), webhookHosts: d.config.webhookHosts ?? [], webhookDenyPrivate: d.config.webhookDenyPrivate ?? false }));
   if (d.schedules) app.use(scheduleRoutes(d.schedules));
   const registry = createApiMetrics({ store: d.store, queues });
   if (d.schedules) registerScheduleMetrics(registry, d.schedules);

@@ -67,7 +67,7 @@ await Promise.race([redisChecks.start(), new Promise((r) => setTimeout(r, startu
 const app = createApp({
   redis, store, queue, graphs, log,
   cancelChannel: keys.cancelChannel,
-  config: { apiKeys: env.API_KEYS, bodyLimitKb: env.BODY_LIMIT_KB, gatewayUrl: env.GATEWAY_URL, ttlSec: env.RUN_TTL_SEC, metricsPublic: env.METRICS_PUBLIC, webhookHosts: env.WEBHOOK_ALLOWED_HOSTS },
+  config: { apiKeys: env.API_KEYS, bodyLimitKb: env.BODY_LIMIT_KB, gatewayUrl: env.GATEWAY_URL, ttlSec: env.RUN_TTL_SEC, metricsPublic: env.METRICS_PUBLIC, webhookHosts: env.WEBHOOK_ALLOWED_HOSTS, webhookDenyPrivate: env.WEBHOOK_DENY_PRIVATE },
   redisWarnings: () => redisChecks.warnings(),
   schedules,
   queues: [queue, scheduleQueue, webhookQueue, housekeepingQueue],

@@ -287,6 +287,21 @@ describe('hand-edited records', () => {
   });
 });
 
+describe('WEBHOOK_DENY_PRIVATE', () => {
+  const denying = testApp({ webhookDenyPrivate: true });
+  afterAll(() => denying.close());
+
+  it('refuses a webhook naming a private address in any spelling with a 422, writes nothing; a host name passes (the workers check what it resolves to)', async () => {
+    for (const webhook of ['http://169.254.169.254/latest/meta-data', 'http://2130706433:8080/x', 'http://[::ffff:10.0.0.1]/x']) {
+      const res = await request(denying.app).post('/v1/graphs/release_check/runs').send({ ...body, webhook });
+      expect([webhook, res.status, res.body.error.code, res.body.error.details]).toEqual([webhook, 422, 'webhook_not_allowed', { reason: 'private_address' }]);
+    }
+    expect((await denying.store.list({ limit: 100 })).runs).toEqual([]);
+    const named = await request(denying.app).post('/v1/graphs/release_check/runs').send({ ...body, webhook: 'http://localhost:9/x' });
+    expect(named.status).toBe(202);
+  });
+});
+
 describe('WEBHOOK_ALLOWED_HOSTS', () => {
   const limited = testApp({ webhookHosts: ['hooks.example.com', '*.corp.example'] });
   afterAll(() => limited.close());

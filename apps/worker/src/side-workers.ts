@@ -25,7 +25,7 @@ export interface SideWorkerDeps {
   onHousekeeping?(r: { orphans: number; requeued: number }): void;
   /** Logs their errors, and pauses them while Redis refuses their fetches. */
   refusals: RefusalGuard;
-  env: { KEY_PREFIX: string; RUN_TTL_SEC: number; WEBHOOK_SECRET: string; WEBHOOK_TIMEOUT_MS: number; WEBHOOK_ALLOWED_HOSTS: string[]; HOUSEKEEPING_EVERY_SEC: number };
+  env: { KEY_PREFIX: string; RUN_TTL_SEC: number; WEBHOOK_SECRET: string; WEBHOOK_TIMEOUT_MS: number; WEBHOOK_ALLOWED_HOSTS: string[]; WEBHOOK_DENY_PRIVATE?: boolean; HOUSEKEEPING_EVERY_SEC: number };
 }
 
 /**
@@ -36,7 +36,7 @@ export interface SideWorkerDeps {
 export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Promise<void> }> {
   const prefix = bullPrefix(d.env.KEY_PREFIX);
   const webhookWorker = new Worker(QUEUES.webhooks, createWebhookProcessor({
-    store: d.store, log: d.log, secret: d.env.WEBHOOK_SECRET, timeoutMs: d.env.WEBHOOK_TIMEOUT_MS, allowedHosts: d.env.WEBHOOK_ALLOWED_HOSTS, now: Date.now,
+    store: d.store, log: d.log, secret: d.env.WEBHOOK_SECRET, timeoutMs: d.env.WEBHOOK_TIMEOUT_MS, allowedHosts: d.env.WEBHOOK_ALLOWED_HOSTS, denyPrivate: d.env.WEBHOOK_DENY_PRIVATE, now: Date.now,
   }), { connection: d.bull, prefix, concurrency: 5 });
   d.refusals.watch(webhookWorker, QUEUES.webhooks);
   await webhookWorker.waitUntilReady();

@@ -3,10 +3,12 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import got from 'got';
 import { capBody } from '@sup/gateway-client';
 import {
-  event, isTerminal, WEBHOOK_HEADERS, WebhookJobData, webhookJobId, webhookHostAllowed, type RunEvent, type RunRecord, type WebhookPayload,
+  event, isTerminal, WEBHOOK_HEADERS, WebhookJobData, webhookJobId, webhookHostAllowed, webhookLiteralPrivate, type RunEvent, type RunRecord,
+  type WebhookPayload,
 } from '@sup/contracts';
 import type { Logger } from '@sup/logging';
 import type { RunStore } from '@sup/run-store';
+import { PRIVATE_ADDRESS, publicOnlyLookup } from './webhook-lookup.js';
 
 export interface WebhookDeps {
   store: RunStore;
@@ -16,6 +18,8 @@ export interface WebhookDeps {
   timeoutMs: number;
   /** WEBHOOK_ALLOWED_HOSTS, checked again at delivery (the list may have shrunk since the run was created); empty = any. */
   allowedHosts?: readonly string[];
+  /** WEBHOOK_DENY_PRIVATE: no delivery to a loopback, private or link-local address (webhook-lookup.ts). */
+  denyPrivate?: boolean;
   now(): number;
 }
 
@@ -34,13 +38,14 @@ type Outcome = { ok: true; statusCode: number } | { ok: false; statusCode: numbe
 /** A receiver's answer is not used: only its status. Reading stops after this many bytes. */
 export const WEBHOOK_MAX_ANSWER_BYTES = 64 * 1024;
 
-async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<Outcome> {
+async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, denyPrivate: boolean): Promise<Outcome> {
   let statusCode: number | undefined;
   try {
     // retries belong to the BullMQ job (they survive restarts); redirects are not followed, so the
     // signed body only ever goes to the URL the run was created with
     const pending = got.post(url, {
       body, headers, timeout: { request: timeoutMs }, retry: { limit: 0 }, throwHttpErrors: false, followRedirect: false,
+      ...(denyPrivate ? { dnsLookup: publicOnlyLookup } : {}),
     });
     // a receiver that answers with an endless or huge body must not fill the worker's memory
     capBody(pending, WEBHOOK_MAX_ANSWER_BYTES);
@@ -48,7 +53,10 @@ async function post(url: string, body: string, headers: Record<string, string>, 
   } catch (err) {
     // cut short after the status line arrived (the limit above): the status is the answer
     statusCode = (err as { response?: { statusCode?: number } }).response?.statusCode;
-    if (statusCode === undefined) return { ok: false, statusCode: null, error: (err as { code?: string }).code ?? 'request_failed', retryable: true };
+    const code = (err as { code?: string }).code;
+    // the name resolves to private addresses only: so it will on the next attempt
+    if (statusCode === undefined && code === PRIVATE_ADDRESS) return { ok: false, statusCode: null, error: 'private_address', retryable: false };
+    if (statusCode === undefined) return { ok: false, statusCode: null, error: code ?? 'request_failed', retryable: true };
   }
   if (statusCode >= 200 && statusCode < 300) return { ok: true, statusCode };
   // other 4xx (and 3xx) mean the receiver refuses this request: sending it again cannot help
@@ -119,9 +127,11 @@ export function createWebhookProcessor(d: WebhookDeps) {
     // attempts begun, one cut short by a killed worker included: attemptsMade counts only those
     // that ended, so after such a kill the next attempt used to repeat its number (1 2 3 3 4 …)
     const attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1);
-    if (!webhookHostAllowed(rec.webhook, d.allowedHosts ?? [])) {
-      await record(runId, event('webhook_failed', undefined, { status_code: null, attempts: attempt, error: 'host_not_allowed' }));
-      d.log.error('webhook_failed', { run: runId, host: hostOf(rec.webhook), attempt, error: 'host_not_allowed' });
+    const refused = !webhookHostAllowed(rec.webhook, d.allowedHosts ?? []) ? 'host_not_allowed'
+      : d.denyPrivate && webhookLiteralPrivate(rec.webhook) ? 'private_address' : null;
+    if (refused) {
+      await record(runId, event('webhook_failed', undefined, { status_code: null, attempts: attempt, error: refused }));
+      d.log.error('webhook_failed', { run: runId, host: hostOf(rec.webhook), attempt, error: refused });
       return 'refused';
     }
     const body = JSON.stringify(webhookPayload(rec));
@@ -137,7 +147,7 @@ export function createWebhookProcessor(d: WebhookDeps) {
       headers[WEBHOOK_HEADERS.signature] = signWebhook(d.secret, ts, body);
     }
     const started = d.now();
-    const out = await post(rec.webhook, body, headers, d.timeoutMs);
+    const out = await post(rec.webhook, body, headers, d.timeoutMs, d.denyPrivate ?? false);
     const meta = { run: runId, host: hostOf(rec.webhook), attempt, elapsed_ms: d.now() - started };
     if (out.ok) {
       await record(runId, event('webhook_delivered', undefined, { status_code: out.statusCode, attempts: attempt }));

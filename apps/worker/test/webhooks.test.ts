@@ -52,8 +52,8 @@ const receiver: Server = createServer((req, res) => {
 let hookUrl = '';
 
 let deliverer: Worker | undefined;
-async function startDeliverer(secret = SECRET, store: RunStore = h.store, allowedHosts: string[] = []): Promise<void> {
-  deliverer = new Worker(QUEUES.webhooks, createWebhookProcessor({ store, log, secret, timeoutMs: 2_000, allowedHosts, now: Date.now }), {
+async function startDeliverer(secret = SECRET, store: RunStore = h.store, allowedHosts: string[] = [], denyPrivate = false): Promise<void> {
+  deliverer = new Worker(QUEUES.webhooks, createWebhookProcessor({ store, log, secret, timeoutMs: 2_000, allowedHosts, denyPrivate, now: Date.now }), {
     connection: bull, prefix: bullPrefix(h.prefix), concurrency: 1,
   });
   await deliverer.waitUntilReady();
@@ -92,8 +92,8 @@ const eventsOf = async (id: string, type: string) => (await h.store.events(id)).
 const expectedSignature = (ts: string, raw: string) => `sha256=${createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex')}`;
 
 /** A run that finished already, with a webhook, and its delivery job. */
-async function finishedRun(status: RunRecord['status'] = 'failed'): Promise<RunRecord> {
-  const rec = { ...newRunRecord({ graph: 'abc', agentId: 'sofiia', input: {}, webhook: hookUrl }), status, finished_at: new Date().toISOString(), error: { code: 'x', message: 'boom' } };
+async function finishedRun(status: RunRecord['status'] = 'failed', webhook = hookUrl): Promise<RunRecord> {
+  const rec = { ...newRunRecord({ graph: 'abc', agentId: 'sofiia', input: {}, webhook }), status, finished_at: new Date().toISOString(), error: { code: 'x', message: 'boom' } };
   await h.store.create(rec, { events: [event('run_created'), event(`run_${status}` as 'run_failed')] });
   await enqueueWebhook(webhooks, rec, 600, fastRetry);
   return rec;
@@ -324,6 +324,25 @@ describe('run webhooks', () => {
     await deliverer!.close();
     await startDeliverer(SECRET, h.store, ['127.0.0.1']);
     const allowed = await finishedRun();
+    await until('webhook_delivered', async () => (await eventsOf(allowed.run_id, 'webhook_delivered')).length > 0);
+    expect(received.map((r) => JSON.parse(r.raw).run_id)).toEqual([allowed.run_id]);
+  });
+
+  it('WEBHOOK_DENY_PRIVATE: no POST to a private address, named literally or by a name that resolves to one; one attempt, the run says why', async () => {
+    await startDeliverer(SECRET, h.store, [], true);
+    const byName = await finishedRun('failed', hookUrl.replace('127.0.0.1', 'localhost')); // 127.0.0.1 and ::1
+    const literal = await finishedRun('failed', hookUrl.replace('127.0.0.1', '[::ffff:7f00:1]'));
+    for (const rec of [byName, literal]) {
+      const [failed] = await until('webhook_failed', async () => (await eventsOf(rec.run_id, 'webhook_failed')).length > 0 && eventsOf(rec.run_id, 'webhook_failed'));
+      expect(failed!.data).toEqual({ status_code: null, attempts: 1, error: 'private_address' });
+      const job = await ended(`${rec.run_id}-webhook`);
+      expect(job.attemptsMade).toBe(1);
+    }
+    expect(received).toEqual([]);
+
+    await deliverer!.close();
+    await startDeliverer(SECRET, h.store, [], false);
+    const allowed = await finishedRun('failed', hookUrl.replace('127.0.0.1', 'localhost'));
     await until('webhook_delivered', async () => (await eventsOf(allowed.run_id, 'webhook_delivered')).length > 0);
     expect(received.map((r) => JSON.parse(r.raw).run_id)).toEqual([allowed.run_id]);
   });

@@ -44,6 +44,8 @@ export const ApiEnv = z.object({
   ADMISSION_MEMORY_PCT: int(90, 0, 100),
   /** Hosts run webhooks may go to (a create naming another is a 422); empty = any. */
   WEBHOOK_ALLOWED_HOSTS: webhookHosts,
+  /** A create whose webhook names a private address literally is a 422 (names are checked by the workers). */
+  WEBHOOK_DENY_PRIVATE: bool(false),
   /**
    * Declarative schedules, reconciled at start-up: a YAML/JSON file path and/or inline JSON. Their
    * content is checked by packages/schedules (it needs the graphs); empty or blank = leave config
@@ -92,6 +94,8 @@ export const WorkerEnv = z.object({
   WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
   /** Checked again at delivery (the list may have changed since the run was created); empty = any. */
   WEBHOOK_ALLOWED_HOSTS: webhookHosts,
+  /** Refuse webhooks to loopback, private and link-local addresses, checked on the address connected to. */
+  WEBHOOK_DENY_PRIVATE: bool(false),
   /** How often one worker removes finished BullMQ jobs past RUN_TTL_SEC and stale index entries. */
   HOUSEKEEPING_EVERY_SEC: int(60, 1, 86_400),
 }).superRefine(checkRedisTopology).superRefine(checkPollAgainstTtl);

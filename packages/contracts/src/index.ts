@@ -9,3 +9,4 @@ export * from './webhooks.js';
 export * from './time.js';
 export * from './bounds.js';
 export * from './redact.js';
+export * from './addresses.js';

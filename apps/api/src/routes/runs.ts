@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError, CreateRunBody, publicRun, RUN_ID_RE, webhookHostAllowed, type RunRecord } from '@sup/contracts';
+import { AppError, CreateRunBody, publicRun, RUN_ID_RE, webhookHostAllowed, webhookLiteralPrivate, type RunRecord } from '@sup/contracts';
 import type { GraphDefinition } from '@sup/graphs';
 import type { RunStore } from '@sup/run-store';
 import { submitRun, type SubmitDeps } from '@sup/queue';
@@ -25,6 +25,8 @@ export interface RunRoutesDeps {
   admission?: Admission;
   /** WEBHOOK_ALLOWED_HOSTS; empty or absent = a webhook may name any host. */
   webhookHosts?: readonly string[];
+  /** WEBHOOK_DENY_PRIVATE: a webhook naming a private address literally is refused. */
+  webhookDenyPrivate?: boolean;
 }
 
 export async function loadRun(store: RunStore, id: string): Promise<RunRecord> {
@@ -56,6 +58,9 @@ export function runRoutes(d: RunRoutesDeps): Router {
     const body = parse(CreateRunBody, req.body, 'request body');
     if (body.webhook && !webhookHostAllowed(body.webhook, d.webhookHosts ?? [])) {
       throw new AppError(422, 'webhook_not_allowed', `webhook host ${new URL(body.webhook).host} is not in WEBHOOK_ALLOWED_HOSTS`, { allowed: d.webhookHosts });
+    }
+    if (body.webhook && d.webhookDenyPrivate && webhookLiteralPrivate(body.webhook)) {
+      throw new AppError(422, 'webhook_not_allowed', `webhook host ${new URL(body.webhook).host} is a private address (WEBHOOK_DENY_PRIVATE)`, { reason: 'private_address' });
     }
     const input = parse(graph.input, body.input, `input for graph ${graph.name}`) as Record<string, unknown>;
     // no metadata, `null` and `{}` are one request (a replay of one is a replay of the others)
