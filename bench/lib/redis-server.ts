@@ -51,7 +51,9 @@ export class RedisServer {
   }
 
   static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
-    const s = new RedisServer(opts.port ?? (await freePort()), opts);
+    // BENCH_REDIS_PORT: a fixed port, for a machine where each user of it has its own ports
+    const fixed = Number(process.env.BENCH_REDIS_PORT ?? 0);
+    const s = new RedisServer(opts.port ?? (fixed > 0 ? fixed : await freePort()), opts);
     await s.launch();
     return s;
   }

@@ -2,6 +2,7 @@ import type { AnyMachineSnapshot } from 'xstate';
 import { END, type NodeDef } from '@sup/graphs';
 import { FAILED, type CompiledGraph, type NodeDoneEvent, type RunContext } from './machine.js';
 import { runNode, StepAborted } from './run-node.js';
+import { persistSnapshot } from './persist.js';
 import type { StepDeps, StepOutcome } from './index.js';
 
 interface Persisted { status?: string; value?: unknown; context?: RunContext }
@@ -60,37 +61,69 @@ export async function step(graph: CompiledGraph, snapshot: unknown | null, input
   try {
     after = machine.transition(current, { type: 'DONE', run } satisfies NodeDoneEvent, scope);
     if (after.status === 'error') throw after.error;
-    // copies the context: throws on an output it cannot copy (nested too deep for the stack)
-    persisted = machine.getPersistedSnapshot(after) as object;
+    // walks the context: throws on an output nested too deep for the stack
+    persisted = persistSnapshot(machine, after);
   } catch (err) {
     // a throwing edge guard or graph.result, or an output that cannot be kept: nothing advanced
     return { kind: 'failed', visit, error: { code: 'node_error', message: err instanceof Error ? err.message : String(err), node }, snapshot, ...common() };
   }
   const c = after.context as RunContext;
   live.set(persisted, after);
-  if (after.matches(END)) return { kind: 'succeeded', visit, output: c.outputs[node], result: after.output, snapshot: persisted, ...refsOf(def, c.outputs[node]), ...common() };
-  if (after.matches(FAILED)) return { kind: 'failed', visit, error: c.error!, snapshot: persisted, ...common() };
-  if (after.matches({ [node]: 'parked' })) {
-    const retry = c.reason === 'retry' ? { attempt: c.retries, error: c.error! } : {};
-    const again = current.matches({ [node]: 'parked' }) && ctx.reason === c.reason;
-    return { kind: 'waiting', visit, delayMs: c.delayMs, reason: c.reason, again, ...retry, snapshot: persisted, ...(c.reason === 'retry' ? {} : refsOf(def, c.state)), ...common() };
+  // the state values, read directly (snapshot.matches parses its argument into a state value on
+  // every call): the final states are top-level and atomic, so their value is their name
+  const at = after.value as string | Record<string, string>;
+  const took = deps.now() - started;
+  if (at === END) return outcome({ kind: 'succeeded', visit, output: c.outputs[node], result: after.output }, persisted, node, stats, took, def, c.outputs[node]);
+  if (at === FAILED) return outcome({ kind: 'failed', visit, error: c.error! }, persisted, node, stats, took);
+  if (typeof at === 'object' && at[node] === 'parked') {
+    const was = current.value as string | Record<string, string>;
+    const again = typeof was === 'object' && was[node] === 'parked' && ctx.reason === c.reason;
+    const o: Bare<Extract<StepOutcome, { kind: 'waiting' }>> = { kind: 'waiting', visit, delayMs: c.delayMs, reason: c.reason, again };
+    if (c.reason === 'retry') {
+      o.attempt = c.retries;
+      o.error = c.error!;
+      return outcome(o, persisted, node, stats, took);
+    }
+    return outcome(o, persisted, node, stats, took, def, c.state);
   }
-  return { kind: 'advanced', visit, output: c.outputs[node], next: nodeOf(graph, persisted)!, snapshot: persisted, ...refsOf(def, c.outputs[node]), ...common() };
+  return outcome({ kind: 'advanced', visit, output: c.outputs[node], next: nodeOf(graph, persisted)! }, persisted, node, stats, took, def, c.outputs[node]);
+}
+
+type Common = 'snapshot' | 'node' | 'toolCalls' | 'durationMs' | 'refs';
+/** An outcome before `outcome()` completes it. */
+type Bare<T> = T extends unknown ? Omit<T, Common> : never;
+
+/**
+ * Completes an outcome in place: the snapshot, the step's figures and the node's refs (of `value`,
+ * when a `def` is given). Not a literal with spreads of helper objects: spreads into a literal that
+ * already has keys take V8's slow path, and this runs once per node.
+ */
+function outcome(o: Bare<StepOutcome>, snapshot: unknown, node: string, stats: { toolCalls: number }, durationMs: number, def?: NodeDef, value?: unknown): StepOutcome {
+  const out = o as StepOutcome;
+  out.snapshot = snapshot;
+  if (def) {
+    const refs = refsOf(def, value);
+    if (refs) out.refs = refs;
+  }
+  out.node = node;
+  out.toolCalls = stats.toolCalls;
+  out.durationMs = durationMs;
+  return out;
 }
 
 /**
- * `{ refs }` of a node's output or wait state for its outcome (nothing when it has none): at most 5
- * strings of 200 characters; a refs function that throws gives none.
+ * The refs of a node's output or wait state for its outcome (undefined when it has none): at most
+ * 5 strings of 200 characters; a refs function that throws gives none.
  */
-function refsOf(def: NodeDef, value: unknown): { refs?: Record<string, string> } {
-  if (!def.refs || value === undefined) return {};
+function refsOf(def: NodeDef, value: unknown): Record<string, string> | undefined {
+  if (!def.refs || value === undefined) return undefined;
   try {
     const r = def.refs(value);
-    if (!r) return {};
+    if (!r) return undefined;
     const kept = Object.entries(r).filter(([, v]) => typeof v === 'string').slice(0, 5).map(([k, v]) => [k.slice(0, 64), v.slice(0, 200)]);
-    return kept.length ? { refs: Object.fromEntries(kept) } : {};
+    return kept.length ? Object.fromEntries(kept) : undefined;
   } catch {
-    return {};
+    return undefined;
   }
 }
 

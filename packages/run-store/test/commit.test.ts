@@ -166,6 +166,17 @@ describe('commit', () => {
     expect(await capped.commit(rec.run_id, { ifStatus: ['queued'], record: big })).toEqual({ ok: true });
   });
 
+  it('checks a record whose head (run id, status, lease, graph) is longer than the part commit.lua reads first', async () => {
+    // the script reads the first 512 bytes and falls back to the whole value when the head is not in them
+    const lease = `tok-${'x'.repeat(600)}`;
+    const rec = await stored({ status: 'running', lease });
+    const next = { ...rec, current_node: 'b' };
+    expect(await store.commit(rec.run_id, { ifStatus: ['running'], ifLease: 'tok-other', record: next })).toEqual({ ok: false, reason: 'lease', lease });
+    expect(await store.commit(rec.run_id, { ifStatus: ['queued'], ifLease: lease, record: next })).toEqual({ ok: false, reason: 'status', status: 'running' });
+    expect(await store.commit(rec.run_id, { ifStatus: ['running'], ifLease: lease, record: next })).toEqual({ ok: true });
+    expect(JSON.parse((await redis.get(store.keys.run(rec.run_id)))!).current_node).toBe('b');
+  });
+
   it('rejects a record of another run and an empty status list', async () => {
     const rec = await stored();
     await expect(store.commit(newRunId(), { ifStatus: ['queued'], record: rec })).rejects.toMatchObject({ code: 'invalid_argument' });
