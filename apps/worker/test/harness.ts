@@ -80,7 +80,9 @@ export const bigGraph: GraphDefinition = {
   edges: [{ from: 'small', to: 'big' }, { from: 'big', to: END }],
 };
 
-export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'onTakeover' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit' | 'cancelChildren' | 'now' | 'nodeNow'> {
+export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'onTakeover' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit' | 'cancelChildren' | 'nodeNow'> {
+  /** The worker host's clock (default Date.now). */
+  now?: ProcessorDeps['now'];
   /** Another harness's prefix: a second worker on the same queue and records. */
   prefix?: string;
   /** The store the processor uses, e.g. one whose commits fail the way a test needs. */
@@ -89,7 +91,7 @@ export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished
   maxRecordBytes?: number;
 }
 
-export function harness({ wrapStore, maxRecordBytes, prefix = `t-worker-${randomBytes(4).toString('hex')}:`, ...hooks }: HarnessHooks = {}) {
+export function harness({ wrapStore, maxRecordBytes, prefix = `t-worker-${randomBytes(4).toString('hex')}:`, now = Date.now, ...hooks }: HarnessHooks = {}) {
   const redis = new Redis(REDIS_URL);
   const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const sub = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -142,7 +144,7 @@ export function harness({ wrapStore, maxRecordBytes, prefix = `t-worker-${random
         store: wrapStore?.(store) ?? store, log, cancels, graph: (n) => compiled.get(n), tools: () => callTool,
         runs: () => ({ start: async () => ({ run_id: 'x' }), get: async () => null, cancel: async () => undefined, unfinished: async () => [] }),
         compensateLater: async () => undefined, compensate: async () => 'none',
-        settings: { jobPollIntervalMs: 50 }, workerId: 'test:1', isClosing: () => closing, now: Date.now,
+        settings: { jobPollIntervalMs: 50 }, workerId: 'test:1', isClosing: () => closing, now,
         ...hooks,
       });
       worker = new Worker(QUEUES.runs, processor, { connection: bull, prefix: bullPrefix(prefix), concurrency: 2 });
