@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { RedisClock } from '@sup/run-store';
-import { harness, until } from './harness.js';
+import { keepClockSynced } from '../src/clock.js';
+import { capturedLog, harness, until } from './harness.js';
 
 // two workers on one queue whose host clocks disagree by ten minutes (a broken NTP)
 const AHEAD_MS = 600_000;
@@ -45,5 +46,16 @@ describe('workers whose clocks disagree', () => {
     // so would fire ten minutes early on a host behind)
     expect(waited_ms).toBeGreaterThanOrEqual(0);
     expect(waited_ms).toBeLessThan(60_000);
+  });
+
+  it('a worker whose clock is off says so: clock_offset, a warning from a second on', async () => {
+    const { log, logs } = capturedLog();
+    const stop = await keepClockSynced(new RedisClock(a.redis, aheadLocal), log);
+    stop();
+    const { log: okLog, logs: okLogs } = capturedLog();
+    (await keepClockSynced(new RedisClock(a.redis), okLog))();
+    await until('logged', () => logs.length > 0 && okLogs.length > 0);
+    expect(logs.join('')).toMatch(/\[WARN\] clock_offset offset_ms=-(599\d{3}|600\d{3}) /);
+    expect(okLogs.join('')).toMatch(/\[INFO\] clock_offset offset_ms=-?\d{1,3}\n/);
   });
 });
