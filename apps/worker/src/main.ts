@@ -3,7 +3,7 @@ import { Worker } from 'bullmq';
 import { QUEUES, type RunRecord } from '@sup/contracts';
 import { loadOrExit, redactUrl, WorkerEnv } from '@sup/config';
 import { createLogger, redisConnectionErrors } from '@sup/logging';
-import { connectRedis, createKeys, RunStore } from '@sup/run-store';
+import { connectRedis, createKeys, RedisClock, RunStore } from '@sup/run-store';
 import { createGatewayClient } from '@sup/gateway-client';
 import { bullPrefix, CancelService, createRunQueue, createWebhookQueue, enqueueCompensation, enqueueWebhook } from '@sup/queue';
 import { compileGraph, type CompiledGraph } from '@sup/engine';
@@ -18,6 +18,7 @@ import { allHealthy, createWatchdog } from './watchdog.js';
 import { queueThrottle } from './throttle.js';
 import { startSideWorkers } from './side-workers.js';
 import { createRefusalGuard } from './refusals.js';
+import { keepClockSynced } from './clock.js';
 
 const env = loadOrExit(WorkerEnv);
 const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
@@ -78,6 +79,9 @@ const cancelChildren = async (runId: string, reason: string) => {
 };
 const runs = (runId: string, agentId: string, signal?: ParentCancel) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId }, signal);
 const graph = (name: string) => compiled.get(name);
+// the nodes' clock: a node's stored time (release_check's first poll) is read by whichever worker polls next
+const clock = new RedisClock(redis);
+const stopClockSync = await keepClockSynced(clock, log);
 
 let closing = false;
 const processor = createProcessor({
@@ -91,6 +95,7 @@ const processor = createProcessor({
   crashLoopLimit: env.CRASH_LOOP_LIMIT,
   isClosing: () => closing,
   now: Date.now,
+  nodeNow: clock.now,
   onStep: metrics.onStep,
   onFinished: metrics.onFinished,
   onTakeover: metrics.onTakeover,
@@ -121,6 +126,7 @@ function shutdown(signal: string): Promise<void> {
   stopping ??= (async () => {
     closing = true;
     refusals.stop();
+    stopClockSync();
     log.info('worker_stopping', { signal });
     // the closes below need Redis: with Redis gone they would wait forever. Runs still held move to
     // other workers by stall detection, as after a kill.

@@ -25,6 +25,13 @@ export interface ProcessorDeps {
   /** True once a graceful stop began: hand runs back between two nodes. */
   isClosing(): boolean;
   now(): number;
+  /**
+   * The clock the graph's nodes read (`ctx.now`): a time one node stores in its state (release_check's
+   * first poll, postmortem's first wait) is compared with another pass's now, maybe on another
+   * host. main.ts gives Redis' clock (RedisClock), so hosts whose clocks disagree still agree on
+   * how long a node has waited; default `now`.
+   */
+  nodeNow?(): number;
   onStep?(rec: RunRecord, o: StepOutcome): void;
   onFinished?(rec: RunRecord): void;
   /** A run found left by a lost worker: taken over ('resumed') or failed at CRASH_LOOP_LIMIT. */
@@ -156,7 +163,7 @@ export function createProcessor(d: ProcessorDeps) {
       // the same for every step of this pass
       const stepDeps: StepDeps = {
         runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id, cancel),
-        signal: cancel, now: d.now, settings: d.settings,
+        signal: cancel, now: d.nodeNow ?? d.now, settings: d.settings,
       };
       for (;;) {
         if (d.isClosing()) {

@@ -4,7 +4,7 @@ import { enqueueRun, type RunQueue } from '@sup/queue';
 import { isRedisUnavailable, StoreError, type RedisClient, type RunStore } from '@sup/run-store';
 import { failAsRead } from './failures.js';
 
-type Store = Pick<RunStore, 'read' | 'commit' | 'liveRuns' | 'forgetLive' | 'keepLive'>;
+type Store = Pick<RunStore, 'read' | 'commit' | 'liveEntries' | 'forgetLive' | 'keepLive'>;
 
 export interface RepairDeps {
   queue: RunQueue;
@@ -91,8 +91,13 @@ async function jobsOf(d: RepairDeps, ids: string[]): Promise<Found[]> {
  * record would expire before it moves (it waited longer than RUN_TTL_SEC) is kept alive (`kept`).
  */
 export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ restored: number; failed: number; kept: number }> {
-  // one read of the ids: the pass's own writes (a run it fails leaves the set) shift nothing
-  const ids = await d.store.liveRuns(nowMs - REPAIR_GRACE_MS, MAX_PER_PASS);
+  // one read of the ids: the pass's own writes (a run it fails leaves the set) shift nothing. Every
+  // live run is kept alive, however young: its creation time is another host's clock, and a
+  // housekeeper behind it skipped the runs created within its lag, which then expired at a small
+  // RUN_TTL_SEC (until 2026-11-29, H4 probe: 10 min behind, RUN_TTL_SEC=60, all three lost)
+  const entries = await d.store.liveEntries(MAX_PER_PASS);
+  const ids = entries.map((e) => e.id);
+  const young = new Set(entries.filter((e) => !(e.createdMs < nowMs - REPAIR_GRACE_MS)).map((e) => e.id));
   const gone: string[] = [];
   const out = { restored: 0, failed: 0, kept: 0 };
   for (let b = 0; b < ids.length; b += BATCH) {
@@ -103,7 +108,8 @@ export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ re
     if (d.keepLiveSec) out.kept += await d.store.keepLive(batch.filter((_, i) => jobs[i] === 'ok'), d.keepLiveSec);
     for (const [i, id] of batch.entries()) {
       const job = jobs[i]!;
-      if (job === 'ok') continue;
+      // a run just created may not have its job yet (the API adds it right after)
+      if (job === 'ok' || young.has(id)) continue;
       const read = await d.store.read(id).catch((err: unknown) => {
         if (err instanceof StoreError) return undefined; // hand-broken: nothing to resume (the API reports it)
         throw err;

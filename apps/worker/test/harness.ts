@@ -34,6 +34,23 @@ export const testGraph: GraphDefinition = {
 };
 
 /** One node that parks for a minute on its first call (a job still running), then finishes. */
+/** One node that parks once, storing its clock's now; then outputs how long its clock says it waited. */
+export const waitedGraph: GraphDefinition = {
+  name: 'waited',
+  description: 'measures its own wait',
+  input: z.object({}),
+  start: 'w',
+  nodes: [{
+    name: 'w',
+    description: 'w',
+    policy: { timeoutMs: 60_000, retries: 0 },
+    run: async (ctx) => (ctx.state === undefined
+      ? { wait: { delayMs: 50, state: { first_ms: ctx.now() }, reason: 'job_running' } }
+      : { output: { waited_ms: ctx.now() - (ctx.state as { first_ms: number }).first_ms } }),
+  }],
+  edges: [{ from: 'w', to: END }],
+};
+
 export const parkGraph: GraphDefinition = {
   name: 'park',
   description: 'parks once',
@@ -63,15 +80,18 @@ export const bigGraph: GraphDefinition = {
   edges: [{ from: 'small', to: 'big' }, { from: 'big', to: END }],
 };
 
-export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'onTakeover' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit' | 'cancelChildren'> {
+export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'onTakeover' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit' | 'cancelChildren' | 'nodeNow'> {
+  /** The worker host's clock (default Date.now). */
+  now?: ProcessorDeps['now'];
+  /** Another harness's prefix: a second worker on the same queue and records. */
+  prefix?: string;
   /** The store the processor uses, e.g. one whose commits fail the way a test needs. */
   wrapStore?(store: RunStore): RunStore;
   /** RUN_RECORD_MAX_BYTES of the processor's store. */
   maxRecordBytes?: number;
 }
 
-export function harness({ wrapStore, maxRecordBytes, ...hooks }: HarnessHooks = {}) {
-  const prefix = `t-worker-${randomBytes(4).toString('hex')}:`;
+export function harness({ wrapStore, maxRecordBytes, prefix = `t-worker-${randomBytes(4).toString('hex')}:`, now = Date.now, ...hooks }: HarnessHooks = {}) {
   const redis = new Redis(REDIS_URL);
   const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const sub = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -96,7 +116,7 @@ export function harness({ wrapStore, maxRecordBytes, ...hooks }: HarnessHooks = 
       entered?.();
     });
   };
-  const compiled = new Map<string, CompiledGraph>([['abc', compileGraph(testGraph)], ['park', compileGraph(parkGraph)], ['big', compileGraph(bigGraph)]]);
+  const compiled = new Map<string, CompiledGraph>([['abc', compileGraph(testGraph)], ['park', compileGraph(parkGraph)], ['big', compileGraph(bigGraph)], ['waited', compileGraph(waitedGraph)]]);
   const logStream = new PassThrough();
   const log = createLogger({ service: 'worker-test', stream: logStream });
   /** What the processor logged, chunk by chunk. */
@@ -124,7 +144,7 @@ export function harness({ wrapStore, maxRecordBytes, ...hooks }: HarnessHooks = 
         store: wrapStore?.(store) ?? store, log, cancels, graph: (n) => compiled.get(n), tools: () => callTool,
         runs: () => ({ start: async () => ({ run_id: 'x' }), get: async () => null, cancel: async () => undefined, unfinished: async () => [] }),
         compensateLater: async () => undefined, compensate: async () => 'none',
-        settings: { jobPollIntervalMs: 50 }, workerId: 'test:1', isClosing: () => closing, now: Date.now,
+        settings: { jobPollIntervalMs: 50 }, workerId: 'test:1', isClosing: () => closing, now,
         ...hooks,
       });
       worker = new Worker(QUEUES.runs, processor, { connection: bull, prefix: bullPrefix(prefix), concurrency: 2 });

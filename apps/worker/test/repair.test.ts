@@ -196,6 +196,18 @@ describe('housekeeping repairs live runs left without a job that will move them'
     expect(await pass()).toEqual({ restored: 0, failed: 0, kept: 0 });
     for (const r of [waiting, fresh]) await (await h.queue.getJob(r.run_id))!.remove();
   });
+
+  it('keeps a just-created run whose job waits from expiring, also when the housekeeper\'s clock is ten minutes behind the API\'s', async () => {
+    const waiting = newRunRecord({ graph: 'abc', agentId: 'sofiia', input: {} });
+    await h.store.create(waiting, { events: [event('run_created')] });
+    await enqueueRun(h.queue, { run_id: waiting.run_id, graph: 'abc' }, 600, 3_600_000);
+    await h.redis.expire(h.keys.run(waiting.run_id), 5);
+    const behind = Date.now() - 600_000;
+    expect(await repairLiveRuns({ queue: h.queue, redis: h.redis, store: h.store, log, ttlSec: 600, keepLiveSec: 120 }, behind))
+      .toEqual({ restored: 0, failed: 0, kept: 1 });
+    expect(await h.redis.ttl(h.keys.run(waiting.run_id))).toBeGreaterThan(100);
+    await (await h.queue.getJob(waiting.run_id))!.remove();
+  });
 });
 
 describe('repair leaves runs a worker may still hold alone', () => {

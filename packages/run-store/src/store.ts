@@ -299,6 +299,17 @@ export class RunStore {
   }
 
   /**
+   * The oldest `count` live runs, each with its creation ms — by the clock of the process that
+   * created it (an API, or a worker for schedule and child runs), not necessarily the reader's.
+   */
+  async liveEntries(count: number): Promise<Array<{ id: string; createdMs: number }>> {
+    const flat = await this.redis.zrangebyscore(this.keys.live, '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, count);
+    const out: Array<{ id: string; createdMs: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, createdMs: Number(flat[i + 1]) });
+    return out;
+  }
+
+  /**
    * Once per deployment (until `liveFilled` is deleted): adds to the live set the unfinished runs
    * the listing index holds, i.e. those created before the live set existed. Walks the index oldest
    * first, one script call per `pageSize` entries. Returns how many it added; null when it had run.

@@ -3,6 +3,7 @@ import type { Job } from 'bullmq';
 import { graphs } from '@sup/graphs';
 import type { RunRecord, TickJobData } from '@sup/contracts';
 import { submitRun } from '@sup/queue';
+import { until } from '@sup/testkit';
 import { fireSchedule, scheduleKey, type FireDeps } from '../src/fire.js';
 import { createTickProcessor } from '../src/processor.js';
 import { validateSchedule } from '../src/schema.js';
@@ -186,6 +187,20 @@ describe('fireSchedule', () => {
     if (a.outcome !== 'fired') throw new Error('expected fired');
     await env.redis.del(env.runs.keys.run(a.run.run_id));
     expect((await fireSchedule(deps, s.id, { key: '20' })).outcome).toBe('fired');
+  });
+
+  it('a claim left by a claimer whose clock was ten minutes ahead lapses after its lifetime, not ten minutes later', async () => {
+    const s = await schedule();
+    // the claimer crashed between its claim and its settle (its claim lives 200 ms)
+    const ahead = Date.now() + 600_000;
+    expect(await store.claim(s.id, { tick: String(ahead), token: 'crashed', skip: false, nowMs: ahead, claimMs: 200, createdAt: s.created_at })).toEqual({ kind: 'ok' });
+    // a claimer with the right time: busy while the claim lives, then the tick fires
+    const at = ahead + 60_000;
+    const res = await until('the tick fired', async () => {
+      const r = await fireSchedule(deps, s.id, { key: String(at), scheduledAt: at });
+      return r.outcome !== 'busy' && r;
+    }, 5_000);
+    expect(res.outcome).toBe('fired');
   });
 
   it('two different ticks at once with overlap skip start exactly one run (the other is busy or skipped)', async () => {

@@ -3,8 +3,8 @@
 
   KEYS[1] schedule state hash        KEYS[2] schedule ticks stream      KEYS[3] schedule definition
   ARGV[1] tick key (fire time ms, or manual:<ms>)      ARGV[2] claim token
-  ARGV[3] '1' = overlap skip, '0' = allow              ARGV[4] now ms
-  ARGV[5] claim lifetime ms                            ARGV[6] run key prefix ("<prefix>run:")
+  ARGV[3] '1' = overlap skip, '0' = allow              ARGV[4] now ms (the caller's, for the history)
+  ARGV[5] claim lifetime ms, by Redis' clock (TIME)                            ARGV[6] run key prefix ("<prefix>run:")
   ARGV[7] created_at of the definition the tick read
 
   Returns
@@ -30,9 +30,14 @@ if not ok or type(parsed) ~= 'table' or parsed['created_at'] ~= ARGV[7] then ret
 local tick = ARGV[1]
 local token = ARGV[2]
 local now = tonumber(ARGV[4])
+-- a claim's life is measured on Redis' clock: two claimers on hosts whose clocks disagree would
+-- otherwise see a crashed one's claim live for as long as its clock was ahead (until 2026-11-29, H4
+-- probe: a claimer 10 min ahead left its schedule busy for 10 min)
+local time = redis.call('TIME')
+local redisNow = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
 local claim = redis.call('HMGET', KEYS[1], 'claim', 'claim_until', 'last_tick', 'last_run_id', 'last_skip_tick', 'max_tick')
-if claim[1] and claim[1] ~= token and tonumber(claim[2] or '0') > now then return {'busy'} end
+if claim[1] and claim[1] ~= token and tonumber(claim[2] or '0') > redisNow then return {'busy'} end
 if claim[3] == tick and claim[4] then return {'done', claim[4]} end
 
 -- a fire time (manual:<ms> is not one) older than the newest claimed: the run it started if the
@@ -70,5 +75,5 @@ if ARGV[3] == '1' and last then
   end
 end
 
-redis.call('HSET', KEYS[1], 'claim', token, 'claim_until', now + tonumber(ARGV[5]))
+redis.call('HSET', KEYS[1], 'claim', token, 'claim_until', redisNow + tonumber(ARGV[5]))
 return {'ok'}
