@@ -94,7 +94,7 @@ export async function repairLiveRuns(d: RepairDeps, nowMs: number): Promise<{ re
   // one read of the ids: the pass's own writes (a run it fails leaves the set) shift nothing. Every
   // live run is kept alive, however young: its creation time is another host's clock, and a
   // housekeeper behind it skipped the runs created within its lag, which then expired at a small
-  // RUN_TTL_SEC (until 2026-11-29, H4 probe: 10 min behind, RUN_TTL_SEC=60, all three lost)
+  // RUN_TTL_SEC (until 2026-11-29, clock-skew probe: 10 min behind, RUN_TTL_SEC=60, all three lost)
   const entries = await d.store.liveEntries(MAX_PER_PASS);
   const ids = entries.map((e) => e.id);
   const young = new Set(entries.filter((e) => !(e.createdMs < nowMs - REPAIR_GRACE_MS)).map((e) => e.id));

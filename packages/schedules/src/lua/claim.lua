@@ -31,7 +31,7 @@ local tick = ARGV[1]
 local token = ARGV[2]
 local now = tonumber(ARGV[4])
 -- a claim's life is measured on Redis' clock: two claimers on hosts whose clocks disagree would
--- otherwise see a crashed one's claim live for as long as its clock was ahead (until 2026-11-29, H4
+-- otherwise see a crashed one's claim live for as long as its clock was ahead (until 2026-11-29, clock-skew
 -- probe: a claimer 10 min ahead left its schedule busy for 10 min)
 local time = redis.call('TIME')
 local redisNow = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
