@@ -23,18 +23,24 @@ export interface RenewableOptions {
   queue: string;
   /** How long close() waits for a retired Worker whose fetch loop never ends. */
   retireWaitMs?: number;
+  /** How long a fresh Worker may take to be ready before the renewal is given up (and tried again later). */
+  readyWaitMs?: number;
 }
 
 /**
- * A BullMQ Worker whose fetch loop can wedge for good after a Redis outage: seen on a Redis Cluster
- * whose master of the deployment's slot was down ~45 s (no replica): every Worker of the process
- * resumed, but the runs Worker sat in its blocking wait (`waitForJob`) that never settled — no
- * BZPOPMIN reached Redis again, jobs waited, and `close()` hung with it. A new Worker with a new
- * blocking connection takes the jobs at once; the old one is closed in the background (`close()`
- * sets it closing at once, so it takes no job more; its jobs in flight finish under their locks).
+ * A BullMQ Worker whose fetch loop can wedge for good after a Redis outage. Seen on a Redis Cluster
+ * whose master of the deployment's slot was down ~45 s with no replica (docs/reliability.md,
+ * seventh session): the Worker's wait for a job failed, BullMQ (6.7) reconnected its blocking
+ * connection with ioredis' `Cluster#connect()`, and that promise never settles when the Cluster's
+ * ready check fails (`cluster_state:fail`) — ioredis reconnects with a new promise and drops the
+ * first. The Worker stays `running`, sends no BZPOPMIN again, and its `close()` hangs too. A new
+ * Worker (a new blocking connection) takes the jobs at once; the old one is closed in the
+ * background: `close()` sets it closing at once, so it takes no job more, and its jobs in flight
+ * finish under their locks.
  */
 export async function renewableWorker(o: RenewableOptions): Promise<RenewableWorker> {
   const retireWaitMs = o.retireWaitMs ?? 10_000;
+  const readyWaitMs = o.readyWaitMs ?? 30_000;
   let worker = o.make();
   await worker.waitUntilReady();
   let count = 1;
@@ -45,7 +51,7 @@ export async function renewableWorker(o: RenewableOptions): Promise<RenewableWor
     const p = old.close().catch((e: Error) => o.log.warn('worker_retire_failed', { queue: o.queue, error: e.message })).then(() => void retiring.delete(p));
     retiring.add(p);
   };
-  const within = (p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(r, retireWaitMs).unref())]);
+  const within = (p: Promise<unknown>, ms: number) => Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())]);
 
   return {
     current: () => worker,
@@ -54,7 +60,12 @@ export async function renewableWorker(o: RenewableOptions): Promise<RenewableWor
       renewing ??= (async () => {
         const old = worker;
         const fresh = o.make();
-        await fresh.waitUntilReady();
+        // the same Redis trouble can keep the fresh one from getting ready: give up, the watchdog tries again
+        const ready = await within(fresh.waitUntilReady().then(() => true), readyWaitMs);
+        if (ready !== true) {
+          retire(fresh);
+          throw new Error(`a fresh ${o.queue} worker was not ready within ${readyWaitMs} ms`);
+        }
         worker = fresh;
         count++;
         retire(old);
@@ -65,9 +76,9 @@ export async function renewableWorker(o: RenewableOptions): Promise<RenewableWor
       return renewing;
     },
     async close() {
-      await renewing?.catch(() => undefined);
+      if (renewing) await within(renewing.catch(() => undefined), readyWaitMs);
       await worker.close();
-      await within(Promise.all([...retiring]));
+      await within(Promise.all([...retiring]), retireWaitMs);
     },
   };
 }

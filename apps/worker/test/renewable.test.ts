@@ -63,6 +63,29 @@ describe('a runs Worker whose fetch loop wedged', () => {
       await queue.obliterate({ force: true });
       await queue.close();
     }
+  }, 30_000); // without the recovery the jobs wait for ever and closing the wedged Worker hangs
+
+  it('a fresh Worker that does not get ready is given up: the old one stays current, the renewal can be tried again', async () => {
+    const name = 'renew-unready';
+    const prefix = `test${randomBytes(4).toString('hex')}`;
+    let made = 0;
+    const runs = await renewableWorker({
+      queue: name, log: createLogger({ service: 'test', level: 'error' }), readyWaitMs: 100, retireWaitMs: 100,
+      make: () => {
+        const w = new Worker(name, async () => undefined, { connection, prefix });
+        if (made++ === 1) w.waitUntilReady = () => new Promise<never>(() => undefined);
+        return w;
+      },
+    });
+    const first = runs.current();
+    await expect(runs.renew('test')).rejects.toThrow(/a fresh renew-unready worker was not ready within 100 ms/);
+    expect([runs.current(), runs.generation()]).toEqual([first, 1]);
+    await runs.renew('again');
+    expect([runs.current() === first, runs.generation()]).toEqual([false, 2]);
+    await runs.close();
+    const queue = new Queue(name, { connection, prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
   });
 
   it('close() of a renewed Worker ends even though the retired one never finishes closing', async () => {
