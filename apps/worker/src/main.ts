@@ -55,8 +55,9 @@ const watchdog = createWatchdog({
   // a rate limit or global concurrency on `runs` (bull-board) holds jobs back on purpose
   throttled: () => queueThrottle(queue),
   isClosing: () => closing, log,
-  // a Worker that takes no job gets a fresh one (a new blocking connection) before the exit above
-  recover: (reason) => runWorker.renew(reason),
+  // a Worker that takes no job gets a fresh one (a new blocking connection) before the exit above;
+  // the side Workers too, which the same outage may have wedged and nothing else watches
+  recover: (reason) => Promise.all([runWorker.renew(reason), sideWorkers.renew(reason)]),
 });
 // bound before any job is taken, so a taken port stops start-up with one line instead of running unobserved
 const metricsServer = env.WORKER_METRICS_PORT === 0 ? undefined : await serveMetrics({
