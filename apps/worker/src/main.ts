@@ -19,6 +19,7 @@ import { queueThrottle } from './throttle.js';
 import { startSideWorkers } from './side-workers.js';
 import { createRefusalGuard } from './refusals.js';
 import { keepClockSynced } from './clock.js';
+import { renewableWorker } from './renewable.js';
 
 const env = loadOrExit(WorkerEnv);
 const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
@@ -50,11 +51,14 @@ const slotPing = (c: typeof redis) => ({ get status() { return c.status; }, ping
 // a connection that is 'ready' but never answers, or a Worker that stopped taking jobs: unhealthy at
 // once, exit 1 after a minute so the supervisor restarts this process (chaos/redis-restart.ts)
 const watchdog = createWatchdog({
-  conns: { store: slotPing(redis), bull: slotPing(bull) }, isRunning: () => worker.isRunning(), refusing: refusals.refusing, concurrency: env.WORKER_CONCURRENCY,
+  conns: { store: slotPing(redis), bull: slotPing(bull) }, isRunning: () => runWorker.current().isRunning(), refusing: refusals.refusing, concurrency: env.WORKER_CONCURRENCY,
   waiting: async () => ((await queue.isPaused()) ? 0 : Object.values(await queue.getJobCounts('wait', 'prioritized')).reduce((a, b) => a + b, 0)),
   // a rate limit or global concurrency on `runs` (bull-board) holds jobs back on purpose
   throttled: () => queueThrottle(queue),
   isClosing: () => closing, log,
+  // a Worker that takes no job gets a fresh one (a new blocking connection) before the exit above;
+  // the side Workers too, which the same outage may have wedged and nothing else watches
+  recover: (reason) => Promise.all([runWorker.renew(reason), sideWorkers.renew(reason)]),
 });
 // bound before any job is taken, so a taken port stops start-up with one line instead of running unobserved
 const metricsServer = env.WORKER_METRICS_PORT === 0 ? undefined : await serveMetrics({
@@ -103,18 +107,25 @@ const processor = createProcessor({
   afterFinish: queueWebhook,
 });
 
-const worker = new Worker(QUEUES.runs, watchdog.track(processor), {
-  connection: bull,
-  prefix: bullPrefix(env.KEY_PREFIX),
-  concurrency: env.WORKER_CONCURRENCY,
-  lockDuration: env.WORKER_LOCK_MS,
-  stalledInterval: env.WORKER_LOCK_MS,
-  // a run that outlives many dead workers must still never be failed by stall detection
-  maxStalledCount: 1_000,
+const tracked = watchdog.track(processor);
+// renewable: the watchdog replaces a Worker whose fetch loop wedged (renewable.ts) instead of exiting
+const runWorker = await renewableWorker({
+  queue: QUEUES.runs, log,
+  make: () => {
+    const w = new Worker(QUEUES.runs, tracked, {
+      connection: bull,
+      prefix: bullPrefix(env.KEY_PREFIX),
+      concurrency: env.WORKER_CONCURRENCY,
+      lockDuration: env.WORKER_LOCK_MS,
+      stalledInterval: env.WORKER_LOCK_MS,
+      // a run that outlives many dead workers must still never be failed by stall detection
+      maxStalledCount: 1_000,
+    });
+    w.on('failed', (job, err) => void onJobFailed(store, log, job, err, runFinished));
+    refusals.watch(w, QUEUES.runs);
+    return w;
+  },
 });
-worker.on('failed', (job, err) => void onJobFailed(store, log, job, err, runFinished));
-refusals.watch(worker, QUEUES.runs);
-await worker.waitUntilReady();
 
 // webhooks and schedule ticks
 const sideWorkers = await startSideWorkers({ bull, redis, store, queue, webhookQueue, log, onError, onRunFailed: runFinished, onHousekeeping: metrics.onHousekeeping, refusals, env });
@@ -135,7 +146,7 @@ function shutdown(signal: string): Promise<void> {
       process.exit(1);
     }, env.WORKER_STOP_TIMEOUT_MS).unref();
     // waits for in-flight nodes; the processor then hands each run back to the queue
-    await worker.close().catch((e: Error) => log.error('worker_close_failed', { error: e.message }));
+    await runWorker.close().catch((e: Error) => log.error('worker_close_failed', { error: e.message }));
     await sideWorkers.close();
     await Promise.allSettled([cancels.close(), queue.close(), webhookQueue.close()]);
     await Promise.allSettled([redis.quit(), bull.quit()]);

@@ -9,6 +9,7 @@ import { housekeeping } from './housekeeping.js';
 import { removeLegacyHousekeeping, scheduleHousekeeping } from './housekeeping-scheduler.js';
 import { keepLiveFloorSec, repairLiveRuns } from './repair.js';
 import { parkOnRefusal, REDIS_RETRY_MS, type RefusalGuard } from './refusals.js';
+import { renewableWorker } from './renewable.js';
 import { createWebhookProcessor } from './webhooks.js';
 
 export interface SideWorkerDeps {
@@ -31,15 +32,25 @@ export interface SideWorkerDeps {
 /**
  * The three small queues every worker process also serves: webhooks of finished runs (retried with
  * backoff by BullMQ, delivered by any worker process), schedule ticks (BullMQ's job schedulers
- * emit one tick job per fire time, taken by one worker) and housekeeping (one pass at a time).
+ * emit one tick job per fire time, taken by one worker) and housekeeping (one pass at a time). Each
+ * Worker is renewable (renewable.ts): `renew` replaces all three, as the watchdog does when the runs
+ * Worker took no job — the outage that wedged its fetch loop may have wedged theirs (they have no
+ * watchdog of their own), and the process exit that used to follow restarted them too.
  */
-export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Promise<void> }> {
+export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Promise<void>; renew(reason: string): Promise<unknown> }> {
   const prefix = bullPrefix(d.env.KEY_PREFIX);
-  const webhookWorker = new Worker(QUEUES.webhooks, createWebhookProcessor({
+  const webhookProcessor = createWebhookProcessor({
     store: d.store, log: d.log, secret: d.env.WEBHOOK_SECRET, timeoutMs: d.env.WEBHOOK_TIMEOUT_MS, allowedHosts: d.env.WEBHOOK_ALLOWED_HOSTS, denyPrivate: d.env.WEBHOOK_DENY_PRIVATE, now: Date.now,
-  }), { connection: d.bull, prefix, concurrency: 5 });
-  d.refusals.watch(webhookWorker, QUEUES.webhooks);
-  await webhookWorker.waitUntilReady();
+  });
+  const watched = (queue: string, make: () => Worker) => renewableWorker({
+    queue, log: d.log,
+    make: () => {
+      const w = make();
+      d.refusals.watch(w, queue);
+      return w;
+    },
+  });
+  const webhookWorker = await watched(QUEUES.webhooks, () => new Worker(QUEUES.webhooks, webhookProcessor, { connection: d.bull, prefix, concurrency: 5 }));
 
   const scheduleQueue = createScheduleQueue(d.bull, d.env.KEY_PREFIX);
   scheduleQueue.on('error', d.onError);
@@ -70,22 +81,18 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
     delayMs: REDIS_RETRY_MS, log: d.log, now: Date.now,
     event: 'schedule_redis_retry', fields: (job) => ({ job: job.name, schedule: (job.data as { schedule_id?: string }).schedule_id ?? '-' }),
   });
-  const tickWorker = new Worker(QUEUES.schedules, tickProcessor, {
-    connection: d.bull, prefix, concurrency: 5,
-  });
-  d.refusals.watch(tickWorker, QUEUES.schedules);
-  await tickWorker.waitUntilReady();
+  const tickWorker = await watched(QUEUES.schedules, () => new Worker(QUEUES.schedules, tickProcessor, { connection: d.bull, prefix, concurrency: 5 }));
 
   const housekeepingQueue = createHousekeepingQueue(d.bull, d.env.KEY_PREFIX);
   housekeepingQueue.on('error', d.onError);
   // a pass Redis refused fails (housekeeping_failed); the next one comes HOUSEKEEPING_EVERY_SEC later
-  const housekeepingWorker = new Worker(QUEUES.housekeeping, housekeepingPass, { connection: d.bull, prefix, concurrency: 1 });
-  d.refusals.watch(housekeepingWorker, QUEUES.housekeeping);
-  await housekeepingWorker.waitUntilReady();
+  const housekeepingWorker = await watched(QUEUES.housekeeping, () => new Worker(QUEUES.housekeeping, housekeepingPass, { connection: d.bull, prefix, concurrency: 1 }));
   await removeLegacyHousekeeping(scheduleQueue, d.log);
   const scheduler = await scheduleHousekeeping(housekeepingQueue, d.env.HOUSEKEEPING_EVERY_SEC, d.log);
 
+  const workers = [webhookWorker, tickWorker, housekeepingWorker];
   return {
+    renew: (reason) => Promise.allSettled(workers.map((w) => w.renew(reason))),
     async close() {
       scheduler.close();
       await webhookWorker.close().catch((e: Error) => d.log.error('worker_close_failed', { queue: QUEUES.webhooks, error: e.message }));

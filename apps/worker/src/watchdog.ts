@@ -10,9 +10,12 @@ import type { Health } from './metrics.js';
  *     (its blocking connection stuck) — jobs waiting over two checks and none started. Jobs the
  *     queue holds back on purpose (a global rate limit or concurrency set in bull-board) are
  *     "throttled": healthy, logged when it starts and ends, never a reason to exit.
- * Either makes /healthz unhealthy at once; if it lasts `stuckExitMs` the process exits non-zero so
- * its supervisor starts a fresh one (runs in flight resume elsewhere: stall detection). A
- * connection ioredis knows is down (`reconnecting`) is reported but is not "stuck": it recovers.
+ * Either makes /healthz unhealthy at once. A Worker that takes no job is first mended in the
+ * process (`recover`: a fresh BullMQ Worker, a new blocking connection) once it has been stuck
+ * `recoverAfterMs`, and again every 3 × `recoverAfterMs` while it stays stuck; only if the process is
+ * still stuck after `stuckExitMs` does it exit non-zero so its supervisor starts a fresh one (runs
+ * in flight resume elsewhere: stall detection). A connection ioredis knows is down
+ * (`reconnecting`) is reported but is not "stuck": it recovers.
  */
 export interface WatchdogDeps {
   /** Non-blocking connections, PINGed every check (with a command that reaches this deployment's slot). */
@@ -39,6 +42,14 @@ export interface WatchdogDeps {
   /** 0 = never exit. */
   stuckExitMs?: number;
   /**
+   * Mends a Worker that takes no job (not running, or jobs waiting and none taken) without a
+   * restart: e.g. replaces it with a fresh one (renewable.ts). Tried once that lasted
+   * `recoverAfterMs` (default two checks), then every 3 × `recoverAfterMs`; the exit after
+   * `stuckExitMs` stays the last resort.
+   */
+  recover?(reason: string): Promise<unknown>;
+  recoverAfterMs?: number;
+  /**
    * After a throttle ends, jobs not taken yet are not "stuck" for this long: a BullMQ Worker that
    * met the limit sleeps up to its maximumRateLimitDelay (30 s by default) before it fetches again.
    */
@@ -63,6 +74,9 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
   const pingTimeoutMs = d.pingTimeoutMs ?? 1_000;
   const stuckExitMs = d.stuckExitMs ?? 60_000;
   const throttleGraceMs = d.throttleGraceMs ?? 30_000;
+  const recoverAfterMs = d.recoverAfterMs ?? 2 * intervalMs;
+  let lastRecoverMs: number | null = null;
+  let recovering = false;
   let active = 0;
   let lastStartMs = now();
   let waitingSinceMs: number | null = null;
@@ -88,9 +102,11 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
     if (d.isClosing()) return current;
     const down: string[] = [];
     const stuck: string[] = [];
+    /** Of `stuck`: the ones a fresh Worker mends (not a connection that does not answer). */
+    const fetching: string[] = [];
     const refusal = d.refusing?.() ?? null;
     if (refusal) down.push(refusal);
-    else if (!d.isRunning()) stuck.push('the BullMQ worker is not running');
+    else if (!d.isRunning()) fetching.push('the BullMQ worker is not running');
     await Promise.all(Object.entries(d.conns).map(async ([name, c]) => {
       if (c.status !== 'ready') return void down.push(`redis connection ${name} is ${c.status}`);
       const answer = await ping(c);
@@ -110,9 +126,10 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
       const lifting = throttleEndedMs !== null && now() - throttleEndedMs < throttleGraceMs;
       if (why || lifting) waitingSinceMs = null;
       else if (n > 0 && lastStartMs < (waitingSinceMs ??= now())) {
-        if (now() - waitingSinceMs >= intervalMs) stuck.push(`${n} jobs waiting and ${d.concurrency - active} free slots, but no job taken for ${now() - waitingSinceMs} ms`);
+        if (now() - waitingSinceMs >= intervalMs) fetching.push(`${n} jobs waiting and ${d.concurrency - active} free slots, but no job taken for ${now() - waitingSinceMs} ms`);
       } else waitingSinceMs = null;
     } else waitingSinceMs = null;
+    stuck.push(...fetching);
 
     if (stuck.length === 0) stuckSinceMs = null;
     else stuckSinceMs ??= now();
@@ -121,6 +138,18 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
     current = problems.length ? { ok: false, reason: problems.join('; ') } : { ok: true };
     if (was && !current.ok) d.log.warn('worker_unhealthy', { reason: current.reason });
     if (!was && current.ok) d.log.info('worker_healthy', {});
+    if (fetching.length === 0) lastRecoverMs = null;
+    // the first try once stuck recoverAfterMs, then every 3 × recoverAfterMs (a retired Worker whose
+    // fetch loop never ends keeps its connections until the process ends: a few, not one per check)
+    else if (d.recover && !recovering && stuckSinceMs !== null && now() - (lastRecoverMs ?? stuckSinceMs) >= (lastRecoverMs === null ? 1 : 3) * recoverAfterMs) {
+      lastRecoverMs = now();
+      recovering = true;
+      const reason = fetching.join('; ');
+      d.log.warn('worker_recovering', { reason, stuck_ms: now() - stuckSinceMs, action: 'a fresh BullMQ worker in this process; exit only if still stuck after stuck_exit_ms', stuck_exit_ms: stuckExitMs });
+      void d.recover(reason).catch((err: Error) => d.log.error('worker_recover_failed', { error: err.message })).finally(() => {
+        recovering = false;
+      });
+    }
     if (stuckExitMs > 0 && stuckSinceMs !== null && now() - stuckSinceMs >= stuckExitMs) {
       d.log.error('worker_stuck', { reason: stuck.join('; '), stuck_ms: now() - stuckSinceMs, action: 'exit 1 so the supervisor restarts this process' });
       (d.exit ?? process.exit)(1);

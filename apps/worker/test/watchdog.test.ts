@@ -115,6 +115,57 @@ describe('worker watchdog', () => {
     expect(exits).toEqual([1]);
   });
 
+  it('a Worker that takes no job is mended in the process first (recover), and the exit stays the last resort', async () => {
+    const recovered: string[] = [];
+    const { wd, state, exits, advance } = setup({ recover: async (why) => void recovered.push(why), recoverAfterMs: 2_000 });
+    state.waiting = 3;
+    advance(10);
+    await wd.check(); // first sighting
+    advance(1_000);
+    expect((await wd.check()).ok).toBe(false); // stuck since now
+    advance(1_000);
+    await wd.check();
+    expect(recovered).toEqual([]);
+    advance(1_000);
+    await wd.check(); // stuck 2 s: the first try
+    expect(recovered).toEqual([expect.stringMatching(/^3 jobs waiting and 2 free slots, but no job taken/)]);
+    advance(1_000);
+    await wd.check();
+    expect(recovered).toHaveLength(1); // not again at the next check
+    // the fresh Worker takes a job: healthy, no exit
+    const run = wd.track(async (_job: Job, _token: string | undefined, _signal?: AbortSignal) => 'ok');
+    await run({} as Job, 't');
+    state.waiting = 0;
+    advance(10_000);
+    expect(await wd.check()).toEqual({ ok: true });
+    expect(exits).toEqual([]);
+  });
+
+  it('a recover that does not help is tried again every 3 × recoverAfterMs, then the process exits as before', async () => {
+    const recovered: number[] = [];
+    let t = 0;
+    const { wd, state, exits, advance } = setup({ recover: async () => void recovered.push(t), recoverAfterMs: 1_000, stuckExitMs: 10_000 });
+    state.running = false; // not running (and not paused by the refusal guard)
+    for (let i = 0; i <= 10; i++) {
+      expect((await wd.check()).reason).toBe('the BullMQ worker is not running');
+      advance(1_000);
+      t += 1_000;
+    }
+    expect(recovered).toEqual([1_000, 4_000, 7_000, 10_000]);
+    expect(exits).toEqual([1]);
+  });
+
+  it('a connection that does not answer PING is not a fetch a fresh Worker mends: no recover, exit as before', async () => {
+    const recovered: string[] = [];
+    const { wd, conn, exits, advance } = setup({ recover: async (why) => void recovered.push(why), recoverAfterMs: 1_000 });
+    conn.ping = () => new Promise(() => undefined);
+    for (let i = 0; i <= 5; i++) {
+      await wd.check();
+      advance(1_000);
+    }
+    expect([recovered, exits]).toEqual([[], [1]]);
+  });
+
   it('keeps the processor arity, so BullMQ still passes the abort signal', () => {
     const { wd } = setup();
     expect(wd.track(async (_j: Job, _t: string | undefined, _s?: AbortSignal) => 1).length).toBe(3);
