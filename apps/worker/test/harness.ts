@@ -33,7 +33,6 @@ export const testGraph: GraphDefinition = {
   ],
 };
 
-/** One node that parks for a minute on its first call (a job still running), then finishes. */
 /** One node that parks once, storing its clock's now; then outputs how long its clock says it waited. */
 export const waitedGraph: GraphDefinition = {
   name: 'waited',
@@ -51,6 +50,7 @@ export const waitedGraph: GraphDefinition = {
   edges: [{ from: 'w', to: END }],
 };
 
+/** One node that parks for a minute on its first call (a job still running), then finishes. */
 export const parkGraph: GraphDefinition = {
   name: 'park',
   description: 'parks once',
