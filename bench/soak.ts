@@ -21,7 +21,7 @@
  *     --metrics-port=9651 --drain-sec=720 --csv=/tmp/soak.csv
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -287,8 +287,7 @@ async function killer(loadEnd: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------- main
-readdirSync('/tmp'); // (LOGS must exist)
-try { readdirSync(LOGS); } catch { (await import('node:fs')).mkdirSync(LOGS, { recursive: true }); }
+mkdirSync(LOGS, { recursive: true });
 say(`soak: ${MINUTES} min at ${RATE} creates/s, redis ${REDIS_URL}, API ${API}, CSV ${CSV}, logs ${LOGS}; load ${load()}`);
 if ((await redis.dbsize()) > 0) say(`warning: redis ${REDIS_URL} is not empty (${await redis.dbsize()} keys)`);
 
