@@ -18,6 +18,8 @@ export interface SimOptions {
   log?: Logger;
   /** JSON body limit of the execute endpoint. */
   bodyLimit?: string;
+  /** Idempotency keys remembered (MAX_REMEMBERED_KEYS); tests make it small. */
+  maxKeys?: number;
 }
 
 export const SERVICE = 'gateway-sim';

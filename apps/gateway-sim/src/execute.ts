@@ -108,7 +108,7 @@ export function executeHandler(state: SimState, apiKey: string | null, log?: Log
     const execute = (): { status: number; body: unknown; outcome: Outcome } => {
       rec.executed = true;
       rec.duplicate = state.executed.has(idemKey);
-      state.executed.add(idemKey);
+      state.remember(idemKey);
       const stored = def.sideEffect ? state.answers.get(idemKey) : undefined;
       if (stored) return { ...stored, outcome: 'replayed' };
       const out = def.run(params, { now: state.now, config: state.config, stores: state.stores, idempotencyKey: context.idempotency_key });
@@ -117,7 +117,7 @@ export function executeHandler(state: SimState, apiKey: string | null, log?: Log
         : state.config.malformed[name]
           ? { status: 200, body: { ok: true, result: malform(out.result) }, outcome: 'malformed' as const }
           : { status: 200, body: out, outcome: 'ok' as const };
-      if (def.sideEffect) state.answers.set(idemKey, { status: answer.status, body: answer.body });
+      if (def.sideEffect) state.remember(idemKey, { status: answer.status, body: answer.body });
       return answer;
     };
 

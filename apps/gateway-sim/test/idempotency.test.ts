@@ -62,4 +62,28 @@ describe('idempotency keys', () => {
       [true, false],
     ]);
   });
+
+  it('remembers a bounded number of keys: the oldest are forgotten (and run again), the recent still replay', async () => {
+    const { app, state } = sim({ maxKeys: 10 });
+    const append = (n: number) => call(app, 'incident_tool', 'append_event', { incident_id: 'inc_mem', type: 'note', text: `n${n}` }, { idempotency_key: `k${n}` });
+    for (let n = 0; n < 25; n++) await append(n);
+    expect(state.executed.size).toBeLessThanOrEqual(10);
+    expect(state.answers.size).toBeLessThanOrEqual(10);
+    const notes = async () => (await call(app, 'incident_tool', 'get', { incident_id: 'inc_mem' })).body.result.incident.timeline.filter((e: { type: string }) => e.type === 'note').length;
+    await append(24); // recent: replayed
+    expect(await notes()).toBe(25);
+    await append(0); // forgotten: a new side effect
+    expect(await notes()).toBe(26);
+  });
+
+  it('an incident keeps its newest 100 artifacts and 1 000 timeline events', async () => {
+    const { app } = sim();
+    for (let n = 0; n < 105; n++) {
+      await call(app, 'incident_tool', 'attach_artifact', { incident_id: 'inc_many', name: `a${n}.md`, content_type: 'text/markdown', content: 'x' }, { idempotency_key: `a${n}` });
+    }
+    for (let n = 0; n < 1_003; n++) await call(app, 'incident_tool', 'append_event', { incident_id: 'inc_many', type: 'note', text: `t${n}` }, { idempotency_key: `t${n}` });
+    const inc = (await call(app, 'incident_tool', 'get', { incident_id: 'inc_many' })).body.result.incident;
+    expect([inc.artifacts.length, inc.artifacts[0].name, inc.artifacts.at(-1).name]).toEqual([100, 'a5.md', 'a104.md']);
+    expect([inc.timeline.length, inc.timeline.at(-1).text]).toEqual([1_000, 't1002']);
+  });
 });

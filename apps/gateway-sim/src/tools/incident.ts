@@ -66,6 +66,10 @@ function build(id: string): Incident {
 
 const IncidentId = z.string().min(1);
 
+/** What an incident keeps of what runs add to it: the newest artifacts and timeline events. */
+export const MAX_ARTIFACTS = 100;
+export const MAX_TIMELINE = 1_000;
+
 function load(params: Record<string, unknown>, ctx: ToolCtx, extra: z.ZodRawShape = {}) {
   const p = parseParams(z.looseObject({ incident_id: IncidentId, ...extra }), params);
   if (!p.ok) return p;
@@ -98,6 +102,9 @@ export const incidentTools: Record<string, ToolDef> = {
       const artifact_id = `art_${String(++ctx.stores.counters.artifacts).padStart(4, '0')}`;
       const size = Buffer.byteLength(typeof content === 'string' ? content : JSON.stringify(content));
       l.inc.artifacts.push({ artifact_id, name, content_type, size, content, created_at: iso(ctx.now()) });
+      // an incident drafted again and again (a schedule's postmortem) keeps its newest ones only: every
+      // `get` answers them in full, and they outgrew the worker's answer limit after ~200 drafts
+      if (l.inc.artifacts.length > MAX_ARTIFACTS) l.inc.artifacts.splice(0, l.inc.artifacts.length - MAX_ARTIFACTS);
       return ok({ artifact_id, incident_id: l.inc.id, size });
     },
   },
@@ -109,6 +116,7 @@ export const incidentTools: Record<string, ToolDef> = {
       const { type, text } = l.params as { type: string; text: string };
       const event_id = `evt_${String(++ctx.stores.counters.events).padStart(4, '0')}`;
       l.inc.timeline.push({ event_id, ts: iso(ctx.now()), type, text, source: 'api' });
+      if (l.inc.timeline.length > MAX_TIMELINE) l.inc.timeline.splice(0, l.inc.timeline.length - MAX_TIMELINE);
       return ok({ event_id, incident_id: l.inc.id });
     },
   },
