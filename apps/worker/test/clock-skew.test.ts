@@ -21,9 +21,10 @@ describe('workers whose clocks disagree', () => {
     await Promise.all([clockA.sync(), clockB.sync()]);
     const [sec, usec] = await a.redis.time();
     const redisMs = Number(sec) * 1000 + Number(usec) / 1000;
-    expect(Math.abs(clockA.now() - redisMs)).toBeLessThan(1_000);
-    expect(Math.abs(clockA.now() - clockB.now())).toBeLessThan(1_000);
-    expect(clockA.offsetMs).toBeLessThan(-AHEAD_MS + 1_000);
+    // bounds far inside the ten minutes (a sync is off by at most half its round trip): not timings
+    expect(Math.abs(clockA.now() - redisMs)).toBeLessThan(30_000);
+    expect(Math.abs(clockA.now() - clockB.now())).toBeLessThan(30_000);
+    expect(Math.abs(clockA.offsetMs + AHEAD_MS)).toBeLessThan(30_000);
   });
 
   it('a node parked on one worker and resumed on another measures its wait on one clock (release_check\'s timeout_sec)', async () => {
@@ -55,7 +56,7 @@ describe('workers whose clocks disagree', () => {
     const { log: okLog, logs: okLogs } = capturedLog();
     (await keepClockSynced(new RedisClock(a.redis), okLog))();
     await until('logged', () => logs.length > 0 && okLogs.length > 0);
-    expect(logs.join('')).toMatch(/\[WARN\] clock_offset offset_ms=-(599\d{3}|600\d{3}) /);
+    expect(logs.join('')).toMatch(/\[WARN\] clock_offset offset_ms=-(59\d{4}|60\d{4}) /);
     expect(okLogs.join('')).toMatch(/\[INFO\] clock_offset offset_ms=-?\d{1,3}\n/);
   });
 });
