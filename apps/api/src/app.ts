@@ -45,6 +45,8 @@ export interface AppDeps {
   webhooks?: WebhookQueue;
   /** Load shedding of run creates while Redis is nearly full (ADMISSION_MEMORY_PCT). */
   admission?: Admission;
+  /** The clock runs are created and cancelled by: Redis' (RedisClock) in main.ts; default the host's. */
+  now?: () => number;
 }
 
 export function createApp(d: AppDeps): Express {
@@ -72,10 +74,11 @@ export function createApp(d: AppDeps): Express {
   app.use(graphRoutes(d.graphs));
   const webhooks = d.webhooks;
   const onFinished = webhooks ? (rec: RunRecord) => enqueueWebhook(webhooks, rec, d.config.ttlSec) : undefined;
-  const cancel = new CancelService({ store: d.store, queue: d.queue, publisher: d.redis, channel: d.cancelChannel, log: d.log, ttlSec: d.config.ttlSec, ...(onFinished ? { onFinished } : {}) });
+  const now = d.now ?? Date.now;
+  const cancel = new CancelService({ store: d.store, queue: d.queue, publisher: d.redis, channel: d.cancelChannel, log: d.log, ttlSec: d.config.ttlSec, now, ...(onFinished ? { onFinished } : {}) });
   app.use(listRunsRoutes({ store: d.store, graphs: Object.keys(d.graphs) }));
   const stream = d.follower ? { store: d.store, follower: d.follower, log: d.log } : undefined;
-  app.use(runRoutes({ graphs: d.graphs, store: d.store, submit: { store: d.store, queue: d.queue, ttlSec: d.config.ttlSec }, cancel, ...(stream ? { stream } : {}), ...(d.admission ? { admission: d.admission } : {}), webhookHosts: d.config.webhookHosts ?? [], webhookDenyPrivate: d.config.webhookDenyPrivate ?? false }));
+  app.use(runRoutes({ graphs: d.graphs, store: d.store, submit: { store: d.store, queue: d.queue, ttlSec: d.config.ttlSec, now }, cancel, ...(stream ? { stream } : {}), ...(d.admission ? { admission: d.admission } : {}), webhookHosts: d.config.webhookHosts ?? [], webhookDenyPrivate: d.config.webhookDenyPrivate ?? false }));
   if (d.schedules) app.use(scheduleRoutes(d.schedules));
   const registry = createApiMetrics({ store: d.store, queues });
   if (d.schedules) registerScheduleMetrics(registry, d.schedules);

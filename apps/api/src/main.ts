@@ -1,6 +1,6 @@
 import { ApiEnv, loadOrExit } from '@sup/config';
 import { createLogger, redisConnectionErrors } from '@sup/logging';
-import { connectRedis, createKeys, memoryUse, redisMode, RunStore } from '@sup/run-store';
+import { connectRedis, createKeys, keepClockSynced, memoryUse, RedisClock, redisMode, RunStore } from '@sup/run-store';
 import { createHousekeepingQueue, createRunQueue, createWebhookQueue } from '@sup/queue';
 import { graphs } from '@sup/graphs';
 import {
@@ -30,6 +30,10 @@ const onError = redisConnectionErrors(log);
 const redis = connectRedis(env, { name: 'api', onError });
 const bull = connectRedis(env, { name: 'api-bull', onError, forBullmq: true });
 const store = new RunStore({ redis, prefix: env.KEY_PREFIX, ttlSec: env.RUN_TTL_SEC });
+// runs are stamped on Redis' clock, as the workers stamp theirs: hosts whose clocks disagree still
+// agree on created_at and the listing order. Not awaited: the API comes up while Redis is down.
+const clock = new RedisClock(redis);
+void keepClockSynced(clock, log);
 const queue = createRunQueue(bull, env.KEY_PREFIX);
 const webhookQueue = createWebhookQueue(bull, env.KEY_PREFIX);
 // shown in bull-board and /metrics only; the workers run it
@@ -42,7 +46,7 @@ const follower = new EventFollower({
 const scheduleQueue = createScheduleQueue(bull, env.KEY_PREFIX);
 const scheduleStore = new ScheduleStore(redis, env.KEY_PREFIX);
 const schedules = new ScheduleService({
-  store: scheduleStore, queue: scheduleQueue, submit: { store, queue, ttlSec: env.RUN_TTL_SEC }, graphs, log,
+  store: scheduleStore, queue: scheduleQueue, submit: { store, queue, ttlSec: env.RUN_TTL_SEC, now: clock.now }, graphs, log,
 });
 // BullMQ reports connection trouble as 'error' events; without a listener it prints raw stacks
 for (const q of [queue, webhookQueue, scheduleQueue, housekeepingQueue]) q.on('error', onError);
@@ -74,6 +78,7 @@ const app = createApp({
   follower,
   webhooks: webhookQueue,
   admission: new Admission({ limitPct: env.ADMISSION_MEMORY_PCT, read: () => memoryUse(redis, keys.live), log }),
+  now: clock.now,
 });
 const server = createHttpServer(app);
 server.on('error', (err: NodeJS.ErrnoException) => {

@@ -12,7 +12,7 @@ import { EventFollower } from '../src/sse/follower.js';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** The API in-process over the real Redis, under a key prefix of its own. */
-export function testApp(config: Partial<AppDeps['config']> = {}, redisUrl = REDIS_URL, extra: Pick<AppDeps, 'admission'> = {}) {
+export function testApp(config: Partial<AppDeps['config']> = {}, redisUrl = REDIS_URL, extra: Pick<AppDeps, 'admission' | 'now'> = {}) {
   const prefix = `t-api-${randomBytes(4).toString('hex')}:`;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, disconnectTimeout: 50, lazyConnect: redisUrl !== REDIS_URL, retryStrategy: () => (redisUrl === REDIS_URL ? 50 : null) });
   const bull = new Redis(REDIS_URL, { maxRetriesPerRequest: null });

@@ -287,6 +287,20 @@ describe('hand-edited records', () => {
   });
 });
 
+describe('the clock runs are stamped with', () => {
+  // main.ts gives Redis' clock (RedisClock): an API host whose clock is off still stamps Redis' time
+  const redisTime = Date.parse('2026-01-02T03:04:05.678Z');
+  const clocked = testApp({}, undefined, { now: () => redisTime });
+  afterAll(() => clocked.close());
+
+  it('stamps created_at and a cancel with the app\'s clock, not the host\'s', async () => {
+    const created = await request(clocked.app).post('/v1/graphs/release_check/runs').send(body);
+    expect([created.status, created.body.created_at, created.body.updated_at]).toEqual([202, '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z']);
+    const cancelled = await request(clocked.app).post(`/v1/runs/${created.body.run_id}/cancel`).send({});
+    expect([cancelled.status, cancelled.body.finished_at]).toEqual([202, '2026-01-02T03:04:05.678Z']);
+  });
+});
+
 describe('WEBHOOK_DENY_PRIVATE', () => {
   const denying = testApp({ webhookDenyPrivate: true });
   afterAll(() => denying.close());

@@ -3,7 +3,7 @@ import { Worker } from 'bullmq';
 import { QUEUES, type RunRecord } from '@sup/contracts';
 import { loadOrExit, redactUrl, WorkerEnv } from '@sup/config';
 import { createLogger, redisConnectionErrors } from '@sup/logging';
-import { connectRedis, createKeys, RedisClock, RunStore } from '@sup/run-store';
+import { connectRedis, createKeys, keepClockSynced, RedisClock, RunStore } from '@sup/run-store';
 import { createGatewayClient } from '@sup/gateway-client';
 import { bullPrefix, CancelService, createRunQueue, createWebhookQueue, enqueueCompensation, enqueueWebhook } from '@sup/queue';
 import { compileGraph, type CompiledGraph } from '@sup/engine';
@@ -18,7 +18,7 @@ import { allHealthy, createWatchdog } from './watchdog.js';
 import { queueThrottle } from './throttle.js';
 import { startSideWorkers } from './side-workers.js';
 import { createRefusalGuard } from './refusals.js';
-import { keepClockSynced } from './clock.js';
+
 import { renewableWorker } from './renewable.js';
 
 const env = loadOrExit(WorkerEnv);
@@ -31,6 +31,11 @@ const redis = connectRedis(env, { name: 'worker-store', onError, coalesceWrites:
 const bull = connectRedis(env, { name: 'worker-bull', onError, forBullmq: true, coalesceWrites: true });
 const sub = connectRedis(env, { name: 'worker-cancel', onError, forBullmq: true });
 const store = new RunStore({ redis, prefix: env.KEY_PREFIX, ttlSec: env.RUN_TTL_SEC, maxRecordBytes: env.RUN_RECORD_MAX_BYTES });
+// runs are stamped on Redis' clock and nodes read it: a node's stored time (release_check's first
+// poll) is read by whichever worker polls next, and records written by hosts whose clocks disagree
+// still order (BullMQ's own delays stay on this host's clock)
+const clock = new RedisClock(redis);
+const stopClockSync = await keepClockSynced(clock, log);
 const queue = createRunQueue(bull, env.KEY_PREFIX);
 const webhookQueue = createWebhookQueue(bull, env.KEY_PREFIX);
 // BullMQ reports connection trouble as 'error' events; without a listener it prints raw stacks
@@ -75,17 +80,14 @@ const gateway = createGatewayClient({
 });
 const compiled = new Map<string, CompiledGraph>(Object.values(graphs).map((g) => [g.name, compileGraph(g)]));
 const cancels = await CancelWatcher.start(sub, keys.cancelChannel);
-const cancelService = new CancelService({ store, queue, publisher: redis, channel: keys.cancelChannel, log, ttlSec: env.RUN_TTL_SEC, onFinished: queueWebhook });
+const cancelService = new CancelService({ store, queue, publisher: redis, channel: keys.cancelChannel, log, ttlSec: env.RUN_TTL_SEC, onFinished: queueWebhook, now: clock.now });
 const tools = (runId: string, agentId: string) => gatewayTools(gateway, runId, agentId);
 const cancelChildren = async (runId: string, reason: string) => {
   const n = await cancelUnfinishedChildren(store, cancelService, runId, reason);
   if (n > 0) log.warn('child_runs_cancelled', { run: runId, children: n, reason });
 };
-const runs = (runId: string, agentId: string, signal?: ParentCancel) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC }, cancelService, { runId, agentId }, signal);
+const runs = (runId: string, agentId: string, signal?: ParentCancel) => childRuns({ store, queue, ttlSec: env.RUN_TTL_SEC, now: clock.now }, cancelService, { runId, agentId }, signal);
 const graph = (name: string) => compiled.get(name);
-// the nodes' clock: a node's stored time (release_check's first poll) is read by whichever worker polls next
-const clock = new RedisClock(redis);
-const stopClockSync = await keepClockSynced(clock, log);
 
 let closing = false;
 const processor = createProcessor({
@@ -99,7 +101,7 @@ const processor = createProcessor({
   crashLoopLimit: env.CRASH_LOOP_LIMIT,
   isClosing: () => closing,
   now: Date.now,
-  nodeNow: clock.now,
+  recordNow: clock.now,
   onStep: metrics.onStep,
   onFinished: metrics.onFinished,
   onTakeover: metrics.onTakeover,
@@ -128,7 +130,7 @@ const runWorker = await renewableWorker({
 });
 
 // webhooks and schedule ticks
-const sideWorkers = await startSideWorkers({ bull, redis, store, queue, webhookQueue, log, onError, onRunFailed: runFinished, onHousekeeping: metrics.onHousekeeping, refusals, env });
+const sideWorkers = await startSideWorkers({ bull, redis, store, queue, webhookQueue, log, onError, onRunFailed: runFinished, onHousekeeping: metrics.onHousekeeping, refusals, env, now: clock.now });
 log.info('worker_ready', { pid: process.pid, concurrency: env.WORKER_CONCURRENCY, gateway_url: redactUrl(env.GATEWAY_URL), graphs: [...compiled.keys()].join(',') });
 watchdog.start();
 

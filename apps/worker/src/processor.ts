@@ -24,14 +24,15 @@ export interface ProcessorDeps {
   workerId: string;
   /** True once a graceful stop began: hand runs back between two nodes. */
   isClosing(): boolean;
+  /** This host's clock: BullMQ compares the absolute times it is given (a park's moveToDelayed) with it. */
   now(): number;
   /**
-   * The clock the graph's nodes read (`ctx.now`): a time one node stores in its state (release_check's
-   * first poll, postmortem's first wait) is compared with another pass's now, maybe on another
-   * host. main.ts gives Redis' clock (RedisClock), so hosts whose clocks disagree still agree on
-   * how long a node has waited; default `now`.
+   * The clock runs are stamped with and nodes read (`ctx.now`): record times (started_at,
+   * finished_at, a park's `waiting.until`), node durations, a time one node stores in its state
+   * (release_check's first poll) and another pass compares, maybe on another host. main.ts gives
+   * Redis' clock (RedisClock), so hosts whose clocks disagree still agree; default `now`.
    */
-  nodeNow?(): number;
+  recordNow?(): number;
   onStep?(rec: RunRecord, o: StepOutcome): void;
   onFinished?(rec: RunRecord): void;
   /** A run found left by a lost worker: taken over ('resumed') or failed at CRASH_LOOP_LIMIT. */
@@ -87,7 +88,8 @@ function sizeRefused(err: unknown): StoreError {
  * nobody cancelled, force-set or took over the run meanwhile. A park moves the job to delayed.
  */
 export function createProcessor(d: ProcessorDeps) {
-  const { commit, endedByHand, letGo, finishCancelled, failWith } = createRunWriter(d);
+  const stamp = d.recordNow ?? d.now;
+  const { commit, endedByHand, letGo, finishCancelled, failWith } = createRunWriter({ ...d, now: stamp });
 
   /** The error that ends a run whose node keeps losing its worker, or null to take it over. */
   function crashLoop(rec: RunRecord, losses: number): ErrorData | null {
@@ -152,7 +154,7 @@ export function createProcessor(d: ProcessorDeps) {
     const cancel = d.cancels.watch(runId);
     const progress = new ProgressWatch(job);
     try {
-      const c = claim(rec, lease, next, d.now(), d.workerId, job.stalledCounter);
+      const c = claim(rec, lease, next, stamp(), d.workerId, job.stalledCounter);
       // capped too: a run created over RUN_RECORD_MAX_BYTES (its input and metadata) fails here,
       // before its first node starts anything, not after; the first snapshot will hold the input again
       const firstSnapshot = rec.snapshot == null ? Buffer.byteLength(JSON.stringify(rec.input)) : 0;
@@ -163,16 +165,16 @@ export function createProcessor(d: ProcessorDeps) {
       // the same for every step of this pass
       const stepDeps: StepDeps = {
         runId, agentId: rec.agent_id, callTool: d.tools(runId, rec.agent_id), runs: d.runs(runId, rec.agent_id, cancel),
-        signal: cancel, now: d.nodeNow ?? d.now, settings: d.settings,
+        signal: cancel, now: stamp, settings: d.settings,
       };
       for (;;) {
         if (d.isClosing()) {
-          const handed = await commit(rec, requeued(rec, d.now()), ['running'], { ifLease: lease });
+          const handed = await commit(rec, requeued(rec, stamp()), ['running'], { ifLease: lease });
           if (handed !== 'ok') return await letGo(handed, job, token, runId);
           await job.moveToWait(token);
           throw new WaitingError();
         }
-        const startedMs = d.now();
+        const startedMs = stamp();
         progress.start(rec.current_node);
         let o: StepOutcome;
         try {
@@ -184,7 +186,9 @@ export function createProcessor(d: ProcessorDeps) {
           return 'cancelled';
         }
         progress.stop();
-        const endedMs = d.now();
+        const endedMs = stamp();
+        // the same instant on this host's clock, for BullMQ (the same reading when there is one clock)
+        const hostEndedMs = d.recordNow ? d.now() : endedMs;
         const t = afterStep(rec, o, startedMs, endedMs);
         const written = await commit(rec, t, ['running'], { ifLease: lease, capped: true }).catch(sizeRefused);
         // what the node returned would make the record too large to rewrite on every step: the
@@ -199,8 +203,8 @@ export function createProcessor(d: ProcessorDeps) {
         if (o.kind === 'failed') d.log.error('run_graph error', { run: runId, graph: rec.graph, node: o.node, code: o.error.code });
         if (o.kind === 'waiting') {
           await showNode(job, o.node);
-          // due exactly when the record's `waiting.until` says
-          await job.moveToDelayed(endedMs + o.delayMs, token);
+          // due when the record's `waiting.until` says, on this host's clock (BullMQ's)
+          await job.moveToDelayed(hostEndedMs + o.delayMs, token);
           throw new DelayedError();
         }
         if (o.kind === 'succeeded' || o.kind === 'failed') return o.kind;

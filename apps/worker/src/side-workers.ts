@@ -26,6 +26,8 @@ export interface SideWorkerDeps {
   onHousekeeping?(r: { orphans: number; requeued: number }): void;
   /** Logs their errors, and pauses them while Redis refuses their fetches. */
   refusals: RefusalGuard;
+  /** The clock runs are stamped with (schedule ticks' runs) and housekeeping compares their times with: Redis' (RedisClock). */
+  now?: () => number;
   env: { KEY_PREFIX: string; RUN_TTL_SEC: number; WEBHOOK_SECRET: string; WEBHOOK_TIMEOUT_MS: number; WEBHOOK_ALLOWED_HOSTS: string[]; WEBHOOK_DENY_PRIVATE?: boolean; HOUSEKEEPING_EVERY_SEC: number };
 }
 
@@ -39,6 +41,7 @@ export interface SideWorkerDeps {
  */
 export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Promise<void>; renew(reason: string): Promise<unknown> }> {
   const prefix = bullPrefix(d.env.KEY_PREFIX);
+  const now = d.now ?? Date.now;
   const webhookProcessor = createWebhookProcessor({
     store: d.store, log: d.log, secret: d.env.WEBHOOK_SECRET, timeoutMs: d.env.WEBHOOK_TIMEOUT_MS, allowedHosts: d.env.WEBHOOK_ALLOWED_HOSTS, denyPrivate: d.env.WEBHOOK_DENY_PRIVATE, now: Date.now,
   });
@@ -55,15 +58,15 @@ export async function startSideWorkers(d: SideWorkerDeps): Promise<{ close(): Pr
   const scheduleQueue = createScheduleQueue(d.bull, d.env.KEY_PREFIX);
   scheduleQueue.on('error', d.onError);
   const tick = createTickProcessor({
-    store: new ScheduleStore(d.redis, d.env.KEY_PREFIX), submit: { store: d.store, queue: d.queue, ttlSec: d.env.RUN_TTL_SEC }, graphs, log: d.log,
+    store: new ScheduleStore(d.redis, d.env.KEY_PREFIX), submit: { store: d.store, queue: d.queue, ttlSec: d.env.RUN_TTL_SEC, now }, graphs, log: d.log, now,
     removeScheduler: (id) => scheduleQueue.removeJobScheduler(id),
   });
   const housekeepingDeps = {
-    queues: [d.queue, d.webhookQueue], store: d.store, ttlSec: d.env.RUN_TTL_SEC, log: d.log, now: Date.now,
+    queues: [d.queue, d.webhookQueue], store: d.store, ttlSec: d.env.RUN_TTL_SEC, log: d.log, now,
     repairRuns: () => repairLiveRuns({
       queue: d.queue, redis: d.redis, store: d.store, log: d.log, ttlSec: d.env.RUN_TTL_SEC, onFailed: d.onRunFailed,
       keepLiveSec: keepLiveFloorSec(d.env.HOUSEKEEPING_EVERY_SEC),
-    }, Date.now()),
+    }, now()),
   };
   const housekeepingPass = async () => {
     try {

@@ -1,14 +1,13 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { RedisClock } from '@sup/run-store';
-import { keepClockSynced } from '../src/clock.js';
+import { keepClockSynced, RedisClock } from '@sup/run-store';
 import { capturedLog, harness, until } from './harness.js';
 
 // two workers on one queue whose host clocks disagree by ten minutes (a broken NTP)
 const AHEAD_MS = 600_000;
 const aheadLocal = () => Date.now() + AHEAD_MS;
 // each worker's nodes read its RedisClock, as in main.ts
-const a = harness({ now: aheadLocal, nodeNow: () => clockA.now() });
-const b = harness({ prefix: a.prefix, nodeNow: () => clockB.now() });
+const a = harness({ now: aheadLocal, recordNow: () => clockA.now() });
+const b = harness({ prefix: a.prefix, recordNow: () => clockB.now() });
 const clockA = new RedisClock(a.redis, aheadLocal);
 const clockB = new RedisClock(b.redis);
 afterAll(async () => {
@@ -47,6 +46,11 @@ describe('workers whose clocks disagree', () => {
     // so would fire ten minutes early on a host behind)
     expect(waited_ms).toBeGreaterThanOrEqual(0);
     expect(waited_ms).toBeLessThan(60_000);
+    // and the record is stamped on Redis' clock too: the worker ten minutes ahead started it, yet
+    // started_at is not ten minutes after created_at (the API's, on time here)
+    const startedMs = Date.parse(done.started_at!);
+    expect(Math.abs(startedMs - Date.parse(done.created_at))).toBeLessThan(60_000);
+    expect(Date.parse(done.finished_at!)).toBeGreaterThanOrEqual(startedMs);
   });
 
   it('a worker whose clock is off says so: clock_offset, a warning from a second on', async () => {

@@ -80,7 +80,7 @@ export const bigGraph: GraphDefinition = {
   edges: [{ from: 'small', to: 'big' }, { from: 'big', to: END }],
 };
 
-export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'onTakeover' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit' | 'cancelChildren' | 'nodeNow'> {
+export interface HarnessHooks extends Pick<ProcessorDeps, 'onStep' | 'onFinished' | 'onTakeover' | 'afterFinish' | 'redisRetryMs' | 'crashLoopLimit' | 'cancelChildren' | 'recordNow'> {
   /** The worker host's clock (default Date.now). */
   now?: ProcessorDeps['now'];
   /** Another harness's prefix: a second worker on the same queue and records. */

@@ -17,6 +17,8 @@ export interface CancelDeps {
    * queues the webhook itself (apps/worker processor, afterFinish).
    */
   onFinished?(rec: RunRecord): Promise<unknown> | void;
+  /** The clock a cancel is stamped with (Redis', RedisClock, in the apps); default the host's. */
+  now?: () => number;
 }
 
 /**
@@ -48,7 +50,7 @@ export class CancelService {
         throw new AppError(409, 'run_finished', `run ${rec.run_id} already finished as ${rec.status}`, { status: rec.status });
       }
       if (rec.status === 'cancelling') return rec;
-      const now = new Date().toISOString();
+      const now = new Date((this.d.now ?? Date.now)()).toISOString();
       const requested = event('run_cancel_requested', rec.current_node ?? undefined, reason ? { reason } : {});
       if (rec.status === 'running') {
         const next: RunRecord = { ...rec, status: 'cancelling', updated_at: now, ...(reason ? { cancel_reason: reason } : {}) };

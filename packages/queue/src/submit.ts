@@ -18,6 +18,8 @@ export interface SubmitDeps {
   store: RunStore;
   queue: RunQueue;
   ttlSec: number;
+  /** The clock a new record is stamped with (created_at, the listing order): Redis' (RedisClock) in the apps; default the host's. */
+  now?: () => number;
 }
 
 export function newRunRecord(p: SubmitParams, now = new Date()): RunRecord {
@@ -54,7 +56,7 @@ export function newRunRecord(p: SubmitParams, now = new Date()): RunRecord {
  * exists), for the retry of a create whose enqueue and rollback both failed.
  */
 export async function submitRun(deps: SubmitDeps, p: SubmitParams): Promise<{ created: boolean; record: RunRecord }> {
-  const record = newRunRecord(p);
+  const record = newRunRecord(p, new Date((deps.now ?? Date.now)()));
   const res = await deps.store.create(record, {
     events: [event('run_created', undefined, { graph: p.graph, trigger: record.trigger?.type ?? 'api' })],
     ...(p.idempotencyKey ? { idempotencyKey: p.idempotencyKey } : {}),

@@ -32,3 +32,31 @@ export class RedisClock {
     return this.offset;
   }
 }
+
+/** From this offset on (ms, either way) a process says its clock disagrees with Redis'. */
+export const CLOCK_WARN_MS = 1_000;
+
+type ClockLog = Record<'info' | 'warn', (message: string, meta: Record<string, unknown>) => unknown>;
+
+/**
+ * Keeps a RedisClock on Redis' time: one sync now, then one every `everyMs` (an NTP step or a
+ * resumed VM moves the local clock). `clock_offset` is logged at the first sync and whenever the
+ * offset moved by CLOCK_WARN_MS since the last line — a warning from CLOCK_WARN_MS on: run records
+ * are stamped on Redis' clock, but BullMQ's delays (parked runs, schedule ticks) follow the local
+ * one (docs/deployment.md, "Clocks"). A failed sync keeps the last offset. Resolves after the first
+ * attempt; returns the stop function.
+ */
+export async function keepClockSynced(clock: RedisClock, log: ClockLog, everyMs = 60_000): Promise<() => void> {
+  let said: number | undefined;
+  const sync = async (): Promise<void> => {
+    const off = await clock.sync().catch(() => undefined);
+    if (off === undefined || (said !== undefined && Math.abs(off - said) < CLOCK_WARN_MS)) return;
+    said = off;
+    const level = Math.abs(off) >= CLOCK_WARN_MS ? 'warn' : 'info';
+    log[level]('clock_offset', { offset_ms: off, ...(level === 'warn' ? { note: 'this host\'s clock differs from Redis\'; fix NTP (delays of parked runs and schedule ticks follow the host clock)' } : {}) });
+  };
+  const timer = setInterval(() => void sync(), everyMs);
+  timer.unref();
+  await sync();
+  return () => clearInterval(timer);
+}
