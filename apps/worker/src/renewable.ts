@@ -7,7 +7,8 @@ export interface RenewableWorker {
   /**
    * Starts a fresh Worker (its own blocking connection) in place of the current one, and retires
    * the old one: it fetches nothing more, its jobs in flight finish (their locks still renewed).
-   * Resolves once the new one is ready.
+   * Resolves once the new one is ready. Once close() was called it starts nothing and rejects: a
+   * Worker made then would take jobs after the close, and the process exit would cut them short.
    */
   renew(reason: string): Promise<void>;
   /** Closes the current Worker (waits for its jobs in flight), then any retired one still closing, each within `retireWaitMs`. */
@@ -46,6 +47,7 @@ export async function renewableWorker(o: RenewableOptions): Promise<RenewableWor
   let count = 1;
   const retiring = new Set<Promise<void>>();
   let renewing: Promise<void> | null = null;
+  let closed = false;
 
   const retire = (old: Worker) => {
     const p = old.close().catch((e: Error) => o.log.warn('worker_retire_failed', { queue: o.queue, error: e.message })).then(() => void retiring.delete(p));
@@ -57,6 +59,8 @@ export async function renewableWorker(o: RenewableOptions): Promise<RenewableWor
     current: () => worker,
     generation: () => count,
     renew(reason) {
+      // the watchdog's check may have begun before a SIGTERM and call recover after it
+      if (closed) return Promise.reject(new Error(`the ${o.queue} worker is closing: not renewed`));
       renewing ??= (async () => {
         const old = worker;
         const fresh = o.make();
@@ -76,6 +80,7 @@ export async function renewableWorker(o: RenewableOptions): Promise<RenewableWor
       return renewing;
     },
     async close() {
+      closed = true;
       if (renewing) await within(renewing.catch(() => undefined), readyWaitMs);
       await worker.close();
       await within(Promise.all([...retiring]), retireWaitMs);

@@ -110,3 +110,32 @@ describe('a runs Worker whose fetch loop wedged', () => {
     await queue.close();
   });
 });
+
+describe('a renewal asked for once close() was called', () => {
+  it('starts no Worker: none is left taking jobs after the close', async () => {
+    const name = 'renew-after-close';
+    const prefix = `test${randomBytes(4).toString('hex')}`;
+    const made: Worker[] = [];
+    const runs = await renewableWorker({
+      queue: name, log: createLogger({ service: 'test', level: 'error' }), retireWaitMs: 200,
+      make: () => {
+        const w = new Worker(name, async () => undefined, { connection, prefix });
+        made.push(w);
+        return w;
+      },
+    });
+    // the watchdog's check began before the SIGTERM and calls recover while the shutdown closes
+    const closing = runs.close();
+    const late = runs.renew('jobs waiting and no job taken');
+    await closing;
+    await expect(late).rejects.toThrow(/the renew-after-close worker is closing: not renewed/);
+    try {
+      expect([made.length, made.filter((w) => w.isRunning()).length, runs.generation()]).toEqual([1, 0, 1]);
+    } finally {
+      await Promise.all(made.map((w) => w.close()));
+      const queue = new Queue(name, { connection, prefix });
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+});
