@@ -17,4 +17,14 @@ describe('private addresses (WEBHOOK_DENY_PRIVATE)', () => {
     expect(priv.filter((u) => !webhookLiteralPrivate(u))).toEqual([]);
     expect(other.filter((u) => webhookLiteralPrivate(u))).toEqual([]);
   });
+
+  it('sees the IPv4 address inside NAT64, 6to4, IPv4-compatible and IPv4-translated IPv6 addresses; public ones inside stay usable', () => {
+    // a DNS64 resolver answers 64:ff9b::a00:5 for a name whose only address is 10.0.0.5; the NAT64 gateway connects to 10.0.0.5
+    const priv = ['64:ff9b::a00:5', '64:ff9b::169.254.169.254', '64:ff9b:1:7f00:0:100::', '2002:a9fe:a9fe::1', '::7f00:1', '::127.0.0.1',
+      '::ffff:0:a00:1', '::ffff:0:192.168.1.1'];
+    const pub = ['64:ff9b::808:808', '64:ff9b::8.8.8.8', '64:ff9b:1:808:8:8::', '2002:808:808::1', '::808:808', '::ffff:0:808:808'];
+    expect(priv.filter((ip) => !isPrivateAddress(ip))).toEqual([]);
+    expect(pub.filter((ip) => isPrivateAddress(ip))).toEqual([]);
+    expect(['http://[64:ff9b::7f00:1]/', 'http://[::127.0.0.1]:8262/', 'http://[2002:7f00:1::]/'].filter((u) => !webhookLiteralPrivate(u))).toEqual([]);
+  });
 });
