@@ -13,12 +13,22 @@ export function table(rows: string[][]): string {
 const attemptText = (r: PublicRunRecord) =>
   r.takeovers ? `${r.attempt} (${r.takeovers} worker${r.takeovers === 1 ? '' : 's'} lost in a row in this node)` : String(r.attempt);
 
+/**
+ * Text a client wrote (a cancel's reason), shown on one line as written but with control and
+ * bidirectional-override characters escaped: a newline or U+202E in it cannot fake or reorder the
+ * lines around it on a terminal.
+ */
+export function visible(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function runDetail(r: PublicRunRecord): string {
   const lines = [
     ['run', r.run_id], ['graph', r.graph], ['agent', r.agent_id], ['status', r.status], ['node', dash(r.current_node)],
     ['created', r.created_at], ['started', dash(r.started_at)], ['finished', dash(r.finished_at)], ['attempt', attemptText(r)],
   ];
   if (r.waiting) lines.splice(4, 0, ['waiting', `${r.waiting.reason} until ${r.waiting.until}`]);
+  if (r.cancel_reason !== undefined) lines.push(['reason', visible(r.cancel_reason)]);
   if (r.error) lines.push(['error', `${r.error.code}: ${r.error.message}${r.error.node ? ` (node ${r.error.node})` : ''}`]);
   let out = table(lines);
   if (r.nodes.length > 0) {

@@ -67,6 +67,14 @@ describe('supervisor runs create | get | cancel', () => {
     expect(events.out.split('\n').map((l) => l.split(/\s+/)[1])).toEqual(['run_created', 'run_cancel_requested', 'run_cancelled']);
   });
 
+  it('shows a cancelled run\'s reason, its control and bidi characters escaped', async () => {
+    const id = await created();
+    expect((await cli(['runs', 'cancel', id, '--reason', 'wrong version 🚫 \u202eevil\nstatus    succeeded'])).code).toBe(0);
+    const got = await cli(['runs', 'get', id]);
+    expect(got.out).toMatch(/^status\s+cancelled$/m);
+    expect(got.out.split('\n').filter((l) => /^(reason|status)\b/.test(l))).toEqual(['status    cancelled', 'reason    wrong version 🚫 \\u202eevil\\u000astatus    succeeded']);
+  });
+
   it('--wait follows the run to its end: exit 0 when it succeeded, 3 when it did not', async () => {
     const follow = async (status: 'succeeded' | 'failed') => {
       let finished: Promise<void> | undefined;
