@@ -391,12 +391,19 @@ export class RunStore {
    * Keeps the runs that outlive the listing indexes listable (`runs:long`, see Keys.long): adds
    * every live run created more than a TTL ago — well before create.lua's trim (2 × TTL) drops its
    * index entries — and drops entries whose run is gone. Housekeeping calls it every pass; at most
-   * `max` runs are examined each way per call. Returns how many it added and dropped.
+   * `max` runs are examined each way per call. Two walks of the live set, oldest first: on from the
+   * newest run already copied (that one's millisecond included) — from the oldest live run alone,
+   * more than `max` live runs older than a TTL kept the same `max` in view, and every run after them
+   * dropped out of the listings at 2 × TTL — and from the oldest, for a run created with a score
+   * below that (its creator's clock behind). Returns how many it added and dropped.
    */
   async keepListed(nowMs: number, max = 10_000): Promise<{ added: number; dropped: number }> {
-    const flat = await this.redis.zrangebyscore(this.keys.live, '-inf', `(${nowMs - this.ttlSec * 1000}`, 'WITHSCORES', 'LIMIT', 0, max);
+    const cutoff = `(${nowMs - this.ttlSec * 1000}`;
+    const newest = await this.redis.zrevrange(this.keys.long, 0, 0, 'WITHSCORES');
+    const walks = await Promise.all([newest.length === 2 ? newest[1]! : null, '-inf'].map((from) =>
+      from === null ? [] : this.redis.zrangebyscore(this.keys.live, from, cutoff, 'WITHSCORES', 'LIMIT', 0, max)));
     const pairs: string[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push(flat[i + 1]!, flat[i]!);
+    for (const flat of walks) for (let i = 0; i + 1 < flat.length; i += 2) pairs.push(flat[i + 1]!, flat[i]!);
     const added = pairs.length > 0 ? await this.redis.zadd(this.keys.long, 'NX', ...pairs) : 0;
     const ids = await this.redis.zrangebyscore(this.keys.long, '-inf', '+inf', 'LIMIT', 0, max);
     if (ids.length === 0) return { added, dropped: 0 };

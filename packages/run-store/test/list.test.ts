@@ -170,6 +170,26 @@ describe('list: index upkeep', () => {
     expect(await redis.zscore(s.keys.long, recs[0]!.run_id)).toBeNull();
   });
 
+  it('keepListed copies every live run older than a TTL into runs:long, also when more than `max` of them are live', async () => {
+    const s = new RunStore({ redis, prefix: `${prefix}keep:`, ttlSec: 60 });
+    const now = Date.now();
+    // five runs waiting for 2 to 3 minutes, and two that cross the TTL a minute later
+    const old = Array.from({ length: 5 }, (_, i) => makeRecord({ created_at: new Date(now - 180_000 + i * 1000).toISOString() }));
+    const later = Array.from({ length: 2 }, (_, i) => makeRecord({ created_at: new Date(now - 30_000 + i * 1000).toISOString() }));
+    for (const r of [...old, ...later]) await s.create(r, { events: [] });
+    const long = async () => (await redis.zrange(s.keys.long, 0, -1)).sort();
+    expect(await s.keepListed(now, 3)).toEqual({ added: 3, dropped: 0 });
+    expect(await s.keepListed(now, 3)).toEqual({ added: 2, dropped: 0 });
+    expect(await long()).toEqual(old.map((r) => r.run_id).sort());
+    expect((await s.keepListed(now + 60_000, 3)).added).toBe(2);
+    expect(await long()).toEqual([...old, ...later].map((r) => r.run_id).sort());
+    // created by a host whose clock is 3 min behind: its score is below the newest one copied
+    const behind = makeRecord({ created_at: new Date(now - 120_000).toISOString() });
+    await s.create(behind, { events: [] });
+    expect((await s.keepListed(now + 60_000, 10)).added).toBe(1);
+    expect(await redis.zscore(s.keys.long, behind.run_id)).not.toBeNull();
+  });
+
   it('drops entries of runs that are gone from the index it walked', async () => {
     const s = new RunStore({ redis, prefix: `${prefix}gone:`, ttlSec: TTL });
     const [a, b] = [makeRecord({ agent_id: 'x' }), makeRecord({ agent_id: 'x' })];
