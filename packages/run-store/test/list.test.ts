@@ -177,7 +177,7 @@ describe('list: index upkeep', () => {
     const old = Array.from({ length: 5 }, (_, i) => makeRecord({ created_at: new Date(now - 180_000 + i * 1000).toISOString() }));
     const later = Array.from({ length: 2 }, (_, i) => makeRecord({ created_at: new Date(now - 30_000 + i * 1000).toISOString() }));
     for (const r of [...old, ...later]) await s.create(r, { events: [] });
-    const long = async () => (await redis.zrange(s.keys.long, 0, -1)).sort();
+    const long = async () => (await redis.zrange(s.keys.long, '0', '-1')).sort();
     expect(await s.keepListed(now, 3)).toEqual({ added: 3, dropped: 0 });
     expect(await s.keepListed(now, 3)).toEqual({ added: 2, dropped: 0 });
     expect(await long()).toEqual(old.map((r) => r.run_id).sort());
