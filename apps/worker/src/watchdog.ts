@@ -87,16 +87,13 @@ export function createWatchdog(d: WatchdogDeps): Watchdog {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
 
-  /** 'ok', 'timeout', or the error Redis answered with. */
-  const ping = (c: WatchdogDeps['conns'][string]) =>
-    Promise.race([
-      c.ping().then(() => 'ok', (err: unknown) => (err instanceof Error ? err.message : String(err)) || 'error'),
-      new Promise<string>((r) => setTimeout(() => r('timeout'), pingTimeoutMs).unref()),
-    ]);
-
   /** What `p` resolves to, or `fallback` when it fails or takes longer than a ping may. */
   const within = <T>(p: Promise<T>, fallback: T) =>
     Promise.race([p.catch(() => fallback), new Promise<T>((r) => setTimeout(() => r(fallback), pingTimeoutMs).unref())]);
+
+  /** 'ok', 'timeout', or the error Redis answered with. */
+  const ping = (c: WatchdogDeps['conns'][string]) =>
+    within(c.ping().then(() => 'ok', (err: unknown) => (err instanceof Error ? err.message : String(err)) || 'error'), 'timeout');
 
   async function check(): Promise<Health> {
     if (d.isClosing()) return current;
