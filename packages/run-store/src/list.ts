@@ -38,7 +38,8 @@ export interface RunList {
 /** `from`: the sorted set it came from when not the walked index (runs:long). */
 type Entry = { id: string; score: number; from?: string };
 
-function pairs(flat: string[]): Entry[] {
+/** A sorted set's members and scores as ZRANGE… WITHSCORES answers them, flat. */
+export function pairs(flat: string[]): Entry[] {
   const out: Entry[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, score: Number(flat[i + 1]) });
   return out;
@@ -136,16 +137,16 @@ export async function listRuns(redis: RedisClient, keys: Keys, q: ListQuery): Pr
 }
 
 /**
- * Drops entries of runs that expired from the set each came from. MGET also answers nil for a key of
- * another type (an operator's mistake, which GET /v1/runs/{id} reports): such a run is not gone, its
- * entry stays.
+ * Drops entries of runs that expired from the set each came from (`index` unless it says). MGET also
+ * answers nil for a key of another type (an operator's mistake, which GET /v1/runs/{id} reports):
+ * such a run is not gone, its entry stays. Returns how many entries went.
  */
-async function dropExpired(redis: RedisClient, keys: Keys, index: string, entries: Entry[]): Promise<void> {
-  if (entries.length === 0) return;
+export async function dropExpired(redis: RedisClient, keys: Keys, index: string, entries: readonly Pick<Entry, 'id' | 'from'>[]): Promise<number> {
+  if (entries.length === 0) return 0;
   const exists = (await redis.pipeline(entries.map((e) => ['exists', keys.run(e.id)])).exec()) ?? [];
   const gone = entries.filter((_, i) => exists[i]?.[1] === 0);
-  if (gone.length === 0) return;
+  if (gone.length === 0) return 0;
   const drop = redis.pipeline();
   for (const from of new Set(gone.map((e) => e.from ?? index))) drop.zrem(from, ...gone.filter((e) => (e.from ?? index) === from).map((e) => e.id));
-  await drop.exec();
+  return ((await drop.exec()) ?? []).reduce((n, [, removed]) => n + Number(removed ?? 0), 0);
 }

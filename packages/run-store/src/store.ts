@@ -1,7 +1,7 @@
 import { isTerminal, RUN_STATUSES, type RunEvent, type RunRecord, type RunStatus } from '@sup/contracts';
 import { isWrongType, StoreError } from './errors.js';
 import { createKeys, idemDigest, type Keys } from './keys.js';
-import { listRuns, type ListQuery, type RunList } from './list.js';
+import { dropExpired, listRuns, pairs, type ListQuery, type RunList } from './list.js';
 import { parseRecord, serializeRecord } from './record.js';
 import { commitResult, createResult, removeResult, type CommitResult } from './results.js';
 import { defineScripts, type RedisClient, type Scripts } from './scripts.js';
@@ -290,23 +290,15 @@ export class RunStore {
   }
 
   /**
-   * Ids of runs not finished yet (the `live` set), created before `beforeMs`, oldest first, at most
-   * `count`. The set also holds runs finished by hand, deleted or expired until `forgetLive` drops
-   * them: read the record before acting on an id.
+   * Runs not finished yet (the `live` set), oldest first, at most `count`, created before `beforeMs`
+   * (default: all), each with its creation ms — by the clock of the process that created it (an API,
+   * or a worker for schedule and child runs), not necessarily the reader's. The set also holds runs
+   * finished by hand, deleted or expired until `forgetLive` drops them: read the record before
+   * acting on an id.
    */
-  liveRuns(beforeMs: number, count: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.live, '-inf', `(${beforeMs}`, 'LIMIT', 0, count);
-  }
-
-  /**
-   * The oldest `count` live runs, each with its creation ms — by the clock of the process that
-   * created it (an API, or a worker for schedule and child runs), not necessarily the reader's.
-   */
-  async liveEntries(count: number): Promise<Array<{ id: string; createdMs: number }>> {
-    const flat = await this.redis.zrangebyscore(this.keys.live, '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, count);
-    const out: Array<{ id: string; createdMs: number }> = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, createdMs: Number(flat[i + 1]) });
-    return out;
+  async liveEntries(count: number, beforeMs = Infinity): Promise<Array<{ id: string; createdMs: number }>> {
+    const max = beforeMs === Infinity ? '+inf' : `(${beforeMs}`;
+    return pairs(await this.redis.zrangebyscore(this.keys.live, '-inf', max, 'WITHSCORES', 'LIMIT', 0, count)).map((e) => ({ id: e.id, createdMs: e.score }));
   }
 
   /**
@@ -406,10 +398,7 @@ export class RunStore {
     for (const flat of walks) for (let i = 0; i + 1 < flat.length; i += 2) pairs.push(flat[i + 1]!, flat[i]!);
     const added = pairs.length > 0 ? await this.redis.zadd(this.keys.long, 'NX', ...pairs) : 0;
     const ids = await this.redis.zrangebyscore(this.keys.long, '-inf', '+inf', 'LIMIT', 0, max);
-    if (ids.length === 0) return { added, dropped: 0 };
-    const exists = (await this.redis.pipeline(ids.map((id) => ['exists', this.keys.run(id)])).exec()) ?? [];
-    const gone = ids.filter((_, i) => exists[i]?.[1] === 0);
-    const dropped = gone.length > 0 ? await this.redis.zrem(this.keys.long, ...gone) : 0;
+    const dropped = await dropExpired(this.redis, this.keys, this.keys.long, ids.map((id) => ({ id })));
     return { added: Number(added), dropped };
   }
 

@@ -257,12 +257,13 @@ describe('live set', () => {
     const recs = [0, 1, 2].map((i) => makeRecord({ created_at: new Date(base + i * 1000).toISOString() }));
     for (const r of recs) await store.create(r, { events: [] });
     const mine = (ids: string[]) => ids.filter((id) => recs.some((r) => r.run_id === id));
-    expect(mine(await store.liveRuns(base + 2000, 1000))).toEqual([recs[0]!.run_id, recs[1]!.run_id]);
-    const all = await store.liveRuns(base + 3000, 1000);
-    expect(await store.liveRuns(base + 3000, all.indexOf(recs[1]!.run_id) + 1)).toEqual(all.slice(0, all.indexOf(recs[1]!.run_id) + 1));
+    const liveRuns = async (beforeMs: number, count: number) => (await store.liveEntries(count, beforeMs)).map((e) => e.id);
+    expect(mine(await liveRuns(base + 2000, 1000))).toEqual([recs[0]!.run_id, recs[1]!.run_id]);
+    const all = await liveRuns(base + 3000, 1000);
+    expect(await liveRuns(base + 3000, all.indexOf(recs[1]!.run_id) + 1)).toEqual(all.slice(0, all.indexOf(recs[1]!.run_id) + 1));
     expect(await store.forgetLive([recs[0]!.run_id, 'gr_notthere'])).toBe(1);
     expect(await store.forgetLive([])).toBe(0);
-    expect(mine(await store.liveRuns(base + 3000, 1000))).toEqual([recs[1]!.run_id, recs[2]!.run_id]);
+    expect(mine(await liveRuns(base + 3000, 1000))).toEqual([recs[1]!.run_id, recs[2]!.run_id]);
   });
 
   it('forgetLive gives a run finished by hand with a plain SET (its expiry lost) RUN_TTL_SEC back, and shortens no other', async () => {
