@@ -7,6 +7,6 @@ export { isRedisUnavailable, unavailableReason } from './unavailable.js';
 export type { CommitResult } from './results.js';
 export type { RedisClient } from './scripts.js';
 export { parseRecord } from './record.js';
-export { CLOCK_WARN_MS, keepClockSynced, RedisClock } from './clock.js';
+export { keepClockSynced, RedisClock } from './clock.js';
 export { isStreamId, RunStore, WEBHOOK_MIN_TTL_SEC, type RunStoreOptions, type CreateResult, type CommitRequest, type EventPage, type RunStats } from './store.js';
 export type { ListPosition, ListQuery, RunList } from './list.js';
